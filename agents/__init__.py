@@ -1,0 +1,1 @@
+"""The room's brain: the model engine, the LangChain agent and the structured commands."""

@@ -1,0 +1,48 @@
+"""How retrieved canon is shown to the model and cited back to writers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from agents.prompts import Prompts
+from agents.schemas import Citation
+from memory.bible_parse import Chunk
+
+_LABEL = re.compile(r"\[([^\[\]]+?\.md) > ([^\[\]]+?)\]")
+
+
+def citation(chunk: Chunk) -> Citation:
+    return Citation(file=chunk.file, heading=chunk.heading)
+
+
+def quote(text: str) -> str:
+    """Quote canon line by line so it reads as material, not as instructions."""
+    return "\n".join(f"> {line}" if line else ">" for line in text.splitlines())
+
+
+def excerpt_block(prompts: Prompts, chunks: Sequence[Chunk], labels: Sequence[str]) -> str:
+    if not chunks:
+        return ""
+    body = "\n".join(
+        f"{label}\n{quote(chunk.text)}" for label, chunk in zip(labels, chunks, strict=True)
+    )
+    return prompts.render("canon_block", excerpts=body) + "\n"
+
+
+def cited_labels(text: str) -> list[Citation]:
+    """Citations the model wrote in the form [file > heading]."""
+    out: list[Citation] = []
+    for match in _LABEL.finditer(text):
+        item = Citation(file=match.group(1).strip(), heading=match.group(2).strip())
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def unique(citations: Iterable[Citation]) -> list[Citation]:
+    out: list[Citation] = []
+    for item in citations:
+        if item not in out:
+            out.append(item)
+    return out

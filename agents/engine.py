@@ -1,0 +1,348 @@
+"""The local model: llama-cpp-python in process, one worker thread, streamed and bounded.
+
+Everything that touches the llama.cpp context runs on the scheduler's thread, so the event
+loop never blocks and no two requests share the context at once. Each request carries a
+deadline (queue time included) and is cancelled when its caller goes away. The KV cache keeps
+the last prompt: a follow-up in the same thread re-evaluates only what is new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import logging
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.errors import Cancelled, ContextOverflow, DeadlineExceeded, ModelUnavailable, RoomError
+from agents.sampling import GrammarError, TokenSampler
+from agents.scheduler import FairScheduler
+
+log = logging.getLogger(__name__)
+_GRACE_S = 2.0
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One request to the model. ``lane`` is the fairness unit (a channel)."""
+
+    prompt: str
+    lane: str = "default"
+    max_tokens: int = 256
+    temperature: float = 0.7
+    grammar: str | None = None
+    deadline_s: float | None = None
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    repeat_penalty: float = 1.0
+
+
+@dataclass
+class GenerationStats:
+    prompt_tokens: int = 0
+    reused_tokens: int = 0
+    generated_tokens: int = 0
+    queue_s: float = 0.0
+    ttft_s: float = 0.0  # from submission to the first token
+    decode_s: float = 0.0  # from the first token to the last
+    grammar_fallbacks: int = 0
+    full_vocab_fallbacks: int = 0
+
+    @property
+    def tokens_per_s(self) -> float:
+        return (self.generated_tokens - 1) / self.decode_s if self.decode_s > 0 else 0.0
+
+
+@dataclass
+class Completion:
+    text: str
+    stats: GenerationStats = field(default_factory=GenerationStats)
+
+
+def common_prefix(a: np.ndarray, b: Sequence[int]) -> int:
+    n = min(len(a), len(b))
+    if n == 0:
+        return 0
+    diff = np.nonzero(a[:n] != np.asarray(b[:n], dtype=a.dtype))[0]
+    return int(diff[0]) if len(diff) else n
+
+
+class _StopFilter:
+    """Cuts the stream at a stop string, holding back text that may be the start of one."""
+
+    def __init__(self, stops: tuple[str, ...]) -> None:
+        self._stops = [s for s in stops if s]
+        self._held = ""
+        self.stopped = False
+
+    def feed(self, piece: str) -> str:
+        if not self._stops:
+            return piece
+        text = self._held + piece
+        for stop in self._stops:
+            at = text.find(stop)
+            if at >= 0:
+                self.stopped = True
+                self._held = ""
+                return text[:at]
+        keep = max((len(s) - 1 for s in self._stops), default=0)
+        safe = len(text)
+        for i in range(max(0, len(text) - keep), len(text)):
+            if any(s.startswith(text[i:]) for s in self._stops):
+                safe = i
+                break
+        self._held = text[safe:]
+        return text[:safe]
+
+    def flush(self) -> str:
+        held, self._held = self._held, ""
+        return held
+
+
+class LlamaEngine:
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        chat_format: str | None,
+        n_ctx: int,
+        n_batch: int,
+        n_gpu_layers: int,
+        n_threads: int | None,
+        seed: int,
+        deadline_s: float,
+    ) -> None:
+        self.model_path = model_path
+        self._chat_format = chat_format
+        self._n_ctx = n_ctx
+        self._n_batch = n_batch
+        self._n_gpu_layers = n_gpu_layers
+        # llama-cpp-python defaults to half the cores; decode is memory-bound, use them all.
+        self._n_threads = n_threads or os.cpu_count() or 1
+        self._seed = seed
+        self.deadline_s = deadline_s
+        self._llama: Any = None
+        self._formatter: Callable[[list[dict[str, str]]], str] | None = None
+        self._load_lock = threading.Lock()
+        self._scheduler = FairScheduler()
+
+    # ---- loading -------------------------------------------------------------------------
+    def load(self) -> Any:
+        with self._load_lock:
+            if self._llama is None:
+                from llama_cpp import Llama
+
+                try:
+                    self._llama = Llama(
+                        model_path=str(self.model_path),
+                        n_ctx=self._n_ctx,
+                        n_batch=self._n_batch,
+                        n_ubatch=self._n_batch,
+                        n_gpu_layers=self._n_gpu_layers,
+                        n_threads=self._n_threads,
+                        n_threads_batch=self._n_threads,
+                        seed=self._seed,
+                        verbose=False,
+                    )
+                except (ValueError, RuntimeError, OSError) as exc:
+                    raise ModelUnavailable(
+                        f"The model at {self.model_path} could not be loaded ({exc}). Check "
+                        "that WR_MODEL_PATH points at a GGUF file and that it fits in memory."
+                    ) from exc
+                self._formatter = self._make_formatter(self._llama)
+            return self._llama
+
+    @property
+    def n_ctx(self) -> int:
+        return self._n_ctx
+
+    @property
+    def llama(self) -> Any:
+        """The loaded llama_cpp.Llama, for benchmarks that compare against a direct call."""
+        return self.load()
+
+    def _make_formatter(self, llama: Any) -> Callable[[list[dict[str, str]]], str]:
+        from llama_cpp import llama_chat_format as fmt
+
+        template = llama.metadata.get("tokenizer.chat_template")
+        if template and not self._chat_format:
+            eos = llama._model.token_get_text(llama.token_eos())
+            bos = llama._model.token_get_text(llama.token_bos())
+            jinja = fmt.Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)
+            # The tokenizer adds BOS itself; a template that writes it too would double it.
+            return lambda messages: jinja(messages=messages).prompt.removeprefix(bos)
+        name = (self._chat_format or "chatml").replace("-", "_")
+        formatter = getattr(fmt, f"format_{name}", None) or getattr(
+            fmt, f"format_{name.replace('_', '')}", None
+        )
+        if formatter is None:
+            raise ModelUnavailable(f"Unknown chat format '{self._chat_format}' (WR_CHAT_FORMAT).")
+        fold_system = name == "gemma"  # Gemma has no system role; it would be dropped.
+
+        def render(messages: list[dict[str, str]]) -> str:
+            if fold_system:
+                messages = fold_system_into_first_user(messages)
+            return str(formatter(messages=messages).prompt)
+
+        return render
+
+    def format_chat(self, messages: list[dict[str, str]]) -> str:
+        self.load()
+        assert self._formatter is not None
+        return self._formatter(messages)
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens in text; tokenizing reads only the vocabulary, so it is safe off-worker."""
+        if not text:
+            return 0
+        return len(self.load().tokenize(text.encode(), add_bos=False, special=True))
+
+    # ---- generation ----------------------------------------------------------------------
+    async def stream(
+        self, gen: Generation, stats: GenerationStats | None = None
+    ) -> AsyncIterator[str]:
+        """Yield text pieces as tokens arrive; raises RoomError subclasses on failure."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        cancel = threading.Event()
+        stats = stats if stats is not None else GenerationStats()
+        submitted = time.monotonic()
+        budget = gen.deadline_s or self.deadline_s
+        deadline = submitted + budget
+
+        def emit(kind: str, payload: Any) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, (kind, payload))
+            except RuntimeError:  # the caller's loop is gone; stop generating
+                cancel.set()
+
+        def job() -> None:
+            self._run(gen, cancel, deadline, budget, emit, stats, submitted)
+
+        self._scheduler.submit(gen.lane, job)
+        try:
+            while True:
+                remaining = deadline - time.monotonic() + _GRACE_S
+                try:
+                    kind, payload = await asyncio.wait_for(queue.get(), timeout=max(remaining, 0))
+                except TimeoutError:
+                    raise DeadlineExceeded(budget) from None
+                if kind == "text":
+                    yield payload
+                elif kind == "done":
+                    return
+                else:
+                    raise payload
+        finally:
+            cancel.set()
+
+    async def complete(self, gen: Generation) -> Completion:
+        stats = GenerationStats()
+        parts = [piece async for piece in self.stream(gen, stats)]
+        return Completion("".join(parts), stats)
+
+    def _run(
+        self,
+        gen: Generation,
+        cancel: threading.Event,
+        deadline: float,
+        budget: float,
+        emit: Callable[[str, Any], None],
+        stats: GenerationStats,
+        submitted: float,
+    ) -> None:
+        def check() -> None:
+            if cancel.is_set():
+                raise Cancelled()
+            if time.monotonic() > deadline:
+                raise DeadlineExceeded(budget)
+
+        sampler: TokenSampler | None = None
+        try:
+            stats.queue_s = time.monotonic() - submitted
+            check()
+            llama = self.load()
+            import llama_cpp as C
+
+            tokens = llama.tokenize(gen.prompt.encode(), add_bos=True, special=True)
+            stats.prompt_tokens = len(tokens)
+            room = self._n_ctx - len(tokens)
+            if room < 8:
+                raise ContextOverflow(len(tokens) + gen.max_tokens, self._n_ctx)
+            max_tokens = min(gen.max_tokens, room)
+            reuse = min(common_prefix(llama.input_ids[: llama.n_tokens], tokens), len(tokens) - 1)
+            stats.reused_tokens = reuse
+            llama.n_tokens = reuse
+            for start in range(reuse, len(tokens), self._n_batch):
+                check()
+                llama.eval(tokens[start : start + self._n_batch])
+            vocab = C.llama_model_get_vocab(llama.model)
+            sampler = TokenSampler(
+                llama.ctx,
+                vocab,
+                llama.n_vocab(),
+                temperature=gen.temperature,
+                seed=self._seed if gen.seed is None else gen.seed,
+                grammar=gen.grammar,
+                repeat_penalty=gen.repeat_penalty,
+            )
+            decoder = codecs.getincrementaldecoder("utf-8")("replace")
+            stop = _StopFilter(gen.stop)
+            first = 0.0
+            for _ in range(max_tokens):
+                check()
+                token = sampler.sample()
+                if C.llama_vocab_is_eog(vocab, token):
+                    break
+                now = time.monotonic()
+                if stats.generated_tokens == 0:
+                    first = now
+                    stats.ttft_s = now - submitted
+                stats.generated_tokens += 1
+                stats.decode_s = now - first
+                text = stop.feed(decoder.decode(llama.detokenize([token], special=False)))
+                if text:
+                    emit("text", text)
+                if stop.stopped:
+                    break
+                llama.eval([token])
+            tail = stop.flush() + decoder.decode(b"", final=True)
+            if tail:
+                emit("text", tail)
+            stats.grammar_fallbacks = sampler.grammar_fallbacks
+            stats.full_vocab_fallbacks = sampler.full_vocab_fallbacks
+            emit("done", None)
+        except RoomError as exc:
+            emit("error", exc)
+        except GrammarError as exc:
+            emit("error", RoomError(f"The model could not produce the requested format ({exc})."))
+        except Exception as exc:  # keep the worker alive; tell the writer, log the detail
+            log.exception("generation failed")
+            emit("error", RoomError(f"The model failed while answering ({type(exc).__name__})."))
+        finally:
+            if sampler is not None:
+                sampler.close()
+
+    def close(self) -> None:
+        self._scheduler.close()
+        if self._llama is not None:
+            self._llama.close()
+            self._llama = None
+
+
+def fold_system_into_first_user(messages: list[dict[str, str]]) -> list[dict[str, str]]:
+    system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+    rest = [dict(m) for m in messages if m["role"] != "system"]
+    if system:
+        if rest and rest[0]["role"] == "user":
+            rest[0]["content"] = f"{system}\n\n{rest[0]['content']}"
+        else:
+            rest.insert(0, {"role": "user", "content": system})
+    return rest

@@ -1,0 +1,322 @@
+"""The one core service every adapter calls: a neutral message in, reply events out.
+
+It validates input, resolves the command from the command table, runs it (or the canon
+agent for free text) and turns every failure into a short message for the writer. Results
+and the message that asked for them are saved to the thread only when the request succeeds.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from agents import render
+from agents.agent import CanonAgent
+from agents.canon import citation, excerpt_block
+from agents.commands import get_command, help_text, parse_command, validate_args
+from agents.engine import LlamaEngine
+from agents.errors import BadRequest, RoomError
+from agents.messages import Event, Final, IncomingMessage, Reply
+from agents.prompts import Prompts
+from agents.schemas import (
+    STRUCTURE_LABELS,
+    STRUCTURES,
+    Beat,
+    BeatSheet,
+    CharacterCard,
+    Citation,
+    LoglineSet,
+    beats_schema,
+    character_schema,
+    logline_schema,
+)
+from agents.structured import StructuredGenerator, token_allowance
+from memory.bible import BibleStore, InvalidShowName, UnknownShow, show_slug
+from memory.bible_parse import Chunk
+from memory.history import HistoryStore, Turn
+from memory.lexical import mentioned_entities
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RoomConfig:
+    max_message_chars: int = 8000
+    search_k: int = 5
+    max_field_chars: int = 240
+    structured_temperature: float = 0.8
+    relevance_threshold: float = 0.3
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class Room:
+    def __init__(
+        self,
+        *,
+        engine: LlamaEngine,
+        bible: BibleStore,
+        history: HistoryStore,
+        prompts: Prompts,
+        agent: CanonAgent,
+        structured: StructuredGenerator,
+        config: RoomConfig,
+    ) -> None:
+        self.engine = engine
+        self.bible = bible
+        self.history = history
+        self._prompts = prompts
+        self.agent = agent
+        self._structured = structured
+        self._config = config
+
+    # ---- entry points --------------------------------------------------------------------
+    async def handle(self, msg: IncomingMessage, show: str) -> AsyncIterator[Event]:
+        """Answer one message: commands start with '/', free text needs the bot addressed."""
+        try:
+            text = self._check_text(msg.text)
+            slug = self._check_show(show)
+            if text.startswith("/"):
+                spec, args = parse_command(text)
+                yield Final(await self._run(msg, slug, spec.name, args))
+            elif not msg.mentions_bot:
+                self._record_chatter(msg)
+                yield Final(Reply(kind="noted", text=""))
+            else:
+                async for event in self.agent.answer(msg, slug):
+                    yield event
+        except RoomError as exc:
+            yield Final(Reply(kind="error", text=str(exc)))
+        except (UnknownShow, InvalidShowName) as exc:
+            yield Final(Reply(kind="error", text=str(exc)))
+
+    async def command(
+        self, msg: IncomingMessage, show: str, name: str, args: dict[str, Any]
+    ) -> Reply:
+        """For adapters with typed options (slash commands): same checks, same handlers."""
+        try:
+            slug = self._check_show(show)
+            spec = get_command(name)
+            checked = validate_args(spec, args)
+            for value in checked.values():
+                if isinstance(value, str):
+                    self._check_text(value)
+            return await self._run(msg, slug, spec.name, checked)
+        except RoomError as exc:
+            return Reply(kind="error", text=str(exc))
+        except (UnknownShow, InvalidShowName) as exc:
+            return Reply(kind="error", text=str(exc))
+
+    # ---- checks --------------------------------------------------------------------------
+    def _check_text(self, text: str) -> str:
+        text = text.strip()
+        if not text:
+            raise BadRequest("Your message is empty. Ask something about the show, or try: help")
+        if len(text) > self._config.max_message_chars:
+            raise BadRequest(
+                f"That message is {len(text):,} characters; the room takes up to "
+                f"{self._config.max_message_chars:,}. Send the part that matters, or add long "
+                "material to the bible (writersroom bible ingest). Nothing was saved."
+            )
+        return text
+
+    def _check_show(self, show: str) -> str:
+        slug = show_slug(show)
+        if not self.bible.has_show(slug):
+            raise UnknownShow(slug, self.bible.shows())
+        return slug
+
+    # ---- handlers ------------------------------------------------------------------------
+    async def _run(self, msg: IncomingMessage, show: str, name: str, args: dict[str, Any]) -> Reply:
+        handler = {
+            "logline": self._logline,
+            "beats": self._beats,
+            "character": self._character,
+            "bible": self._bible_search,
+            "help": self._help,
+        }[name]
+        reply: Reply = await handler(msg, show, **args)
+        if reply.ok and name in ("logline", "beats", "character"):
+            self._record_command(msg, name, args, reply)
+        return reply
+
+    async def _help(self, msg: IncomingMessage, show: str, command: str | None) -> Reply:
+        return Reply(kind="help", text=help_text(command))
+
+    async def _bible_search(
+        self, msg: IncomingMessage, show: str, action: str, query: str
+    ) -> Reply:
+        hits = self.bible.search(show, query, k=self._config.search_k)
+        data = {
+            "query": query,
+            "hits": [
+                {
+                    "file": h.chunk.file,
+                    "heading": h.chunk.heading,
+                    "text": h.chunk.text,
+                    "score": round(h.score, 4),
+                }
+                for h in hits
+            ],
+        }
+        return Reply(
+            kind="search",
+            text=render.search(query, hits),
+            data=data,
+            citations=[citation(h.chunk) for h in hits],
+        )
+
+    def _relevant(self, show: str, query: str, k: int) -> list[Chunk]:
+        hits = self.bible.search(show, query, k=k)
+        named = {e.file for e in mentioned_entities(query, self.bible.entities(show))}
+        return [
+            h.chunk
+            for h in hits
+            if h.score >= self._config.relevance_threshold or h.chunk.file in named
+        ]
+
+    async def _logline(self, msg: IncomingMessage, show: str, premise: str, n: int) -> Reply:
+        canon = self._relevant(show, premise, 3)
+        sources = [citation(c) for c in canon]
+        prompt = self._prompts.render(
+            "logline",
+            n=n,
+            show=show,
+            canon=excerpt_block(self._prompts, canon, [c.citation for c in canon]),
+            premise=premise,
+        )
+        chars = self._config.max_field_chars
+        result = await self._structured.generate(
+            what="set of loglines",
+            messages=[{"role": "user", "content": prompt}],
+            schema=logline_schema(n, chars),
+            build=lambda d: LoglineSet(premise=premise, loglines=d["loglines"], sources=sources),
+            lane=msg.lane,
+            max_tokens=token_allowance(5 * n, chars),
+            temperature=self._config.structured_temperature,
+        )
+        return Reply(
+            kind="loglines",
+            text=render.loglines(result),
+            data=result.model_dump(),
+            citations=sources,
+        )
+
+    async def _beats(self, msg: IncomingMessage, show: str, premise: str, structure: str) -> Reply:
+        canon = self._relevant(show, premise, self._config.search_k)
+        labels = [f"S{i}" for i in range(1, len(canon) + 1)]
+        by_label = dict(zip(labels, (citation(c) for c in canon), strict=True))
+        characters = [e.name for e in self.bible.entities(show, "character")][:24]
+        prompt = self._prompts.render(
+            "beats",
+            structure_label=STRUCTURE_LABELS[structure],
+            show=show,
+            characters=", ".join(characters) or "(none yet)",
+            canon=excerpt_block(self._prompts, canon, [f"[{label}]" for label in labels]),
+            premise=premise,
+        )
+        chars = self._config.max_field_chars
+
+        def build(data: dict[str, Any]) -> BeatSheet:
+            beats = [
+                Beat(
+                    name=b["name"],
+                    what_happens=b["what_happens"],
+                    characters=b.get("characters", []),
+                    story_line=b.get("story_line"),
+                    sources=[by_label[s] for s in b.get("sources", []) if s in by_label],
+                )
+                for b in data["beats"]
+            ]
+            used: list[Citation] = []
+            for beat in beats:
+                used += [s for s in beat.sources if s not in used]
+            return BeatSheet(premise=premise, structure=structure, beats=beats, sources=used)
+
+        sheet = await self._structured.generate(
+            what="beat sheet",
+            messages=[{"role": "user", "content": prompt}],
+            schema=beats_schema(structure, characters, labels, chars),
+            build=build,
+            lane=msg.lane,
+            max_tokens=token_allowance(len(STRUCTURES[structure]) * 2, chars, overhead=80),
+            temperature=self._config.structured_temperature,
+        )
+        return Reply(
+            kind="beats", text=render.beats(sheet), data=sheet.model_dump(), citations=sheet.sources
+        )
+
+    async def _character(self, msg: IncomingMessage, show: str, name: str) -> Reply:
+        found = self.bible.lookup(show, name)
+        if found is None or found[0].type != "character":
+            nearest = self.bible.nearest_names(show, name, "character")
+            what = (
+                f"'{name}' is a {found[0].type}, not a character"
+                if found
+                else (f"'{name}' is not in the {show} bible")
+            )
+            hint = f" Nearest names: {', '.join(nearest)}." if nearest else ""
+            return Reply(
+                kind="character",
+                text=f"{what}.{hint}",
+                data={"found": False, "name": name, "nearest": nearest},
+            )
+        entity, chunks = found
+        meta = chunks[0].metadata
+        chars = self._config.max_field_chars
+        prompt = self._prompts.render(
+            "character_card",
+            name=entity.name,
+            show=show,
+            canon=excerpt_block(self._prompts, chunks, [c.citation for c in chunks]),
+        )
+        card = await self._structured.generate(
+            what="character card",
+            messages=[{"role": "user", "content": prompt}],
+            schema=character_schema(chars),
+            build=lambda d: CharacterCard(
+                name=entity.name,
+                aliases=list(entity.aliases),
+                status=str(meta["status"]) if "status" in meta else None,
+                first_episode=_int_or_none(meta.get("first_episode")),
+                last_episode=_int_or_none(meta.get("last_episode")),
+                sources=[citation(c) for c in chunks],
+                **d,
+            ),
+            lane=msg.lane,
+            max_tokens=token_allowance(4, chars),
+            temperature=self._config.structured_temperature,
+        )
+        return Reply(
+            kind="character",
+            text=render.card(card),
+            data={"found": True, **card.model_dump()},
+            citations=card.sources,
+        )
+
+    # ---- thread memory -------------------------------------------------------------------
+    def _record_chatter(self, msg: IncomingMessage) -> None:
+        text = self._prompts.render("room_chatter", author=msg.author, text=msg.text.strip())
+        count = self.engine.count_tokens(text)
+        self.history.append(msg.key, [Turn("writer", msg.author, msg.text, text, count)])
+
+    def _record_command(
+        self, msg: IncomingMessage, name: str, args: dict[str, Any], reply: Reply
+    ) -> None:
+        asked = " ".join([f"/{name}", *(str(v) for v in args.values() if v is not None)])
+        prompt = self._prompts.render("room_chatter", author=msg.author, text=asked)
+        count = self.engine.count_tokens
+        self.history.append(
+            msg.key,
+            [
+                Turn("writer", msg.author, asked, prompt, count(prompt)),
+                Turn("assistant", "bot", reply.text, reply.text, count(reply.text)),
+            ],
+        )

@@ -1,0 +1,205 @@
+"""Structured results: the contracts for loglines, beat sheets and character cards.
+
+The model fills the *generation* part of each (through a JSON-schema grammar); facts the
+bible already states (a character's status, the premise, the sources) are filled by code,
+so the model cannot get them wrong.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+STRUCTURES: dict[str, tuple[str, ...]] = {
+    "save-the-cat": (
+        "Opening Image",
+        "Theme Stated",
+        "Set-Up",
+        "Catalyst",
+        "Debate",
+        "Break into Two",
+        "B Story",
+        "Fun and Games",
+        "Midpoint",
+        "Bad Guys Close In",
+        "All Is Lost",
+        "Dark Night of the Soul",
+        "Break into Three",
+        "Finale",
+        "Final Image",
+    ),
+    "three-act": (
+        "Setup",
+        "Inciting Incident",
+        "First Plot Point",
+        "Rising Action",
+        "Midpoint",
+        "Crisis",
+        "Climax",
+        "Resolution",
+    ),
+    "tv-four-act": ("Cold Open", "Act One", "Act Two", "Act Three", "Act Four", "Tag"),
+    "tv-five-act": (
+        "Cold Open",
+        "Act One",
+        "Act Two",
+        "Act Three",
+        "Act Four",
+        "Act Five",
+        "Tag",
+    ),
+}
+STRUCTURE_LABELS = {
+    "save-the-cat": "Save the Cat (15 beats)",
+    "three-act": "three-act",
+    "tv-four-act": "TV four-act (cold open, four acts, tag; A/B/C story lines)",
+    "tv-five-act": "TV five-act (cold open, five acts, tag; A/B/C story lines)",
+}
+TV_STRUCTURES = frozenset({"tv-four-act", "tv-five-act"})
+
+
+class Citation(BaseModel):
+    file: str
+    heading: str
+
+    @property
+    def label(self) -> str:
+        return f"[{self.file} > {self.heading}]"
+
+
+def _nonblank(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+class Logline(BaseModel):
+    protagonist: str
+    goal: str
+    obstacle: str
+    hook: str
+    logline: str
+
+    _strip = field_validator("protagonist", "goal", "obstacle", "hook", "logline")(_nonblank)
+
+
+class LoglineSet(BaseModel):
+    premise: str
+    loglines: list[Logline] = Field(min_length=1)
+    sources: list[Citation] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> LoglineSet:
+        seen = {
+            tuple(" ".join(v.lower().split()) for v in item.model_dump().values())
+            for item in self.loglines
+        }
+        if len(seen) != len(self.loglines):
+            raise ValueError("loglines must be distinct")
+        return self
+
+
+class Beat(BaseModel):
+    name: str
+    what_happens: str
+    characters: list[str] = Field(default_factory=list)
+    story_line: Literal["A", "B", "C"] | None = None
+    sources: list[Citation] = Field(default_factory=list)
+
+    _strip = field_validator("what_happens")(_nonblank)
+
+
+class BeatSheet(BaseModel):
+    premise: str
+    structure: str
+    beats: list[Beat]
+    sources: list[Citation] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _matches_structure(self) -> BeatSheet:
+        expected = STRUCTURES.get(self.structure)
+        if expected is None:
+            raise ValueError(f"unknown structure {self.structure}")
+        if tuple(b.name for b in self.beats) != expected:
+            raise ValueError(f"beats must be exactly: {', '.join(expected)}")
+        return self
+
+
+class CharacterCard(BaseModel):
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+    status: str | None = None
+    first_episode: int | None = None
+    last_episode: int | None = None
+    summary: str
+    wants: str
+    arc: str
+    voice: str
+    sources: list[Citation] = Field(default_factory=list)
+
+    _strip = field_validator("summary", "wants", "arc", "voice")(_nonblank)
+
+
+# ---- generation schemas (what the grammar lets the model write) ---------------------------
+def _text(max_chars: int) -> dict[str, Any]:
+    """A one-line string that starts with a visible character (no blank answers)."""
+    return {
+        "type": "string",
+        "pattern": f'^[^ \\t\\n"\\\\][^"\\\\\\n]{{0,{max_chars - 1}}}$',
+        "maxLength": max_chars,
+    }
+
+
+def logline_schema(n: int, max_chars: int) -> dict[str, Any]:
+    item = {
+        "type": "object",
+        "properties": {
+            k: _text(max_chars) for k in ("protagonist", "goal", "obstacle", "hook", "logline")
+        },
+        "required": ["protagonist", "goal", "obstacle", "hook", "logline"],
+    }
+    return {
+        "type": "object",
+        "properties": {"loglines": {"type": "array", "items": item, "minItems": n, "maxItems": n}},
+        "required": ["loglines"],
+    }
+
+
+def beats_schema(
+    structure: str, characters: list[str], source_labels: list[str], max_chars: int
+) -> dict[str, Any]:
+    """One object per beat, in order, with the beat's name fixed by the grammar."""
+    tv = structure in TV_STRUCTURES
+    items = []
+    for name in STRUCTURES[structure]:
+        props: dict[str, Any] = {"name": {"const": name}}
+        if tv:
+            props["story_line"] = {"enum": ["A", "B", "C"]}
+        props["what_happens"] = _text(max_chars)
+        props["characters"] = (
+            {"type": "array", "items": {"enum": characters}, "maxItems": 3}
+            if characters
+            else {"type": "array", "items": {"type": "string"}, "maxItems": 0}
+        )
+        props["sources"] = (
+            {"type": "array", "items": {"enum": source_labels}, "maxItems": 2}
+            if source_labels
+            else {"type": "array", "items": {"type": "string"}, "maxItems": 0}
+        )
+        items.append({"type": "object", "properties": props, "required": list(props)})
+    return {
+        "type": "object",
+        "properties": {"beats": {"type": "array", "prefixItems": items}},
+        "required": ["beats"],
+    }
+
+
+def character_schema(max_chars: int) -> dict[str, Any]:
+    fields = ("summary", "wants", "arc", "voice")
+    return {
+        "type": "object",
+        "properties": {k: _text(max_chars) for k in fields},
+        "required": list(fields),
+    }

@@ -1,0 +1,35 @@
+"""LangChain tools over the show bible and the thread, bound to one show and conversation."""
+
+from __future__ import annotations
+
+from langchain_core.tools import BaseTool, StructuredTool
+
+from memory.bible import BibleStore, Hit
+from memory.bible_parse import Chunk
+from memory.history import ConversationKey, HistoryStore, Turn
+from memory.lexical import Entity
+
+
+def make_tools(
+    bible: BibleStore, show: str, history: HistoryStore, key: ConversationKey, k: int
+) -> dict[str, BaseTool]:
+    """Tools return Python objects (chunks, hits, turns): the agent renders them itself."""
+
+    def search_bible(query: str) -> list[Hit]:
+        """Semantic + keyword search of the show bible; returns the most relevant sections."""
+        return bible.search(show, query, k=k)
+
+    def lookup_entry(name: str) -> tuple[Entity, list[Chunk]] | None:
+        """Exact lookup of a character, place or other entry by its name or an alias."""
+        return bible.lookup(show, name)
+
+    def read_thread(token_budget: int) -> list[Turn]:
+        """The conversation so far in this thread, newest turns that fit the budget."""
+        return history.turns(key, token_budget)
+
+    tools = [
+        StructuredTool.from_function(search_bible, response_format="content"),
+        StructuredTool.from_function(lookup_entry, response_format="content"),
+        StructuredTool.from_function(read_thread, response_format="content"),
+    ]
+    return {tool.name: tool for tool in tools}

@@ -1,0 +1,1 @@
+"""Benchmarks: each prints figures against a reference run in the same process."""

@@ -1,0 +1,1 @@
+"""Platform adapters (terminal room today) and the command-line entry point."""

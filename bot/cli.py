@@ -1,0 +1,191 @@
+"""The `writersroom` command: the terminal room, one-shot questions, and bible tools.
+
+Exit codes: 0 success, 1 a failure the message explains, 2 a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+
+from agents.errors import RoomError
+from agents.messages import Final, Reply
+from agents.model_files import ModelFileError
+from bot.compose import App, build_app, ensure_sample_show, open_bible
+from bot.progress import progress_bars
+from bot.settings import Settings
+from bot.terminal import TerminalRoom, to_message
+from memory.bible import IngestReport, InvalidShowName, UnknownShow, show_slug
+from memory.embeddings import EmbeddingModelMissing
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="writersroom",
+        description="A writers' room bot that knows your show bible. Runs locally, offline.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def who(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--show", help="show name (default: WR_DEFAULT_SHOW)")
+        p.add_argument("--as", dest="writer", default="writer", help="your name in the room")
+        p.add_argument("--thread", default="main", help="thread to talk in (default: main)")
+
+    chat = sub.add_parser("chat", help="open the terminal room (a REPL)")
+    who(chat)
+    ask = sub.add_parser("ask", help="ask once and print the reply (for scripts)")
+    who(ask)
+    ask.add_argument("--json", action="store_true", help="print the structured result as JSON")
+    ask.add_argument("text", nargs="+", help="a question, or a command like '/logline ...'")
+
+    bible = sub.add_parser("bible", help="load or search a show bible")
+    bsub = bible.add_subparsers(dest="bible_command", required=True, metavar="ACTION")
+    ingest = bsub.add_parser("ingest", help="load a folder of Markdown files into a show's bible")
+    ingest.add_argument("directory", help="folder of .md files with YAML front matter")
+    ingest.add_argument("--show", required=True, help="show name, like lantern-line")
+    search = bsub.add_parser("search", help="search a show's bible")
+    search.add_argument("query", nargs="+")
+    search.add_argument("--show", help="show name (default: WR_DEFAULT_SHOW)")
+    search.add_argument("-k", type=int, default=5, help="how many hits (default 5)")
+    search.add_argument("--json", action="store_true", help="print hits as JSON")
+    bsub.add_parser("shows", help="list the shows that have a bible")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    out = Console()
+    err = Console(stderr=True)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        err.print(f"error: setting WR_{str(first['loc'][0]).upper()}: {first['msg']}")
+        return EXIT_USAGE
+    try:
+        if args.command == "bible":
+            return _bible(args, settings, out, err)
+        return asyncio.run(_room(args, settings, out, err))
+    except (RoomError, ModelFileError, EmbeddingModelMissing, UnknownShow, InvalidShowName) as exc:
+        err.print(f"error: {escape(str(exc))}")
+        return EXIT_FAIL
+    except FileNotFoundError as exc:
+        err.print(f"error: {escape(str(exc))}")
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        return 130
+
+
+def print_report(report: IngestReport, err: Console) -> None:
+    err.print(
+        f"Ingested show [green]{report.show}[/]: {report.files} files, {report.chunks} chunks "
+        f"({report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{report.removed} removed), {len(report.skipped)} skipped."
+    )
+    for problem in report.skipped:
+        where = f"{problem.path}:{problem.line}" if problem.line else problem.path
+        err.print(f"  [yellow]skipped[/] {escape(where)}: {escape(problem.reason)}")
+
+
+def _bible(args: argparse.Namespace, settings: Settings, out: Console, err: Console) -> int:
+    from pathlib import Path
+
+    bible = open_bible(settings)
+    if args.bible_command == "shows":
+        for show in bible.shows():
+            out.print(show)
+        return EXIT_OK
+    if args.bible_command == "ingest":
+        show = show_slug(args.show)
+        with progress_bars(err, enabled=err.is_terminal) as progress:
+            report = bible.ingest(Path(args.directory), show, progress)
+        print_report(report, err)
+        return EXIT_OK if report.chunks or not report.skipped else EXIT_FAIL
+    show = show_slug(args.show or settings.default_show)
+    ensure_sample_show(settings, bible, show)
+    if not bible.has_show(show):
+        raise UnknownShow(show, bible.shows())
+    query = " ".join(args.query)
+    hits = bible.search(show, query, k=max(1, args.k))
+    if args.json:
+        rows = [
+            {
+                "file": h.chunk.file,
+                "heading": h.chunk.heading,
+                "text": h.chunk.text,
+                "score": round(h.score, 4),
+            }
+            for h in hits
+        ]
+        out.print_json(json.dumps(rows))
+        return EXIT_OK
+    if not hits:
+        out.print(f"Nothing in the bible matches '{escape(query)}'.")
+    for h in hits:
+        out.print(f"[bold]{h.score:.3f}[/] [cyan]{escape(h.chunk.citation)}[/]")
+        out.print("   " + escape(" ".join(h.chunk.text.split())[:200]))
+    return EXIT_OK
+
+
+async def _room(args: argparse.Namespace, settings: Settings, out: Console, err: Console) -> int:
+    show = show_slug(args.show or settings.default_show)
+    with progress_bars(err, enabled=err.is_terminal) as progress:
+        app = build_app(settings, progress)
+        report = ensure_sample_show(settings, app.bible, show, progress)
+    if report is not None:
+        print_report(report, err)
+    try:
+        if args.command == "chat":
+            term = TerminalRoom(
+                app.room, show=show, writer=args.writer, thread=args.thread, out=out, err=err
+            )
+            return await term.repl(input)
+        return await _ask(app, args, show, out, err)
+    finally:
+        app.close()
+
+
+async def _ask(app: App, args: argparse.Namespace, show: str, out: Console, err: Console) -> int:
+    text = " ".join(args.text)
+    msg = to_message(text, writer=args.writer, thread=args.thread)
+    msg = msg.model_copy(update={"mentions_bot": True})
+    reply = Reply(kind="error", text="No reply.")
+    async for event in app.room.handle(msg, show):
+        if isinstance(event, Final):
+            reply = event.reply
+    if reply.kind == "error":
+        err.print(f"error: {escape(reply.text)}")
+        return EXIT_FAIL
+    if args.json:
+        payload = (
+            reply.data
+            if reply.data is not None
+            else {
+                "text": reply.text,
+                "citations": [c.model_dump() for c in reply.citations],
+            }
+        )
+        print(json.dumps({"kind": reply.kind, **payload}, indent=2))
+    else:
+        print(reply.text)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

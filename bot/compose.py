@@ -1,0 +1,110 @@
+"""The composition root: settings in, wired services out. Nothing else reads settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agents.agent import AgentConfig, CanonAgent
+from agents.engine import LlamaEngine
+from agents.model_files import resolve_model
+from agents.prompts import Prompts
+from agents.room import Room, RoomConfig
+from agents.structured import StructuredGenerator
+from bot.settings import Settings
+from memory.bible import BibleStore, IngestReport, open_chroma
+from memory.embeddings import MiniLMEmbedder, default_onnx_path, default_tokenizer_json
+from memory.history import HistoryStore
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+def _quiet(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def open_bible(settings: Settings) -> BibleStore:
+    embedder = MiniLMEmbedder(
+        default_onnx_path(),
+        default_tokenizer_json(settings.data_dir / "embeddings"),
+        threads=settings.n_threads,
+    )
+    client = open_chroma(settings.resolved_chroma_path, settings.chroma_host, settings.chroma_port)
+    return BibleStore(client, embedder)
+
+
+def open_engine(settings: Settings, progress: ProgressFn = _quiet) -> LlamaEngine:
+    path, chat_format = resolve_model(settings.model_path, settings.models_dir, progress)
+    engine = LlamaEngine(
+        path,
+        chat_format=settings.chat_format or chat_format,
+        n_ctx=settings.n_ctx,
+        n_batch=settings.n_batch,
+        n_gpu_layers=settings.n_gpu_layers,
+        n_threads=settings.n_threads,
+        seed=settings.seed,
+        deadline_s=settings.request_deadline_s,
+    )
+    engine.load()
+    return engine
+
+
+@dataclass
+class App:
+    settings: Settings
+    bible: BibleStore
+    room: Room
+    history: HistoryStore
+    closers: list[Callable[[], Any]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for close in reversed(self.closers):
+            close()
+
+
+def ensure_sample_show(
+    settings: Settings, bible: BibleStore, show: str, progress: ProgressFn = _quiet
+) -> IngestReport | None:
+    """First run: the default show is the bundled sample; ingest it if it is not there yet."""
+    if bible.has_show(show) or show != settings.default_show:
+        return None
+    if not settings.sample_bible.is_dir():
+        return None
+    return bible.ingest(settings.sample_bible, show, progress)
+
+
+def build_app(settings: Settings, progress: ProgressFn = _quiet) -> App:
+    bible = open_bible(settings)
+    engine = open_engine(settings, progress)
+    history = HistoryStore(settings.history_path)
+    prompts = Prompts()
+    agent = CanonAgent(
+        engine=engine,
+        bible=bible,
+        history=history,
+        prompts=prompts,
+        config=AgentConfig(
+            search_k=settings.search_k,
+            history_token_budget=settings.history_token_budget,
+            max_tokens=settings.max_tokens,
+            temperature=settings.temperature,
+            relevance_threshold=settings.relevance_threshold,
+            deadline_s=settings.request_deadline_s,
+        ),
+    )
+    room = Room(
+        engine=engine,
+        bible=bible,
+        history=history,
+        prompts=prompts,
+        agent=agent,
+        structured=StructuredGenerator(engine, seed=settings.seed),
+        config=RoomConfig(
+            max_message_chars=settings.max_message_chars,
+            search_k=settings.search_k,
+            max_field_chars=settings.max_field_chars,
+            relevance_threshold=settings.relevance_threshold,
+        ),
+    )
+    return App(settings, bible, room, history, [engine.close, history.close])

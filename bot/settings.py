@@ -1,0 +1,69 @@
+"""All configuration, read once at the composition root (bot.compose) and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "writersroom"
+
+
+def default_sample_bible() -> Path:
+    return Path(__file__).resolve().parent.parent / "examples" / "lantern_line"
+
+
+class Settings(BaseSettings):
+    """Every setting has a WR_ environment variable (see .env.example)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="WR_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    # Model
+    model_path: Path | None = None
+    chat_format: str | None = None
+    n_ctx: int = Field(8192, ge=512)
+    n_batch: int = Field(512, ge=8)
+    n_gpu_layers: int = -1
+    n_threads: int | None = Field(None, ge=1)
+    max_tokens: int = Field(512, ge=16)
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    seed: int = 1234
+    request_deadline_s: float = Field(120.0, gt=0)
+    max_field_chars: int = Field(240, ge=20)
+    # Bible
+    chroma_path: Path | None = None
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    default_show: str = "lantern-line"
+    sample_bible: Path = Field(default_factory=default_sample_bible)
+    search_k: int = Field(5, ge=1, le=50)
+    relevance_threshold: float = Field(0.3, ge=-1.0, le=1.0)
+    # Room
+    max_message_chars: int = Field(8000, ge=100)
+    history_token_budget: int = Field(3000, ge=0)
+    # Secrets for the chat platforms (used by the Slack and Discord adapters).
+    slack_bot_token: SecretStr | None = None
+    discord_token: SecretStr | None = None
+
+    @field_validator("model_path", "chroma_path", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+    @property
+    def resolved_chroma_path(self) -> Path:
+        return self.chroma_path or self.data_dir / "chroma"
+
+    @property
+    def history_path(self) -> Path:
+        return self.data_dir / "room.sqlite3"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"

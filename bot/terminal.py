@@ -1,0 +1,98 @@
+"""The terminal room: a real adapter on the same core, the embedded default and test harness.
+
+Lines typed as a writer become neutral messages: '/command ...' runs a command, '@bot ...'
+addresses the bot, anything else is said to the room and kept in the thread's history.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from rich.console import Console
+from rich.markup import escape
+
+from agents.messages import Delta, Final, IncomingMessage, Reply
+from agents.room import Room
+
+_MENTION = re.compile(r"^@(bot|room|wr|writersroom)\b[:,]?\s*", re.IGNORECASE)
+EXIT_WORDS = frozenset({"/quit", "/exit"})
+
+
+def to_message(line: str, *, writer: str, thread: str) -> IncomingMessage:
+    text = line.strip()
+    mentioned = bool(_MENTION.match(text))
+    if mentioned:
+        text = _MENTION.sub("", text, count=1)
+    return IncomingMessage(
+        platform="terminal",
+        workspace="local",
+        channel="terminal",
+        thread=thread,
+        author=writer,
+        text=text,
+        mentions_bot=mentioned or text.startswith("/"),
+        raw=line,
+    )
+
+
+class TerminalRoom:
+    def __init__(
+        self, room: Room, *, show: str, writer: str, thread: str, out: Console, err: Console
+    ) -> None:
+        self._room = room
+        self.show = show
+        self.writer = writer
+        self.thread = thread
+        self._out = out
+        self._err = err
+        self._hinted = False
+
+    async def send(self, line: str, *, stream: bool = True) -> Reply:
+        """Say one line as the writer; prints the reply as it streams and returns it."""
+        msg = to_message(line, writer=self.writer, thread=self.thread)
+        final = Reply(kind="error", text="No reply.")
+        streamed = False
+        async for event in self._room.handle(msg, self.show):
+            if isinstance(event, Delta):
+                if stream:
+                    if not streamed:
+                        self._out.print("[bold cyan]room bot[/] ", end="")
+                    self._out.print(escape(event.text), end="", soft_wrap=True)
+                    streamed = True
+            elif isinstance(event, Final):
+                final = event.reply
+        self._show_final(final, streamed)
+        return final
+
+    def _show_final(self, reply: Reply, streamed: bool) -> None:
+        if reply.kind == "error":
+            self._err.print(f"[bold red]![/] {escape(reply.text)}")
+        elif reply.kind == "noted":
+            if not self._hinted:
+                self._out.print("[dim](said to the room; address the bot with @bot, or /help)[/]")
+                self._hinted = True
+        elif streamed:
+            self._out.print()
+            tail = reply.text.rsplit("\n\nSources: ", 1)
+            if len(tail) == 2:
+                self._out.print(f"[dim]Sources: {escape(tail[1])}[/]")
+        else:
+            self._out.print(f"[bold cyan]room bot[/] {escape(reply.text)}")
+
+    async def repl(self, read_line: Callable[[str], str]) -> int:
+        self._out.print(
+            f"[bold]writersroom[/] — show [green]{escape(self.show)}[/], you are "
+            f"[green]{escape(self.writer)}[/], thread [green]{escape(self.thread)}[/]. "
+            "Type /help for commands, @bot to ask, /quit to leave."
+        )
+        while True:
+            try:
+                line = read_line(f"{self.writer}> ")
+            except (EOFError, KeyboardInterrupt):
+                self._out.print()
+                return 0
+            if line.strip().lower() in EXIT_WORDS:
+                return 0
+            if line.strip():
+                await self.send(line)

@@ -1,0 +1,320 @@
+"""The show bible in Chroma: ingest Markdown files, hybrid search, name/alias lookup.
+
+One collection per show. Vectors come from our own embedder (never Chroma's default, which
+downloads a model). Search fuses dense similarity with BM25 and name/alias matches, because
+writers ask by nickname and by odd details as often as by meaning.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from memory.bible_parse import BibleFileError, Chunk, parse_bible_file
+from memory.lexical import (
+    Entity,
+    LexicalIndex,
+    mentioned_entities,
+    normalise_name,
+    reciprocal_rank_fusion,
+)
+
+COLLECTION_PREFIX = "show_"
+_SHOW_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$")
+WRITE_BATCH = 256
+
+
+class Embedder(Protocol):
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+class UnknownShow(LookupError):
+    """No bible has been ingested for this show."""
+
+    def __init__(self, show: str, known: Sequence[str]) -> None:
+        self.show, self.known = show, list(known)
+        hint = f" Known shows: {', '.join(known)}." if known else " No show is ingested yet."
+        super().__init__(
+            f"There is no bible for the show '{show}'.{hint} "
+            f"Load one with: writersroom bible ingest DIR --show {show}"
+        )
+
+
+class InvalidShowName(ValueError):
+    pass
+
+
+def show_slug(show: str) -> str:
+    """A show name as writers type it -> the stable key its collection is named by."""
+    slug = re.sub(r"[^a-z0-9]+", "-", show.strip().lower()).strip("-")
+    if not _SHOW_RE.match(slug):
+        raise InvalidShowName(
+            f"'{show}' is not a usable show name: use 3-50 letters, digits or dashes, "
+            "like lantern-line"
+        )
+    return slug
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    score: float  # cosine similarity of the query and the chunk, in [-1, 1]
+    rank_score: float = 0.0  # fused rank score that ordered the results
+
+
+@dataclass
+class IngestReport:
+    show: str
+    files: int = 0
+    chunks: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    skipped: list[BibleFileError] = field(default_factory=list)
+
+
+@dataclass
+class _ShowCache:
+    """In-memory view of one show used for lexical search and exact lookups."""
+
+    chunks: dict[str, Chunk]
+    vectors: dict[str, np.ndarray]
+    lexical: LexicalIndex
+    entities: list[Entity]
+
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+def _noop_progress(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def _chunk_from_record(cid: str, doc: str, meta: dict[str, Any]) -> Chunk:
+    return Chunk(cid, str(meta["file"]), str(meta["heading"]), doc, dict(meta))
+
+
+class BibleStore:
+    """Reads and writes show bibles; safe to share between threads of one process."""
+
+    def __init__(self, client: Any, embedder: Embedder) -> None:
+        self._client = client
+        self._embedder = embedder
+        self._lock = threading.RLock()
+        self._cache: dict[str, _ShowCache] = {}
+
+    # ---- shows -------------------------------------------------------------------------
+    def shows(self) -> list[str]:
+        names = [c if isinstance(c, str) else c.name for c in self._client.list_collections()]
+        return sorted(n[len(COLLECTION_PREFIX) :] for n in names if n.startswith(COLLECTION_PREFIX))
+
+    def has_show(self, show: str) -> bool:
+        return show_slug(show) in self.shows()
+
+    def _collection(self, show: str, create: bool = False) -> Any:
+        slug = show_slug(show)
+        name = COLLECTION_PREFIX + slug
+        if create:
+            return self._client.get_or_create_collection(
+                name,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={"show": slug},
+            )
+        if slug not in self.shows():
+            raise UnknownShow(slug, self.shows())
+        return self._client.get_collection(name, embedding_function=None)
+
+    # ---- ingest ------------------------------------------------------------------------
+    def ingest(
+        self, directory: Path, show: str, progress: ProgressFn = _noop_progress
+    ) -> IngestReport:
+        """Bring the show's collection in line with the folder; bad files are reported."""
+        slug = show_slug(show)
+        if not directory.is_dir():
+            raise FileNotFoundError(f"No bible folder at {directory}")
+        files = sorted(p for p in directory.rglob("*.md") if p.is_file())
+        report = IngestReport(show=slug, files=len(files))
+        parsed: dict[str, Chunk] = {}
+        good_files: set[str] = set()
+        for i, path in enumerate(files):
+            rel = path.relative_to(directory).as_posix()
+            progress("reading", i + 1, len(files))
+            try:
+                for chunk in parse_bible_file(path, rel):
+                    parsed[chunk.id] = chunk
+                good_files.add(rel)
+            except BibleFileError as exc:
+                report.skipped.append(exc)
+        report.chunks = len(parsed)
+
+        with self._lock:
+            collection = self._collection(slug, create=True)
+            existing = collection.get(include=["metadatas"])
+            old = {
+                cid: (meta or {})
+                for cid, meta in zip(existing["ids"], existing["metadatas"] or [], strict=False)
+            }
+            changed = [
+                c
+                for c in parsed.values()
+                if old.get(c.id, {}).get("content_hash") != c.metadata["content_hash"]
+            ]
+            # Chunks of a file that failed to parse stay: the last good version is still canon.
+            skipped_files = {e.path for e in report.skipped}
+            stale = [
+                cid
+                for cid, meta in old.items()
+                if cid not in parsed and meta.get("file") not in skipped_files
+            ]
+            report.added = sum(1 for c in changed if c.id not in old)
+            report.updated = len(changed) - report.added
+            report.unchanged = len(parsed) - len(changed)
+            report.removed = len(stale)
+
+            vectors = self._embed_with_progress([c.embed_text for c in changed], progress)
+            for start in range(0, len(changed), WRITE_BATCH):
+                batch = changed[start : start + WRITE_BATCH]
+                collection.upsert(
+                    ids=[c.id for c in batch],
+                    documents=[c.text for c in batch],
+                    metadatas=[c.metadata for c in batch],
+                    embeddings=vectors[start : start + len(batch)],
+                )
+                progress("writing", min(start + len(batch), len(changed)), len(changed))
+            if stale:
+                collection.delete(ids=stale)
+            self._cache.pop(slug, None)
+        return report
+
+    def _embed_with_progress(self, texts: list[str], progress: ProgressFn) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        parts = []
+        step = 64
+        for start in range(0, len(texts), step):
+            parts.append(self._embedder.embed(texts[start : start + step]))
+            progress("embedding", min(start + step, len(texts)), len(texts))
+        return np.concatenate(parts)
+
+    # ---- reading -----------------------------------------------------------------------
+    def _show_cache(self, show: str) -> _ShowCache:
+        slug = show_slug(show)
+        with self._lock:
+            cached = self._cache.get(slug)
+            if cached is not None:
+                return cached
+            collection = self._collection(slug)
+            data = collection.get(include=["documents", "metadatas", "embeddings"])
+            chunks: dict[str, Chunk] = {}
+            vectors: dict[str, np.ndarray] = {}
+            for cid, doc, meta, vec in zip(
+                data["ids"], data["documents"], data["metadatas"], data["embeddings"], strict=True
+            ):
+                chunks[cid] = _chunk_from_record(cid, doc, meta)
+                vectors[cid] = np.asarray(vec, dtype=np.float32)
+            ordered = list(chunks.values())
+            lexical = LexicalIndex([c.id for c in ordered], [c.embed_text for c in ordered])
+            entities: dict[str, Entity] = {}
+            for c in ordered:
+                if c.file not in entities:
+                    aliases = tuple(a for a in str(c.metadata.get("aliases", "")).split("|") if a)
+                    entities[c.file] = Entity(
+                        str(c.metadata["name"]), str(c.metadata["type"]), c.file, aliases
+                    )
+            cached = _ShowCache(chunks, vectors, lexical, sorted(entities.values(), key=_ekey))
+            self._cache[slug] = cached
+            return cached
+
+    def chunk(self, show: str, chunk_id: str) -> Chunk | None:
+        return self._show_cache(show).chunks.get(chunk_id)
+
+    def count(self, show: str) -> int:
+        return len(self._show_cache(show).chunks)
+
+    def entities(self, show: str, entry_type: str | None = None) -> list[Entity]:
+        ents = self._show_cache(show).entities
+        return [e for e in ents if entry_type is None or e.type == entry_type]
+
+    def search(self, show: str, query: str, k: int = 5) -> list[Hit]:
+        """Hybrid search: dense (Chroma) + BM25 + name/alias, fused by reciprocal rank."""
+        cache = self._show_cache(show)
+        if not cache.chunks or not query.strip():
+            return []
+        qvec = self._embedder.embed([query])[0]
+        pool = max(4 * k, 20)
+        result = self._collection(show).query(
+            query_embeddings=[qvec.tolist()], n_results=min(pool, len(cache.chunks))
+        )
+        dense = list(result["ids"][0])
+        lexical = [cid for cid, _ in cache.lexical.search(query, pool)]
+        named: list[str] = []
+        for entity in mentioned_entities(query, cache.entities):
+            named.extend(
+                cid
+                for cid in sorted(
+                    cache.chunks, key=lambda i: int(cache.chunks[i].metadata.get("chunk_index", 0))
+                )
+                if cache.chunks[cid].file == entity.file
+            )
+        fused = reciprocal_rank_fusion([dense, lexical, named])
+        best = sorted(fused.items(), key=lambda kv: kv[1], reverse=True)[:k]
+        return [
+            Hit(cache.chunks[cid], float(np.dot(cache.vectors[cid], qvec)), score)
+            for cid, score in best
+            if cid in cache.chunks
+        ]
+
+    def lookup(self, show: str, name: str) -> tuple[Entity, list[Chunk]] | None:
+        """Exact match on a name or alias (case and 'the' ignored)."""
+        cache = self._show_cache(show)
+        wanted = normalise_name(name)
+        for entity in cache.entities:
+            if wanted and any(normalise_name(n) == wanted for n in entity.names):
+                chunks = [c for c in cache.chunks.values() if c.file == entity.file]
+                chunks.sort(key=lambda c: int(c.metadata.get("chunk_index", 0)))
+                return entity, chunks
+        return None
+
+    def nearest_names(
+        self, show: str, name: str, entry_type: str | None = None, n: int = 3
+    ) -> list[str]:
+        ents = self.entities(show, entry_type)
+        table = {normalise_name(alias): e.name for e in ents for alias in e.names}
+        close = difflib.get_close_matches(normalise_name(name), list(table), n=n * 2, cutoff=0.5)
+        seen: list[str] = []
+        for key in close:
+            if table[key] not in seen:
+                seen.append(table[key])
+        if len(seen) < n:
+            for hit in self.search(show, name, k=8):
+                cand = str(hit.chunk.metadata.get("name", ""))
+                ctype = hit.chunk.metadata.get("type")
+                if cand and cand not in seen and (entry_type is None or ctype == entry_type):
+                    seen.append(cand)
+        return seen[:n]
+
+
+def _ekey(entity: Entity) -> tuple[str, str]:
+    return entity.type, entity.name
+
+
+def open_chroma(path: Path | None, host: str | None, port: int) -> Any:
+    """Embedded PersistentClient by default; a Chroma server when a host is configured."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if host:
+        return chromadb.HttpClient(host=host, port=port, settings=settings)
+    assert path is not None
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=settings)

@@ -1,0 +1,153 @@
+"""Thread history in SQLite: what was said in each conversation, so follow-ups keep context.
+
+A conversation is (platform, workspace, channel, thread). A writer's turn and the bot's reply
+are written in one transaction, so a failed or timed-out request leaves no half turn behind.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+_MIGRATIONS: dict[int, str] = {
+    1: """
+    CREATE TABLE turns (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        platform TEXT NOT NULL,
+        workspace TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        thread TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('writer', 'assistant')),
+        author TEXT NOT NULL,
+        text TEXT NOT NULL,
+        prompt_text TEXT NOT NULL,
+        canon_ids TEXT NOT NULL DEFAULT '[]',
+        tokens INTEGER NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX turns_by_conversation ON turns (platform, workspace, channel, thread, id);
+    """,
+}
+
+
+@dataclass(frozen=True)
+class ConversationKey:
+    platform: str
+    workspace: str
+    channel: str
+    thread: str
+
+    def label(self) -> str:
+        return f"{self.platform}/{self.workspace}/{self.channel}/{self.thread}"
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message in a thread.
+
+    ``text`` is what the person wrote; ``prompt_text`` is what the model saw for this turn
+    (the writer's words plus the canon first quoted in it). Replaying ``prompt_text`` keeps
+    the prompt prefix identical between turns, so llama.cpp can reuse its KV cache.
+    """
+
+    role: str
+    author: str
+    text: str
+    prompt_text: str
+    tokens: int
+    canon_ids: tuple[str, ...] = field(default_factory=tuple)
+    created_at: float = 0.0
+
+
+class HistoryStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self._lock:
+            self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
+            row = self._db.execute("SELECT MAX(version) FROM schema_version").fetchone()
+            current = row[0] or 0
+            for version in sorted(v for v in _MIGRATIONS if v > current):
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in _MIGRATIONS[version].split(";"):
+                        if statement.strip():
+                            self._db.execute(statement)
+                    self._db.execute("INSERT INTO schema_version VALUES (?)", (version,))
+                    self._db.execute("COMMIT")
+                except Exception:
+                    self._db.execute("ROLLBACK")
+                    raise
+
+    def append(self, key: ConversationKey, turns: Sequence[Turn]) -> None:
+        """Write turns atomically: all of them or none."""
+        now = time.time()
+        rows = [
+            (
+                key.platform,
+                key.workspace,
+                key.channel,
+                key.thread,
+                t.role,
+                t.author,
+                t.text,
+                t.prompt_text,
+                json.dumps(list(t.canon_ids)),
+                t.tokens,
+                t.created_at or now,
+            )
+            for t in turns
+        ]
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    "INSERT INTO turns (platform, workspace, channel, thread, role, author, text,"
+                    " prompt_text, canon_ids, tokens, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+                self._db.execute("COMMIT")
+            except Exception:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def turns(self, key: ConversationKey, token_budget: int | None = None) -> list[Turn]:
+        """The thread's turns, oldest first; with a budget, only the newest that fit."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT role, author, text, prompt_text, tokens, canon_ids, created_at FROM turns"
+                " WHERE platform=? AND workspace=? AND channel=? AND thread=? ORDER BY id DESC",
+                (key.platform, key.workspace, key.channel, key.thread),
+            ).fetchall()
+        kept: list[Turn] = []
+        used = 0
+        for role, author, text, prompt_text, tokens, canon, created in rows:
+            if token_budget is not None and used + tokens > token_budget:
+                break
+            used += tokens
+            kept.append(
+                Turn(role, author, text, prompt_text, tokens, tuple(json.loads(canon)), created)
+            )
+        kept.reverse()
+        return kept
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM turns").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,1 @@
+"""Prompt files. Loaded and validated by agents.prompts; no code lives here."""
