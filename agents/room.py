@@ -254,7 +254,7 @@ class Room:
         )
 
     async def _character(self, msg: IncomingMessage, show: str, name: str) -> Reply:
-        found = self.bible.lookup(show, name)
+        found = self.bible.lookup(show, name, "character")
         if found is None or found[0].type != "character":
             nearest = self.bible.nearest_names(show, name, "character")
             what = (

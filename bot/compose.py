@@ -13,7 +13,7 @@ from agents.prompts import Prompts
 from agents.room import Room, RoomConfig
 from agents.structured import StructuredGenerator
 from bot.settings import Settings
-from memory.bible import BibleStore, IngestReport, open_chroma
+from memory.bible import BibleStore, Embedder, IngestReport, open_chroma
 from memory.embeddings import MiniLMEmbedder, default_onnx_path, default_tokenizer_json
 from memory.history import HistoryStore
 
@@ -24,12 +24,16 @@ def _quiet(stage: str, done: int, total: int) -> None:
     return None
 
 
-def open_bible(settings: Settings) -> BibleStore:
-    embedder = MiniLMEmbedder(
+def open_embedder(settings: Settings) -> MiniLMEmbedder:
+    return MiniLMEmbedder(
         default_onnx_path(),
         default_tokenizer_json(settings.data_dir / "embeddings"),
         threads=settings.n_threads,
     )
+
+
+def open_bible(settings: Settings, embedder: Embedder | None = None) -> BibleStore:
+    embedder = embedder or open_embedder(settings)
     client = open_chroma(settings.resolved_chroma_path, settings.chroma_host, settings.chroma_port)
     return BibleStore(client, embedder)
 
@@ -74,9 +78,17 @@ def ensure_sample_show(
     return bible.ingest(settings.sample_bible, show, progress)
 
 
-def build_app(settings: Settings, progress: ProgressFn = _quiet) -> App:
-    bible = open_bible(settings)
-    engine = open_engine(settings, progress)
+def build_app(
+    settings: Settings,
+    progress: ProgressFn = _quiet,
+    *,
+    engine: LlamaEngine | None = None,
+    embedder: Embedder | None = None,
+) -> App:
+    """Wire the room. Tests and benchmarks may pass an engine or embedder to share one."""
+    bible = open_bible(settings, embedder)
+    owns_engine = engine is None
+    engine = engine or open_engine(settings, progress)
     history = HistoryStore(settings.history_path)
     prompts = Prompts()
     agent = CanonAgent(
@@ -107,4 +119,7 @@ def build_app(settings: Settings, progress: ProgressFn = _quiet) -> App:
             relevance_threshold=settings.relevance_threshold,
         ),
     )
-    return App(settings, bible, room, history, [engine.close, history.close])
+    closers: list[Callable[[], Any]] = [history.close]
+    if owns_engine:
+        closers.insert(0, engine.close)
+    return App(settings, bible, room, history, closers)

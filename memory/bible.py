@@ -273,16 +273,33 @@ class BibleStore:
             if cid in cache.chunks
         ]
 
-    def lookup(self, show: str, name: str) -> tuple[Entity, list[Chunk]] | None:
-        """Exact match on a name or alias (case and 'the' ignored)."""
+    def lookup(
+        self, show: str, name: str, entry_type: str | None = None
+    ) -> tuple[Entity, list[Chunk]] | None:
+        """Exact match on a name or alias (case and 'the' ignored).
+
+        Names are not unique across types (an arc may share a character's alias), so a
+        wanted type wins first, then a match on the entry's own name over an alias.
+        """
         cache = self._show_cache(show)
         wanted = normalise_name(name)
-        for entity in cache.entities:
-            if wanted and any(normalise_name(n) == wanted for n in entity.names):
-                chunks = [c for c in cache.chunks.values() if c.file == entity.file]
-                chunks.sort(key=lambda c: int(c.metadata.get("chunk_index", 0)))
-                return entity, chunks
-        return None
+        if not wanted:
+            return None
+        matches = [
+            (
+                entity.type != entry_type if entry_type else False,
+                normalise_name(entity.name) != wanted,
+                entity,
+            )
+            for entity in cache.entities
+            if any(normalise_name(n) == wanted for n in entity.names)
+        ]
+        if not matches:
+            return None
+        entity = min(matches, key=lambda m: (m[0], m[1]))[2]
+        chunks = [c for c in cache.chunks.values() if c.file == entity.file]
+        chunks.sort(key=lambda c: int(c.metadata.get("chunk_index", 0)))
+        return entity, chunks
 
     def nearest_names(
         self, show: str, name: str, entry_type: str | None = None, n: int = 3

@@ -1,0 +1,120 @@
+"""Shared fixtures: the real bundled GGUF, real MiniLM embeddings, real Chroma and SQLite.
+
+The model and the embedder are loaded once per session (they are read-only between
+requests); every test gets its own data dir, Chroma store and thread database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agents.engine import LlamaEngine
+from agents.messages import Final, IncomingMessage, Reply
+from agents.model_files import assemble_bundled
+from bot.compose import App, build_app, open_embedder
+from bot.settings import Settings
+from memory.embeddings import MiniLMEmbedder
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "examples" / "lantern_line"
+SHOW = "lantern-line"
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return assemble_bundled(tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture
+def settings(tmp_path: Path, model_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=tmp_path / "data",
+        model_path=model_path,
+        chat_format="gemma",
+        n_ctx=4096,
+        max_tokens=40,
+        max_field_chars=40,
+        request_deadline_s=120,
+        sample_bible=SAMPLE,
+    )
+
+
+@pytest.fixture(scope="session")
+def engine(model_path: Path) -> Iterator[LlamaEngine]:
+    eng = LlamaEngine(
+        model_path,
+        chat_format="gemma",
+        n_ctx=4096,
+        n_batch=512,
+        n_gpu_layers=0,
+        n_threads=None,
+        seed=1234,
+        deadline_s=120,
+    )
+    eng.load()
+    yield eng
+    eng.close()
+
+
+@pytest.fixture(scope="session")
+def embedder(tmp_path_factory: pytest.TempPathFactory) -> MiniLMEmbedder:
+    base = tmp_path_factory.mktemp("emb")
+    return open_embedder(Settings(_env_file=None, data_dir=base))  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def app(settings: Settings, engine: LlamaEngine, embedder: MiniLMEmbedder) -> Iterator[App]:
+    application = build_app(settings, engine=engine, embedder=embedder)
+    application.bible.ingest(SAMPLE, SHOW)
+    yield application
+    application.close()
+
+
+@pytest.fixture
+def bible_copy(tmp_path: Path) -> Path:
+    """A writable copy of the sample bible, for tests that edit or break files."""
+    target = tmp_path / "bible"
+    shutil.copytree(SAMPLE, target)
+    return target
+
+
+def message(
+    text: str,
+    *,
+    channel: str = "writers",
+    thread: str = "t1",
+    author: str = "dana",
+    mentions_bot: bool = True,
+) -> IncomingMessage:
+    return IncomingMessage(
+        platform="test",
+        workspace="ws",
+        channel=channel,
+        thread=thread,
+        author=author,
+        text=text,
+        mentions_bot=mentions_bot,
+    )
+
+
+async def ask(app: App, msg: IncomingMessage, show: str = SHOW) -> tuple[Reply, list[str]]:
+    """Run one message through the room; returns the final reply and the streamed pieces."""
+    pieces: list[str] = []
+    final: Reply | None = None
+    async for event in app.room.handle(msg, show):
+        if isinstance(event, Final):
+            final = event.reply
+        else:
+            pieces.append(event.text)
+    assert final is not None
+    return final, pieces
+
+
+def run(coro):  # type: ignore[no-untyped-def]
+    return asyncio.run(coro)

@@ -1,0 +1,148 @@
+"""The room end to end on the real model, real Chroma and real SQLite."""
+
+import asyncio
+
+import pytest
+
+from agents.schemas import STRUCTURES, BeatSheet, CharacterCard, LoglineSet
+from bot.compose import App, build_app
+from bot.settings import Settings
+from tests.conftest import SHOW, ask, message, run
+
+
+def stored(app: App) -> tuple[int, int]:
+    return app.history.count(), app.bible.count(SHOW)
+
+
+def test_logline_returns_n_valid_distinct_loglines(app: App) -> None:
+    reply, _ = run(ask(app, message("/logline Maren must smuggle a crate to save the ferry 2")))
+    assert reply.kind == "loglines", reply.text
+    result = LoglineSet.model_validate(reply.data)
+    assert len(result.loglines) == 2
+    assert result.premise == "Maren must smuggle a crate to save the ferry"
+    assert any(c.file == "characters/maren_kessler.md" for c in result.sources)
+
+
+def test_beats_follow_the_structure_and_use_bible_characters(app: App) -> None:
+    reply, _ = run(
+        ask(app, message("/beats Toby's wake is interrupted by the fog bell tv-four-act"))
+    )
+    assert reply.kind == "beats", reply.text
+    sheet = BeatSheet.model_validate(reply.data)
+    assert tuple(b.name for b in sheet.beats) == STRUCTURES["tv-four-act"]
+    names = {e.name for e in app.bible.entities(SHOW, "character")}
+    assert all(set(b.characters) <= names for b in sheet.beats)
+    assert all(b.story_line in ("A", "B", "C") for b in sheet.beats)
+
+
+def test_character_card_from_the_bible(app: App) -> None:
+    reply, _ = run(ask(app, message("/character Toby")))
+    assert reply.kind == "character", reply.text
+    card = CharacterCard.model_validate({k: v for k, v in reply.data.items() if k != "found"})
+    assert card.name == "Tobias Vell"
+    assert (card.status, card.last_episode) == ("dead", 4)  # facts come from the bible
+    assert {c.file for c in card.sources} == {"characters/toby_vell.md"}
+
+
+def test_unknown_character_gets_nearest_names(app: App) -> None:
+    reply, _ = run(ask(app, message("/character Marin Kesler")))
+    assert reply.kind == "character" and reply.data["found"] is False
+    assert "not in the lantern-line bible" in reply.text
+    assert "Maren Kessler" in reply.data["nearest"]
+
+
+def test_bible_search_command(app: App) -> None:
+    reply, _ = run(ask(app, message("/bible search who keeps the lighthouse chapel")))
+    assert reply.kind == "search"
+    hit = reply.data["hits"][0]
+    assert {"file", "heading", "text", "score"} <= hit.keys()
+    assert "characters/silas_quill.md" in {h["file"] for h in reply.data["hits"]}
+
+
+def test_question_about_a_character_streams_and_cites_the_right_file(app: App) -> None:
+    reply, pieces = run(ask(app, message("What happened to Toby at Drowned Quay?")))
+    assert reply.kind == "answer"
+    assert len(pieces) >= 2  # streamed token by token
+    assert "characters/toby_vell.md" in {c.file for c in reply.citations}
+    assert "[characters/toby_vell.md > " in reply.text
+
+
+def test_question_the_bible_does_not_cover_is_flagged_not_canon(app: App) -> None:
+    reply, pieces = run(ask(app, message("What is the boiling point of liquid nitrogen?")))
+    assert reply.kind == "answer"
+    assert pieces[0].startswith("The lantern-line bible has nothing on this")
+    assert reply.citations == []
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("/logline", "needs PREMISE"),
+        ("/logline    2", "needs PREMISE"),
+        ("/dance", "no command 'dance'"),
+        ("", "message is empty"),
+        ("x" * 100_000, "100,000 characters"),
+    ],
+)
+def test_bad_input_is_explained_and_changes_nothing(app: App, text: str, needle: str) -> None:
+    before = stored(app)
+    reply, _ = run(ask(app, message(text)))
+    assert reply.kind == "error" and needle in reply.text
+    assert stored(app) == before
+
+
+def test_unknown_show_is_explained_and_changes_nothing(app: App) -> None:
+    before = stored(app)
+    reply, _ = run(ask(app, message("Who is Maren?"), show="the-wire-reboot"))
+    assert reply.kind == "error"
+    assert "no bible for the show 'the-wire-reboot'" in reply.text and "bible ingest" in reply.text
+    assert stored(app) == before
+
+
+def test_typed_command_entry_point(app: App) -> None:
+    reply = run(app.room.command(message(""), SHOW, "logline", {"premise": " ", "n": 2}))
+    assert reply.kind == "error" and "needs PREMISE" in reply.text
+    reply = run(app.room.command(message(""), SHOW, "help", {}))
+    assert reply.kind == "help" and "logline" in reply.text
+
+
+def test_room_chatter_is_kept_without_a_reply(app: App) -> None:
+    reply, pieces = run(ask(app, message("I think Quill is too obvious", mentions_bot=False)))
+    assert reply.kind == "noted" and pieces == []
+    turns = app.history.turns(message("").key)
+    assert turns[-1].text == "I think Quill is too obvious" and turns[-1].author == "dana"
+
+
+def test_thread_history_survives_a_restart_and_feeds_follow_ups(
+    settings: Settings, app: App
+) -> None:
+    first, _ = run(ask(app, message("Who is Maren Kessler?", thread="story-1")))
+    assert first.kind == "answer"
+    app.close()
+    reopened = build_app(settings, engine=app.room.engine, embedder=app.bible._embedder)
+    try:
+        key = message("", thread="story-1").key
+        turns = reopened.history.turns(key)
+        assert [t.role for t in turns] == ["writer", "assistant"]
+        assert turns[0].text == "Who is Maren Kessler?"
+        follow = message("And what does she want?", thread="story-1")
+        canon, thread, _, _ = run(reopened.room.agent.gather(follow, SHOW))
+        messages, _, fresh = reopened.room.agent.build_turn(follow, SHOW, canon, thread)
+        assert "Who is Maren Kessler?" in messages[1].content
+        assert not {c.id for c in fresh} & set(turns[0].canon_ids)  # not quoted twice
+        reply, _ = run(ask(reopened, follow))
+        assert reply.kind == "answer"
+        assert reopened.room.agent.last_stats.reused_tokens > 0
+    finally:
+        reopened.close()
+
+
+def test_two_channels_asking_at_once_both_get_answers(app: App) -> None:
+    async def both() -> list:
+        return await asyncio.gather(
+            ask(app, message("Who is Nell?", channel="room-a")),
+            ask(app, message("/logline Ada resigns to save the ferry 1", channel="room-b")),
+        )
+
+    (a, _), (b, _) = run(both())
+    assert a.kind == "answer" and b.kind == "loglines", (a.text, b.text)
