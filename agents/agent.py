@@ -23,7 +23,7 @@ from agents.messages import Delta, Event, Final, IncomingMessage, Reply
 from agents.prompts import Prompts
 from agents.render import sources_line
 from agents.tools import make_tools
-from memory.bible import BibleStore, Hit
+from memory.bible import BibleStore, Hit, is_relevant
 from memory.bible_parse import Chunk
 from memory.history import HistoryStore, Turn
 from memory.lexical import mentioned_entities
@@ -37,7 +37,7 @@ class AgentConfig:
     history_token_budget: int = 3000
     max_tokens: int = 512
     temperature: float = 0.7
-    relevance_threshold: float = 0.3
+    relevance_threshold: float = 0.4
     deadline_s: float | None = None
 
 
@@ -82,7 +82,7 @@ class CanonAgent:
         thread: list[Turn] = await tools["read_thread"].ainvoke(
             {"token_budget": self._config.history_token_budget}
         )
-        relevant = bool(named) or bool(hits and hits[0].score >= self._config.relevance_threshold)
+        relevant = bool(named) or is_relevant(hits, self._config.relevance_threshold)
         return canon, thread, relevant, hits
 
     def build_turn(

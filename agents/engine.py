@@ -54,6 +54,7 @@ class GenerationStats:
     decode_s: float = 0.0  # from the first token to the last
     grammar_fallbacks: int = 0
     full_vocab_fallbacks: int = 0
+    submitted_at: float = 0.0  # time.monotonic() when the request was queued
 
     @property
     def tokens_per_s(self) -> float:
@@ -177,7 +178,7 @@ class LlamaEngine:
             bos = llama._model.token_get_text(llama.token_bos())
             jinja = fmt.Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)
             # The tokenizer adds BOS itself; a template that writes it too would double it.
-            return lambda messages: jinja(messages=messages).prompt.removeprefix(bos)
+            return lambda messages: jinja(messages=messages).prompt.removeprefix(bos)  # type: ignore[arg-type]
         name = (self._chat_format or "chatml").replace("-", "_")
         formatter = getattr(fmt, f"format_{name}", None) or getattr(
             fmt, f"format_{name.replace('_', '')}", None
@@ -214,6 +215,7 @@ class LlamaEngine:
         cancel = threading.Event()
         stats = stats if stats is not None else GenerationStats()
         submitted = time.monotonic()
+        stats.submitted_at = submitted
         budget = gen.deadline_s or self.deadline_s
         deadline = submitted + budget
 

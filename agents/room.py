@@ -8,7 +8,7 @@ and the message that asked for them are saved to the thread only when the reques
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,7 +36,6 @@ from agents.structured import StructuredGenerator, token_allowance
 from memory.bible import BibleStore, InvalidShowName, UnknownShow, show_slug
 from memory.bible_parse import Chunk
 from memory.history import HistoryStore, Turn
-from memory.lexical import mentioned_entities
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +46,7 @@ class RoomConfig:
     search_k: int = 5
     max_field_chars: int = 240
     structured_temperature: float = 0.8
-    relevance_threshold: float = 0.3
+    relevance_threshold: float = 0.4
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -135,13 +134,14 @@ class Room:
 
     # ---- handlers ------------------------------------------------------------------------
     async def _run(self, msg: IncomingMessage, show: str, name: str, args: dict[str, Any]) -> Reply:
-        handler = {
+        handlers: dict[str, Callable[..., Awaitable[Reply]]] = {
             "logline": self._logline,
             "beats": self._beats,
             "character": self._character,
             "bible": self._bible_search,
             "help": self._help,
-        }[name]
+        }
+        handler = handlers[name]
         reply: Reply = await handler(msg, show, **args)
         if reply.ok and name in ("logline", "beats", "character"):
             self._record_command(msg, name, args, reply)
@@ -174,13 +174,10 @@ class Room:
         )
 
     def _relevant(self, show: str, query: str, k: int) -> list[Chunk]:
+        """Sections that bear on the query by the same evidence as bible.is_relevant."""
         hits = self.bible.search(show, query, k=k)
-        named = {e.file for e in mentioned_entities(query, self.bible.entities(show))}
-        return [
-            h.chunk
-            for h in hits
-            if h.score >= self._config.relevance_threshold or h.chunk.file in named
-        ]
+        threshold = self._config.relevance_threshold
+        return [h.chunk for h in hits if h.named or h.score >= threshold or h.agrees()]
 
     async def _logline(self, msg: IncomingMessage, show: str, premise: str, n: int) -> Reply:
         canon = self._relevant(show, premise, 3)

@@ -80,7 +80,7 @@ class TokenSampler:
         return token
 
     def _allowed(self, token: int) -> bool:
-        self._one[0].id = token
+        self._one[0].id = token  # type: ignore[assignment]
         self._one[0].logit = 0.0
         self._one[0].p = 0.0
         self._one_array.size = 1

@@ -39,7 +39,8 @@ class StructuredGenerator:
         self._engine = engine
         self._attempts = attempts
         self._seed = seed
-        self.last_stats: GenerationStats | None = None
+        self.last_stats: GenerationStats | None = None  # diagnostics for bench/ and logs
+        self.last_prompt = ""
 
     async def generate(
         self,
@@ -54,6 +55,7 @@ class StructuredGenerator:
     ) -> T:
         grammar = grammar_for(json.dumps(schema))  # key order is the order the model writes
         prompt = self._engine.format_chat(messages)
+        self.last_prompt = prompt
         reason = ""
         for attempt in range(self._attempts):
             completion = await self._engine.complete(

@@ -70,8 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    out = Console()
-    err = Console(stderr=True)
+    # soft_wrap: messages stay one line each when piped or captured by scripts.
+    out = Console(soft_wrap=True, highlight=False)
+    err = Console(stderr=True, soft_wrap=True, highlight=False)
     try:
         settings = Settings()
     except ValidationError as exc:

@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     default_show: str = "lantern-line"
     sample_bible: Path = Field(default_factory=default_sample_bible)
     search_k: int = Field(5, ge=1, le=50)
-    relevance_threshold: float = Field(0.3, ge=-1.0, le=1.0)
+    relevance_threshold: float = Field(0.4, ge=-1.0, le=1.0)
     # Room
     max_message_chars: int = Field(8000, ge=100)
     history_token_budget: int = Field(3000, ge=0)

@@ -67,6 +67,17 @@ class Hit:
     chunk: Chunk
     score: float  # cosine similarity of the query and the chunk, in [-1, 1]
     rank_score: float = 0.0  # fused rank score that ordered the results
+    dense_rank: int | None = None  # position in the dense ranking, if it was there
+    keyword_rank: int | None = None  # position in the BM25 ranking, if it was there
+    named: bool = False  # the query named this chunk's entry (name or alias)
+
+    def agrees(self, top: int = 5) -> bool:
+        """Dense and keyword search both rank it highly: strong evidence of relevance."""
+        return (
+            self.dense_rank is not None
+            and self.keyword_rank is not None
+            and max(self.dense_rank, self.keyword_rank) < top
+        )
 
 
 @dataclass
@@ -267,8 +278,18 @@ class BibleStore:
             )
         fused = reciprocal_rank_fusion([dense, lexical, named])
         best = sorted(fused.items(), key=lambda kv: kv[1], reverse=True)[:k]
+        dense_pos = {cid: i for i, cid in enumerate(dense)}
+        keyword_pos = {cid: i for i, cid in enumerate(lexical)}
+        named_set = set(named)
         return [
-            Hit(cache.chunks[cid], float(np.dot(cache.vectors[cid], qvec)), score)
+            Hit(
+                cache.chunks[cid],
+                float(np.dot(cache.vectors[cid], qvec)),
+                score,
+                dense_pos.get(cid),
+                keyword_pos.get(cid),
+                cid in named_set,
+            )
             for cid, score in best
             if cid in cache.chunks
         ]
@@ -318,6 +339,13 @@ class BibleStore:
                 if cand and cand not in seen and (entry_type is None or ctype == entry_type):
                     seen.append(cand)
         return seen[:n]
+
+
+def is_relevant(hits: Sequence[Hit], threshold: float) -> bool:
+    """Does the bible speak to this query? A named entry, a strong dense match, or dense and
+    keyword search agreeing. Dense similarity alone does not separate on-topic questions
+    from unrelated ones well enough with MiniLM (measured on the sample show)."""
+    return any(h.named or h.score >= threshold or h.agrees() for h in hits)
 
 
 def _ekey(entity: Entity) -> tuple[str, str]:

@@ -84,7 +84,7 @@ def test_lookup_by_name_or_alias_and_nearest(store: BibleStore, bible_copy: Path
     assert entity is not None and entity.name == "Silas Quill"
     arc = store.lookup(SHOW, "the Lamplighter")
     assert arc is not None and arc[0].type == "arc"  # its own name beats an alias
-    assert [c.heading for c in chunks][0] == "Silas Quill > Public face"
+    assert chunks[0].heading == "Silas Quill > Public face"
     assert "Maren Kessler" in store.nearest_names(SHOW, "Marin Kesler", "character")
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from agents.budget import fit_budget
-from agents.commands import COMMANDS, help_text, parse_command, validate_args, get_command
+from agents.commands import COMMANDS, get_command, help_text, parse_command, validate_args
 from agents.errors import BadRequest, ContextOverflow
 
 

@@ -109,5 +109,5 @@ def test_stop_filter_and_prefix_helpers() -> None:
 def test_missing_model_file_is_explained(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from agents.model_files import ModelFileError, resolve_model
 
-    with pytest.raises(ModelFileError, match="does not exist. Fix WR_MODEL_PATH"):
+    with pytest.raises(ModelFileError, match=r"does not exist\. Fix WR_MODEL_PATH"):
         resolve_model(tmp_path / "nope.gguf", tmp_path)

@@ -1,0 +1,43 @@
+"""Prompt files render with exactly their variables; settings never leak secrets."""
+
+from importlib import resources
+
+import pytest
+
+from agents.prompts import PromptError, Prompts, variables
+from bot.settings import Settings
+
+EXPECTED = {
+    "answer_system": {"show"},
+    "canon_block": {"excerpts"},
+    "writer_turn": {"canon", "author", "text"},
+    "room_chatter": {"author", "text"},
+    "logline": {"n", "show", "canon", "premise"},
+    "beats": {"structure_label", "show", "characters", "canon", "premise"},
+    "character_card": {"name", "show", "canon"},
+}
+
+
+def test_every_prompt_file_is_known_and_renders() -> None:
+    files = {p.name[:-4] for p in resources.files("prompts").iterdir() if p.name.endswith(".txt")}
+    assert files == set(EXPECTED)
+    prompts = Prompts()
+    for name, wanted in EXPECTED.items():
+        text = resources.files("prompts").joinpath(f"{name}.txt").read_text()
+        assert variables(text) == wanted
+        assert prompts.render(name, **dict.fromkeys(wanted, "X"))
+
+
+def test_missing_or_extra_variables_fail_loudly() -> None:
+    with pytest.raises(PromptError, match="missing"):
+        Prompts().render("answer_system")
+    with pytest.raises(PromptError, match="unexpected"):
+        Prompts().render("answer_system", show="x", extra="y")
+
+
+def test_settings_read_env_and_hide_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WR_N_CTX", "2048")
+    monkeypatch.setenv("WR_SLACK_BOT_TOKEN", "xoxb-secret-value")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.n_ctx == 2048
+    assert "xoxb-secret-value" not in repr(settings) and "xoxb-secret-value" not in str(settings)
