@@ -26,7 +26,6 @@ from agents.tools import make_tools
 from memory.bible import BibleStore, Hit, is_relevant
 from memory.bible_parse import Chunk
 from memory.history import HistoryStore, Turn
-from memory.lexical import mentioned_entities
 
 TEMPLATE_OVERHEAD = 16  # chat-template tokens per message, a safe overestimate
 
@@ -72,7 +71,7 @@ class CanonAgent:
         tools = make_tools(self._bible, show, self._history, msg.key, self._config.search_k)
         hits: list[Hit] = await tools["search_bible"].ainvoke({"query": msg.text})
         canon: list[Chunk] = [h.chunk for h in hits]
-        named = mentioned_entities(msg.text, self._bible.entities(show))
+        named = self._bible.named_in(show, msg.text)
         for entity in named:
             found = await tools["lookup_entry"].ainvoke({"name": entity.name})
             if found is not None:

@@ -21,7 +21,7 @@ from memory.bible_parse import BibleFileError, Chunk, parse_bible_file
 from memory.lexical import (
     Entity,
     LexicalIndex,
-    mentioned_entities,
+    NameIndex,
     normalise_name,
     reciprocal_rank_fusion,
 )
@@ -32,7 +32,9 @@ WRITE_BATCH = 256
 
 
 class Embedder(Protocol):
-    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+    def embed(
+        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
+    ) -> np.ndarray: ...
 
 
 class UnknownShow(LookupError):
@@ -96,10 +98,13 @@ class IngestReport:
 class _ShowCache:
     """In-memory view of one show used for lexical search and exact lookups."""
 
+    collection: Any
     chunks: dict[str, Chunk]
     vectors: dict[str, np.ndarray]
     lexical: LexicalIndex
     entities: list[Entity]
+    names: NameIndex
+    by_file: dict[str, list[str]]  # file -> chunk ids in document order
 
 
 ProgressFn = Callable[[str, int, int], None]
@@ -209,12 +214,7 @@ class BibleStore:
     def _embed_with_progress(self, texts: list[str], progress: ProgressFn) -> np.ndarray:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
-        parts = []
-        step = 64
-        for start in range(0, len(texts), step):
-            parts.append(self._embedder.embed(texts[start : start + step]))
-            progress("embedding", min(start + step, len(texts)), len(texts))
-        return np.concatenate(parts)
+        return self._embedder.embed(texts, lambda done, total: progress("embedding", done, total))
 
     # ---- reading -----------------------------------------------------------------------
     def _show_cache(self, show: str) -> _ShowCache:
@@ -232,18 +232,29 @@ class BibleStore:
             ):
                 chunks[cid] = _chunk_from_record(cid, doc, meta)
                 vectors[cid] = np.asarray(vec, dtype=np.float32)
-            ordered = list(chunks.values())
-            lexical = LexicalIndex([c.id for c in ordered], [c.embed_text for c in ordered])
+            ordered = sorted(
+                chunks.values(), key=lambda c: (c.file, int(c.metadata.get("chunk_index", 0)))
+            )
+            lexical = LexicalIndex([c.id for c in ordered], [c.index_text for c in ordered])
             entities: dict[str, Entity] = {}
+            by_file: dict[str, list[str]] = {}
             for c in ordered:
+                by_file.setdefault(c.file, []).append(c.id)
                 if c.file not in entities:
                     aliases = tuple(a for a in str(c.metadata.get("aliases", "")).split("|") if a)
                     entities[c.file] = Entity(
                         str(c.metadata["name"]), str(c.metadata["type"]), c.file, aliases
                     )
-            cached = _ShowCache(chunks, vectors, lexical, sorted(entities.values(), key=_ekey))
+            ents = sorted(entities.values(), key=_ekey)
+            cached = _ShowCache(
+                collection, chunks, vectors, lexical, ents, NameIndex(ents), by_file
+            )
             self._cache[slug] = cached
             return cached
+
+    def named_in(self, show: str, text: str) -> list[Entity]:
+        """Bible entries the text names by name or alias."""
+        return self._show_cache(show).names.find(text)
 
     def chunk(self, show: str, chunk_id: str) -> Chunk | None:
         return self._show_cache(show).chunks.get(chunk_id)
@@ -262,20 +273,12 @@ class BibleStore:
             return []
         qvec = self._embedder.embed([query])[0]
         pool = max(4 * k, 20)
-        result = self._collection(show).query(
+        result = cache.collection.query(
             query_embeddings=[qvec.tolist()], n_results=min(pool, len(cache.chunks))
         )
         dense = list(result["ids"][0])
         lexical = [cid for cid, _ in cache.lexical.search(query, pool)]
-        named: list[str] = []
-        for entity in mentioned_entities(query, cache.entities):
-            named.extend(
-                cid
-                for cid in sorted(
-                    cache.chunks, key=lambda i: int(cache.chunks[i].metadata.get("chunk_index", 0))
-                )
-                if cache.chunks[cid].file == entity.file
-            )
+        named = [cid for e in cache.names.find(query) for cid in cache.by_file.get(e.file, [])]
         fused = reciprocal_rank_fusion([dense, lexical, named])
         best = sorted(fused.items(), key=lambda kv: kv[1], reverse=True)[:k]
         dense_pos = {cid: i for i, cid in enumerate(dense)}
@@ -318,9 +321,7 @@ class BibleStore:
         if not matches:
             return None
         entity = min(matches, key=lambda m: (m[0], m[1]))[2]
-        chunks = [c for c in cache.chunks.values() if c.file == entity.file]
-        chunks.sort(key=lambda c: int(c.metadata.get("chunk_index", 0)))
-        return entity, chunks
+        return entity, [cache.chunks[cid] for cid in cache.by_file[entity.file]]
 
     def nearest_names(
         self, show: str, name: str, entry_type: str | None = None, n: int = 3

@@ -48,12 +48,19 @@ class Chunk:
 
     @property
     def embed_text(self) -> str:
-        """The text that is embedded: the section plus who or what it is about."""
-        name = self.metadata.get("name", "")
-        kind = self.metadata.get("type", "")
+        """What is embedded: the heading path (which starts with the entry's name) and text.
+
+        Kept short on purpose: embedding cost grows with tokens, and nicknames are matched
+        by the keyword and name indexes instead.
+        """
+        return f"{self.heading}. {self.text}"
+
+    @property
+    def index_text(self) -> str:
+        """What the keyword index sees: the section plus every name it answers to."""
         aliases = str(self.metadata.get("aliases", "")).replace("|", ", ")
-        head = f"{name} ({kind}; also {aliases})" if aliases else f"{name} ({kind})"
-        return f"{head}. {self.heading}. {self.text}"
+        name, kind = self.metadata.get("name", ""), self.metadata.get("type", "")
+        return f"{name} {aliases} {kind}. {self.heading}. {self.text}"
 
 
 def split_front_matter(path: str, raw: str) -> tuple[dict[str, Any], str, int]:

@@ -12,6 +12,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 _WORD = re.compile(r"[a-z0-9]+")
 STOPWORDS = frozenset(
     """a an and are as at be been but by can could did do does doing for from had has have he
@@ -53,46 +55,67 @@ class Entity:
 
 
 class LexicalIndex:
-    """BM25 over chunk texts plus a name/alias table; built once per show version."""
+    """BM25 over chunk texts, with per-posting weights precomputed into numpy arrays so a
+    query costs a few vector adds per term, not a Python loop over every posting."""
 
     def __init__(self, ids: Sequence[str], texts: Sequence[str], k1: float = 1.2, b: float = 0.75):
         self.ids = list(ids)
-        self._k1, self._b = k1, b
-        self._postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        self._lengths: list[int] = []
-        for row, text in enumerate(texts):
-            counts = Counter(tokens(text))
-            self._lengths.append(sum(counts.values()))
-            for term, tf in counts.items():
-                self._postings[term].append((row, tf))
-        self._avg = (sum(self._lengths) / len(self._lengths)) if self._lengths else 1.0
+        counts = [Counter(tokens(text)) for text in texts]
+        lengths = np.array([sum(c.values()) for c in counts], dtype=np.float32)
+        avg = float(lengths.mean()) if len(lengths) else 1.0
+        rows: dict[str, list[int]] = defaultdict(list)
+        tfs: dict[str, list[int]] = defaultdict(list)
+        for row, c in enumerate(counts):
+            for term, tf in c.items():
+                rows[term].append(row)
+                tfs[term].append(tf)
+        n = len(self.ids)
+        self._postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for term, term_rows in rows.items():
+            r = np.array(term_rows, dtype=np.int64)
+            freq = np.array(tfs[term], dtype=np.float32)
+            idf = math.log(1 + (n - len(r) + 0.5) / (len(r) + 0.5))
+            norm = freq + k1 * (1 - b + b * lengths[r] / avg)
+            self._postings[term] = (r, (idf * freq * (k1 + 1) / norm).astype(np.float32))
 
     def search(self, query: str, k: int) -> list[tuple[str, float]]:
-        scores: dict[int, float] = defaultdict(float)
-        n = len(self.ids)
+        scores = np.zeros(len(self.ids), dtype=np.float32)
+        hit = False
         for term in set(tokens(query)):
             posting = self._postings.get(term)
-            if not posting:
-                continue
-            idf = math.log(1 + (n - len(posting) + 0.5) / (len(posting) + 0.5))
-            for row, tf in posting:
-                norm = tf + self._k1 * (1 - self._b + self._b * self._lengths[row] / self._avg)
-                scores[row] += idf * tf * (self._k1 + 1) / norm
-        best = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)[:k]
-        return [(self.ids[row], score) for row, score in best]
+            if posting is not None:
+                scores[posting[0]] += posting[1]
+                hit = True
+        if not hit:
+            return []
+        k = min(k, int(np.count_nonzero(scores)))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top])]
+        return [(self.ids[row], float(scores[row])) for row in top]
 
 
-def mentioned_entities(text: str, entities: Iterable[Entity]) -> list[Entity]:
-    """Entities whose name or alias appears in the text as whole words."""
-    haystack = f" {normalise_name(text)} "
-    found = []
-    for entity in entities:
-        for name in entity.names:
-            needle = normalise_name(name)
-            if len(needle) >= 3 and f" {needle} " in haystack:
-                found.append(entity)
-                break
-    return found
+class NameIndex:
+    """Finds the entries a text names, by looking up its word n-grams in a name table."""
+
+    def __init__(self, entities: Iterable[Entity], longest: int = 5) -> None:
+        self._table: dict[str, list[Entity]] = defaultdict(list)
+        self._longest = 1
+        for entity in entities:
+            for name in entity.names:
+                key = normalise_name(name)
+                if len(key) >= 3 and entity not in self._table[key]:
+                    self._table[key].append(entity)
+                    self._longest = min(longest, max(self._longest, len(key.split())))
+
+    def find(self, text: str) -> list[Entity]:
+        words = normalise_name(text).split()
+        found: list[Entity] = []
+        for size in range(self._longest, 0, -1):
+            for start in range(len(words) - size + 1):
+                for entity in self._table.get(" ".join(words[start : start + size]), ()):
+                    if entity not in found:
+                        found.append(entity)
+        return found
 
 
 def reciprocal_rank_fusion(rankings: Iterable[Sequence[str]], k: int = 60) -> dict[str, float]:
