@@ -26,6 +26,7 @@ from agents.tools import make_tools
 from memory.bible import BibleStore, Hit, is_relevant
 from memory.bible_parse import Chunk
 from memory.history import HistoryStore, Turn
+from memory.lexical import Entity
 
 TEMPLATE_OVERHEAD = 16  # chat-template tokens per message, a safe overestimate
 
@@ -37,6 +38,7 @@ class AgentConfig:
     max_tokens: int = 512
     temperature: float = 0.7
     relevance_threshold: float = 0.4
+    follow_up_excerpts: int = 3
     deadline_s: float | None = None
 
 
@@ -69,20 +71,35 @@ class CanonAgent:
     ) -> tuple[list[Chunk], list[Turn], bool, list[Hit]]:
         """Run the tools: returns (ranked canon, thread so far, relevant?, raw search hits)."""
         tools = make_tools(self._bible, show, self._history, msg.key, self._config.search_k)
-        hits: list[Hit] = await tools["search_bible"].ainvoke({"query": msg.text})
-        canon: list[Chunk] = [h.chunk for h in hits]
+        thread: list[Turn] = await tools["read_thread"].ainvoke(
+            {"token_budget": self._config.history_token_budget}
+        )
         named = self._bible.named_in(show, msg.text)
+        query = msg.text
+        if not named:
+            # "What does she want?" in a thread about Maren: search as if it said Maren.
+            recent = self._recently_named(show, thread)
+            if recent:
+                query = f"{msg.text} ({', '.join(e.name for e in recent)})"
+        hits: list[Hit] = await tools["search_bible"].ainvoke({"query": query})
+        canon: list[Chunk] = [h.chunk for h in hits]
         for entity in named:
             found = await tools["lookup_entry"].ainvoke({"name": entity.name})
             if found is not None:
                 # The best-matching sections first, then the rest of the entry, two at most.
                 extra = [c for c in found[1] if c not in canon][:2]
                 canon.extend(extra)
-        thread: list[Turn] = await tools["read_thread"].ainvoke(
-            {"token_budget": self._config.history_token_budget}
-        )
         relevant = bool(named) or is_relevant(hits, self._config.relevance_threshold)
         return canon, thread, relevant, hits
+
+    def _recently_named(self, show: str, thread: list[Turn]) -> list[Entity]:
+        """Entries named in the thread's latest writer turn that named any."""
+        for turn in reversed(thread):
+            if turn.role == "writer":
+                named = self._bible.named_in(show, turn.text)
+                if named:
+                    return named[:2]
+        return []
 
     def build_turn(
         self, msg: IncomingMessage, show: str, canon: list[Chunk], thread: list[Turn]
@@ -99,6 +116,8 @@ class CanonAgent:
 
         seen = {cid for turn in thread for cid in turn.canon_ids}
         fresh = [c for c in canon if c.id not in seen]
+        if seen:  # a follow-up: the thread already quotes canon; add only the best of the new
+            fresh = fresh[: self._config.follow_up_excerpts]
         fixed = count(system) + count(compose([], [])) + self._config.max_tokens
         fixed += TEMPLATE_OVERHEAD * (len(thread) + 2)
         chunk_costs = [count(c.citation + c.text) + 4 for c in fresh]
@@ -127,6 +146,9 @@ class CanonAgent:
         canon, thread, relevant, _ = await self.gather(msg, show)
         if not relevant:
             canon = []
+            # A follow-up ("shorter, please") in a thread that already quotes canon is about
+            # that canon: no warning, and nothing new to quote.
+            relevant = any(turn.canon_ids for turn in thread)
         messages, turn_text, fresh = self.build_turn(msg, show, canon, thread)
         stats = GenerationStats()
         model = LocalChatModel(

@@ -11,7 +11,9 @@ import argparse
 import asyncio
 import json
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 from agents.engine import Generation, LlamaEngine
 from agents.model_files import resolve_model
@@ -24,7 +26,8 @@ from bench.common import bench_settings, fmt
 async def run(
     rounds: int, max_tokens: int, reference: bool, penalty: float = 1.15
 ) -> dict[str, float]:
-    settings = bench_settings()
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = bench_settings(Path(tmp))
     path, chat_format = resolve_model(settings.model_path, settings.models_dir)
     engine = LlamaEngine(
         path,

@@ -80,7 +80,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:
-        settings = bench_settings(chroma_path=Path(tmp) / "chroma")
+        settings = bench_settings(Path(tmp))
         bible = open_bible(settings)
         texts = [" ".join(rng.sample(sentences(), 3)) for _ in range(512)]
         t = time.perf_counter()

@@ -21,7 +21,7 @@ QUESTIONS = Path(__file__).with_name("retrieval_questions.yaml")
 def main(k: int = 5) -> float:
     questions = yaml.safe_load(QUESTIONS.read_text())
     with tempfile.TemporaryDirectory() as tmp:
-        settings = bench_settings(chroma_path=Path(tmp) / "chroma")
+        settings = bench_settings(Path(tmp))
         bible = open_bible(settings)
         bible.ingest(default_sample_bible(), "bench-show")
         collection = bible._collection("bench-show")
