@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from agents.budget import fit_budget
+from agents.budget import Fit, fit_budget
 from agents.canon import citation, cited_labels, excerpt_block, unique
 from agents.chat_model import LocalChatModel
 from agents.engine import GenerationStats, LlamaEngine
@@ -108,33 +108,30 @@ class CanonAgent:
         system = self._prompts.render("answer_system", show=show)
         count = self._engine.count_tokens
 
-        def compose(history: list[Turn], fresh: list[Chunk]) -> str:
+        def compose(fresh: list[Chunk]) -> str:
             block = excerpt_block(self._prompts, fresh, [c.citation for c in fresh])
             return self._prompts.render(
                 "writer_turn", canon=block, author=msg.author, text=msg.text
             )
 
-        seen = {cid for turn in thread for cid in turn.canon_ids}
-        fresh = [c for c in canon if c.id not in seen]
-        if seen:  # a follow-up: the thread already quotes canon; add only the best of the new
-            fresh = fresh[: self._config.follow_up_excerpts]
-        fixed = count(system) + count(compose([], [])) + self._config.max_tokens
+        fixed = count(system) + count(compose([])) + self._config.max_tokens
         fixed += TEMPLATE_OVERHEAD * (len(thread) + 2)
-        chunk_costs = [count(c.citation + c.text) + 4 for c in fresh]
-        fit = fit_budget(self._engine.n_ctx, fixed, [t.tokens for t in thread], chunk_costs)
-        history = thread[fit.history_start :]
-        if fit.history_start:  # canon quoted only in dropped turns must be quoted again
+
+        def plan(history: list[Turn]) -> tuple[Fit, list[Chunk]]:
             seen = {cid for turn in history for cid in turn.canon_ids}
             fresh = [c for c in canon if c.id not in seen]
-            fit = fit_budget(
-                self._engine.n_ctx,
-                fixed,
-                [t.tokens for t in history],
-                [count(c.citation + c.text) + 4 for c in fresh],
-            )
+            if seen:  # a follow-up: the thread already quotes canon; add only the best new
+                fresh = fresh[: self._config.follow_up_excerpts]
+            costs = [count(c.citation + c.text) + 4 for c in fresh]
+            return fit_budget(self._engine.n_ctx, fixed, [t.tokens for t in history], costs), fresh
+
+        fit, fresh = plan(thread)
+        history = thread[fit.history_start :]
+        if fit.history_start:  # canon quoted only in dropped turns must be quoted again
+            fit, fresh = plan(history)
             history = history[fit.history_start :]
         fresh = fresh[: fit.canon_count]
-        turn_text = compose(history, fresh)
+        turn_text = compose(fresh)
         messages: list[BaseMessage] = [SystemMessage(content=system)]
         for turn in history:
             cls = HumanMessage if turn.role == "writer" else AIMessage

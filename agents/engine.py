@@ -140,6 +140,8 @@ class LlamaEngine:
             if self._llama is None:
                 from llama_cpp import Llama
 
+                _route_llama_logs()
+
                 try:
                     self._llama = Llama(
                         model_path=str(self.model_path),
@@ -337,6 +339,34 @@ class LlamaEngine:
         if self._llama is not None:
             self._llama.close()
             self._llama = None
+
+
+_LOG_CALLBACK: Any = None
+
+
+def _route_llama_logs() -> None:
+    """Send llama.cpp's own log lines to Python logging ('llama.cpp' logger, -v shows them).
+
+    llama-cpp-python prints some of them to stderr even with verbose=False, which clutters
+    the terminal room and the stderr of `writersroom ask`.
+    """
+    global _LOG_CALLBACK
+    if _LOG_CALLBACK is not None:
+        return
+    import ctypes
+
+    import llama_cpp as C
+
+    llama_log = logging.getLogger("llama.cpp")
+
+    @C.llama_log_callback  # type: ignore[untyped-decorator]
+    def callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        line = text.decode("utf-8", "replace").rstrip()
+        if line:
+            llama_log.log(logging.ERROR if level == 3 else logging.DEBUG, "%s", line)
+
+    _LOG_CALLBACK = callback  # keep a reference: llama.cpp calls it from C
+    C.llama_log_set(callback, ctypes.c_void_p(0))
 
 
 def fold_system_into_first_user(messages: list[dict[str, str]]) -> list[dict[str, str]]:

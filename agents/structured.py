@@ -35,7 +35,15 @@ def token_allowance(fields: int, max_chars: int, overhead: int = 40) -> int:
 
 
 class StructuredGenerator:
-    def __init__(self, engine: LlamaEngine, *, attempts: int = 3, seed: int = 1234) -> None:
+    def __init__(
+        self,
+        engine: LlamaEngine,
+        *,
+        attempts: int = 3,
+        seed: int = 1234,
+        deadline_s: float | None = None,
+    ) -> None:
+        self._deadline_s = deadline_s
         self._engine = engine
         self._attempts = attempts
         self._seed = seed
@@ -67,6 +75,7 @@ class StructuredGenerator:
                     grammar=grammar,
                     seed=self._seed + attempt,
                     repeat_penalty=1.15,
+                    deadline_s=self._deadline_s,
                 )
             )
             self.last_stats = completion.stats

@@ -103,9 +103,12 @@ def main() -> None:
             report = bible.ingest(corpus, show)
             elapsed = time.perf_counter() - t
             rate = report.chunks / elapsed
+            texts = [c.embed_text for c in bible._show_cache(show).chunks.values()]
+            tokens = sum(len(e.ids) for e in tokenizer.encode_batch(texts))
             print(
                 f"ingest {report.chunks} chunks: {elapsed:6.1f} s = {rate:6.1f} chunks/s "
-                "incl. parsing, embedding, Chroma (target >= 100)"
+                f"({tokens / elapsed:,.0f} tokens/s, {tokens / len(texts):.0f} tokens a chunk) "
+                "incl. parsing, embedding, Chroma (target >= 100 chunks/s)"
             )
             full, bare = measure(bible, show, args.rounds)
             print(

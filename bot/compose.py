@@ -111,7 +111,9 @@ def build_app(
         history=history,
         prompts=prompts,
         agent=agent,
-        structured=StructuredGenerator(engine, seed=settings.seed),
+        structured=StructuredGenerator(
+            engine, seed=settings.seed, deadline_s=settings.request_deadline_s
+        ),
         config=RoomConfig(
             max_message_chars=settings.max_message_chars,
             search_k=settings.search_k,

@@ -146,3 +146,19 @@ def test_two_channels_asking_at_once_both_get_answers(app: App) -> None:
 
     (a, _), (b, _) = run(both())
     assert a.kind == "answer" and b.kind == "loglines", (a.text, b.text)
+
+
+def test_a_model_timeout_is_explained_and_saves_nothing(settings: Settings, app: App) -> None:
+    slow = build_app(
+        settings.model_copy(update={"request_deadline_s": 0.01}),
+        engine=app.room.engine,
+        embedder=app.bible._embedder,
+    )
+    try:
+        before = stored(slow)
+        for text in ("Who is Maren?", "/logline Maren sells the ferry 1"):
+            reply, _ = run(ask(slow, message(text)))
+            assert reply.kind == "error" and "did not finish within" in reply.text
+        assert stored(slow) == before
+    finally:
+        slow.close()
