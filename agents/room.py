@@ -49,6 +49,13 @@ class RoomConfig:
     relevance_threshold: float = 0.4
 
 
+def internal_error(exc: Exception) -> str:
+    return (
+        f"Something went wrong on the bot's side ({type(exc).__name__}); nothing was saved. "
+        "Try again, and if it keeps happening, ask whoever runs the bot to check its log."
+    )
+
+
 def _int_or_none(value: Any) -> int | None:
     try:
         return int(value)
@@ -91,10 +98,11 @@ class Room:
             else:
                 async for event in self.agent.answer(msg, slug):
                     yield event
-        except RoomError as exc:
+        except (RoomError, UnknownShow, InvalidShowName) as exc:
             yield Final(Reply(kind="error", text=str(exc)))
-        except (UnknownShow, InvalidShowName) as exc:
-            yield Final(Reply(kind="error", text=str(exc)))
+        except Exception as exc:  # the writer always gets an answer; the log gets the detail
+            log.exception("request failed")
+            yield Final(Reply(kind="error", text=internal_error(exc)))
 
     async def command(
         self, msg: IncomingMessage, show: str, name: str, args: dict[str, Any]
@@ -108,10 +116,11 @@ class Room:
                 if isinstance(value, str):
                     self._check_text(value)
             return await self._run(msg, slug, spec.name, checked)
-        except RoomError as exc:
+        except (RoomError, UnknownShow, InvalidShowName) as exc:
             return Reply(kind="error", text=str(exc))
-        except (UnknownShow, InvalidShowName) as exc:
-            return Reply(kind="error", text=str(exc))
+        except Exception as exc:
+            log.exception("command failed")
+            return Reply(kind="error", text=internal_error(exc))
 
     # ---- checks --------------------------------------------------------------------------
     def _check_text(self, text: str) -> str:

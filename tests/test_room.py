@@ -162,3 +162,17 @@ def test_a_model_timeout_is_explained_and_saves_nothing(settings: Settings, app:
         assert stored(slow) == before
     finally:
         slow.close()
+
+
+def test_an_unexpected_failure_still_answers_the_writer(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire: token=xoxb-123")
+
+    monkeypatch.setattr(app.bible, "search", broken)
+    before = stored(app)
+    reply, _ = run(ask(app, message("/bible search fog")))
+    assert reply.kind == "error" and "went wrong on the bot's side (RuntimeError)" in reply.text
+    assert "xoxb" not in reply.text  # exception details stay in the log
+    assert stored(app) == before
