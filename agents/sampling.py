@@ -19,6 +19,16 @@ import numpy as np
 _TOKEN_DATA = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)], align=True)
 
 
+def _token_array(cand: np.ndarray) -> Any:
+    """A llama_token_data_array over a numpy array of _TOKEN_DATA (no copy; keep cand alive)."""
+    return C.llama_token_data_array(
+        data=ctypes.cast(cand.ctypes.data, C.llama_token_data_p),
+        size=len(cand),
+        selected=-1,
+        sorted=False,
+    )
+
+
 class GrammarError(ValueError):
     """The grammar could not be compiled, or no token can continue it."""
 
@@ -113,23 +123,11 @@ class TokenSampler:
         raise GrammarError("no token can continue the output grammar")
 
     def _apply_grammar_then_chain(self, cand: np.ndarray) -> int | None:
-        array = C.llama_token_data_array(
-            data=ctypes.cast(cand.ctypes.data, C.llama_token_data_p),
-            size=len(cand),
-            selected=-1,
-            sorted=False,
-        )
-        C.llama_sampler_apply(self._grammar, ctypes.byref(array))
-        allowed = cand[np.isfinite(cand["logit"])]
+        C.llama_sampler_apply(self._grammar, ctypes.byref(_token_array(cand)))
+        allowed = np.ascontiguousarray(cand[np.isfinite(cand["logit"])])
         if len(allowed) == 0:
             return None
-        allowed = np.ascontiguousarray(allowed)
-        array = C.llama_token_data_array(
-            data=ctypes.cast(allowed.ctypes.data, C.llama_token_data_p),
-            size=len(allowed),
-            selected=-1,
-            sorted=False,
-        )
+        array = _token_array(allowed)
         C.llama_sampler_apply(self._chain, ctypes.byref(array))
         token = int(array.data[array.selected].id)
         C.llama_sampler_accept(self._chain, token)
