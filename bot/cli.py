@@ -153,6 +153,8 @@ async def _room(args: argparse.Namespace, settings: Settings, out: Console, err:
         print_report(report, err)
     try:
         if args.command == "chat":
+            if sys.stdin.isatty():
+                import readline  # noqa: F401  (line editing and history for input())
             term = TerminalRoom(
                 app.room, show=show, writer=args.writer, thread=args.thread, out=out, err=err
             )
