@@ -363,7 +363,9 @@ def _route_llama_logs() -> None:
     def callback(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
         line = text.decode("utf-8", "replace").rstrip()
         if line:
-            llama_log.log(logging.ERROR if level == 3 else logging.DEBUG, "%s", line)
+            # ggml levels: 1 debug, 2 info, 3 warn, 4 error. Its warnings are advice for
+            # llama.cpp developers (cache layouts and such), not for writers: keep them at debug.
+            llama_log.log(logging.ERROR if level == 4 else logging.DEBUG, "%s", line)
 
     _LOG_CALLBACK = callback  # keep a reference: llama.cpp calls it from C
     C.llama_log_set(callback, ctypes.c_void_p(0))
