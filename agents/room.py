@@ -7,6 +7,7 @@ and the message that asked for them are saved to the thread only when the reques
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -162,7 +163,7 @@ class Room:
     async def _bible_search(
         self, msg: IncomingMessage, show: str, action: str, query: str
     ) -> Reply:
-        hits = self.bible.search(show, query, k=self._config.search_k)
+        hits = await asyncio.to_thread(self.bible.search, show, query, self._config.search_k)
         data = {
             "query": query,
             "hits": [
@@ -182,14 +183,14 @@ class Room:
             citations=[citation(h.chunk) for h in hits],
         )
 
-    def _relevant(self, show: str, query: str, k: int) -> list[Chunk]:
+    async def _relevant(self, show: str, query: str, k: int) -> list[Chunk]:
         """Sections that bear on the query by the same evidence as bible.is_relevant."""
-        hits = self.bible.search(show, query, k=k)
+        hits = await asyncio.to_thread(self.bible.search, show, query, k)
         threshold = self._config.relevance_threshold
         return [h.chunk for h in hits if h.named or h.score >= threshold or h.agrees()]
 
     async def _logline(self, msg: IncomingMessage, show: str, premise: str, n: int) -> Reply:
-        canon = self._relevant(show, premise, 3)
+        canon = await self._relevant(show, premise, 3)
         sources = [citation(c) for c in canon]
         prompt = self._prompts.render(
             "logline",
@@ -216,7 +217,7 @@ class Room:
         )
 
     async def _beats(self, msg: IncomingMessage, show: str, premise: str, structure: str) -> Reply:
-        canon = self._relevant(show, premise, self._config.search_k)
+        canon = await self._relevant(show, premise, self._config.search_k)
         labels = [f"S{i}" for i in range(1, len(canon) + 1)]
         by_label = dict(zip(labels, (citation(c) for c in canon), strict=True))
         characters = [e.name for e in self.bible.entities(show, "character")][:24]

@@ -158,6 +158,8 @@ class BibleStore:
         if not directory.is_dir():
             raise FileNotFoundError(f"No bible folder at {directory}")
         files = sorted(p for p in directory.rglob("*.md") if p.is_file())
+        if not files:  # almost always the wrong folder; syncing to it would empty the bible
+            raise FileNotFoundError(f"No .md files in {directory}; nothing was changed.")
         report = IngestReport(show=slug, files=len(files))
         parsed: dict[str, Chunk] = {}
         good_files: set[str] = set()

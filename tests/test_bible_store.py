@@ -96,6 +96,12 @@ def test_unknown_and_invalid_show(store: BibleStore, bible_copy: Path) -> None:
         store.search("!", "anything")
     with pytest.raises(FileNotFoundError):
         store.ingest(bible_copy / "missing", SHOW)
+    empty = bible_copy / "empty"
+    empty.mkdir()
+    before = store.count(SHOW)
+    with pytest.raises(FileNotFoundError, match=r"No \.md files"):
+        store.ingest(empty, SHOW)  # a wrong folder must not empty the bible
+    assert store.count(SHOW) == before
 
 
 def test_shows_are_isolated(store: BibleStore, bible_copy: Path, tmp_path: Path) -> None:
