@@ -23,7 +23,7 @@ from bot.compose import App, build_app, ensure_sample_show, open_bible
 from bot.progress import progress_bars
 from bot.settings import Settings
 from bot.terminal import TerminalRoom, to_message
-from memory.bible import IngestReport, InvalidShowName, UnknownShow, show_slug
+from memory.bible import IngestReport, InvalidShowName, StoreBusy, UnknownShow, show_slug
 from memory.embeddings import EmbeddingModelMissing
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -83,7 +83,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "bible":
             return _bible(args, settings, out, err)
         return asyncio.run(_room(args, settings, out, err))
-    except (RoomError, ModelFileError, EmbeddingModelMissing, UnknownShow, InvalidShowName) as exc:
+    except (
+        RoomError,
+        ModelFileError,
+        EmbeddingModelMissing,
+        UnknownShow,
+        InvalidShowName,
+        StoreBusy,
+    ) as exc:
         err.print(f"error: {escape(str(exc))}")
         return EXIT_FAIL
     except FileNotFoundError as exc:

@@ -34,8 +34,10 @@ def open_embedder(settings: Settings) -> MiniLMEmbedder:
 
 def open_bible(settings: Settings, embedder: Embedder | None = None) -> BibleStore:
     embedder = embedder or open_embedder(settings)
-    client = open_chroma(settings.resolved_chroma_path, settings.chroma_host, settings.chroma_port)
-    return BibleStore(client, embedder)
+    client, lock = open_chroma(
+        settings.resolved_chroma_path, settings.chroma_host, settings.chroma_port
+    )
+    return BibleStore(client, embedder, lock)
 
 
 def open_engine(settings: Settings, progress: ProgressFn = _quiet) -> LlamaEngine:
@@ -121,7 +123,7 @@ def build_app(
             relevance_threshold=settings.relevance_threshold,
         ),
     )
-    closers: list[Callable[[], Any]] = [history.close]
+    closers: list[Callable[[], Any]] = [bible.close, history.close]
     if owns_engine:
         closers.insert(0, engine.close)
     return App(settings, bible, room, history, closers)

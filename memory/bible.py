@@ -121,11 +121,19 @@ def _chunk_from_record(cid: str, doc: str, meta: dict[str, Any]) -> Chunk:
 class BibleStore:
     """Reads and writes show bibles; safe to share between threads of one process."""
 
-    def __init__(self, client: Any, embedder: Embedder) -> None:
+    def __init__(self, client: Any, embedder: Embedder, store_lock: StoreLock | None = None):
         self._client = client
         self._embedder = embedder
+        self._store_lock = store_lock
         self._lock = threading.RLock()
         self._cache: dict[str, _ShowCache] = {}
+
+    def close(self) -> None:
+        """Let another process open the embedded store."""
+        with self._lock:
+            self._cache.clear()
+            if self._store_lock is not None:
+                self._store_lock.release()
 
     # ---- shows -------------------------------------------------------------------------
     def shows(self) -> list[str]:
@@ -355,14 +363,45 @@ def _ekey(entity: Entity) -> tuple[str, str]:
     return entity.type, entity.name
 
 
-def open_chroma(path: Path | None, host: str | None, port: int) -> Any:
+class StoreBusy(RuntimeError):
+    """Another process owns the embedded bible store."""
+
+
+class StoreLock:
+    """An exclusive lock on an embedded Chroma folder, held for the life of the process.
+
+    Chroma's PersistentClient is thread-safe but not process-safe: a second process (say,
+    `bible ingest` while the terminal room is open) could corrupt the store. The second one
+    is refused with a message instead.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        import fcntl
+
+        folder.mkdir(parents=True, exist_ok=True)
+        self._file = (folder / "writersroom.lock").open("a")
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._file.close()
+            raise StoreBusy(
+                f"Another writersroom process is using the bible store in {folder}. Stop it "
+                "first, or run a Chroma server for both (see WR_CHROMA_HOST in .env.example)."
+            ) from None
+
+    def release(self) -> None:
+        if not self._file.closed:
+            self._file.close()  # closing the file drops the lock
+
+
+def open_chroma(path: Path | None, host: str | None, port: int) -> tuple[Any, StoreLock | None]:
     """Embedded PersistentClient by default; a Chroma server when a host is configured."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
     settings = ChromaSettings(anonymized_telemetry=False)
     if host:
-        return chromadb.HttpClient(host=host, port=port, settings=settings)
+        return chromadb.HttpClient(host=host, port=port, settings=settings), None
     assert path is not None
-    path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=settings)
+    lock = StoreLock(path)
+    return chromadb.PersistentClient(path=str(path), settings=settings), lock

@@ -1,19 +1,22 @@
 """The bible in real Chroma with real embeddings: ingest, re-ingest, search, lookup."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.compose import open_bible
 from bot.settings import Settings
-from memory.bible import BibleStore, InvalidShowName, UnknownShow
+from memory.bible import BibleStore, InvalidShowName, StoreBusy, UnknownShow
 from memory.embeddings import MiniLMEmbedder
 from tests.conftest import SHOW
 
 
 @pytest.fixture
-def store(settings: Settings, embedder: MiniLMEmbedder) -> BibleStore:
-    return open_bible(settings, embedder)
+def store(settings: Settings, embedder: MiniLMEmbedder) -> Iterator[BibleStore]:
+    bible = open_bible(settings, embedder)
+    yield bible
+    bible.close()
 
 
 def ids(store: BibleStore, show: str) -> set[str]:
@@ -112,3 +115,12 @@ def test_shows_are_isolated(store: BibleStore, bible_copy: Path, tmp_path: Path)
     store.ingest(other, "other-show")
     assert store.lookup("other-show", "Maren") is None
     assert {h.chunk.file for h in store.search("other-show", "ferry captain", k=5)} == {"c/zed.md"}
+
+
+def test_a_second_process_cannot_open_the_embedded_store(
+    store: BibleStore, settings: Settings, embedder: MiniLMEmbedder
+) -> None:
+    with pytest.raises(StoreBusy, match="Another writersroom process is using the bible store"):
+        open_bible(settings, embedder)
+    store.close()
+    open_bible(settings, embedder).close()  # free again once the owner closes

@@ -149,6 +149,7 @@ def test_two_channels_asking_at_once_both_get_answers(app: App) -> None:
 
 
 def test_a_model_timeout_is_explained_and_saves_nothing(settings: Settings, app: App) -> None:
+    app.close()  # one process, one owner of the embedded store
     slow = build_app(
         settings.model_copy(update={"request_deadline_s": 0.01}),
         engine=app.room.engine,
