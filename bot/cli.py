@@ -19,7 +19,7 @@ from rich.markup import escape
 from agents.errors import RoomError
 from agents.messages import Final, Reply
 from agents.model_files import ModelFileError
-from bot.compose import App, build_app, ensure_sample_show, open_bible
+from bot.compose import App, MissingSecret, build_app, build_slack, ensure_sample_show, open_bible
 from bot.progress import progress_bars
 from bot.settings import Settings
 from bot.terminal import TerminalRoom, to_message
@@ -60,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("-k", type=int, default=5, help="how many hits (default 5)")
     search.add_argument("--json", action="store_true", help="print hits as JSON")
     bsub.add_parser("shows", help="list the shows that have a bible")
+
+    slack = sub.add_parser("slack", help="run the room in Slack (Socket Mode by default)")
+    slack.add_argument("--http", action="store_true", help="serve the Events API over HTTP")
+    slack.add_argument("--host", default="0.0.0.0", help="HTTP address (default 0.0.0.0)")
+    slack.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
     return parser
 
 
@@ -82,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "bible":
             return _bible(args, settings, out, err)
+        if args.command == "slack":
+            return asyncio.run(_slack(args, settings, err))
         return asyncio.run(_room(args, settings, out, err))
     except (
         RoomError,
@@ -90,14 +97,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         UnknownShow,
         InvalidShowName,
         StoreBusy,
+        MissingSecret,
+        FileNotFoundError,
     ) as exc:
-        err.print(f"error: {escape(str(exc))}")
-        return EXIT_FAIL
-    except FileNotFoundError as exc:
         err.print(f"error: {escape(str(exc))}")
         return EXIT_FAIL
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # no tracebacks for writers; -v logs the detail
+        logging.getLogger(__name__).debug("unexpected failure", exc_info=True)
+        err.print(
+            f"error: something went wrong ({type(exc).__name__}). Run again with -v for details."
+        )
+        return EXIT_FAIL
 
 
 def print_report(report: IngestReport, err: Console) -> None:
@@ -168,6 +180,32 @@ async def _room(args: argparse.Namespace, settings: Settings, out: Console, err:
             return await term.repl(input)
         return await _ask(app, args, show, out, err)
     finally:
+        app.close()
+
+
+async def _slack(args: argparse.Namespace, settings: Settings, err: Console) -> int:
+    from bot.slack_bot import serve_http, serve_socket_mode
+    from memory.room_state import RoomState
+
+    if not args.http and settings.slack_app_token is None:
+        raise MissingSecret(["SLACK_APP_TOKEN"])
+    with progress_bars(err, enabled=err.is_terminal) as progress:
+        app = build_app(settings, progress)
+        if settings.default_show:
+            ensure_sample_show(settings, app.bible, show_slug(settings.default_show), progress)
+    state = RoomState(settings.state_path)
+    try:
+        slack = build_slack(app, state)
+        if args.http:
+            err.print(f"Slack events on http://{args.host}:{args.port}/slack/events")
+            await serve_http(slack, args.host, args.port)
+        else:
+            assert settings.slack_app_token is not None
+            err.print("Connecting to Slack in Socket Mode…")
+            await serve_socket_mode(slack, settings.slack_app_token.get_secret_value())
+        return EXIT_OK
+    finally:
+        state.close()
         app.close()
 
 

@@ -11,11 +11,14 @@ from agents.engine import LlamaEngine
 from agents.model_files import resolve_model
 from agents.prompts import Prompts
 from agents.room import Room, RoomConfig
+from agents.shows import ShowResolver, load_show_map
 from agents.structured import StructuredGenerator
 from bot.settings import Settings
+from bot.slack_bot import SlackRoom
 from memory.bible import BibleStore, Embedder, IngestReport, open_chroma
 from memory.embeddings import MiniLMEmbedder, default_onnx_path, default_tokenizer_json
 from memory.history import HistoryStore
+from memory.room_state import RoomState
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -127,3 +130,38 @@ def build_app(
     if owns_engine:
         closers.insert(0, engine.close)
     return App(settings, bible, room, history, closers)
+
+
+def build_slack(app: App, state: RoomState) -> SlackRoom:
+    """The Slack adapter on an assembled room; needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET
+    (Socket Mode also SLACK_APP_TOKEN)."""
+    s = app.settings
+    missing = [
+        name
+        for name, value in (
+            ("SLACK_BOT_TOKEN", s.slack_bot_token),
+            ("SLACK_SIGNING_SECRET", s.slack_signing_secret),
+        )
+        if value is None
+    ]
+    if missing:
+        raise MissingSecret(missing)
+    assert s.slack_bot_token is not None and s.slack_signing_secret is not None
+    shows = ShowResolver(state, load_show_map(s.show_map), s.default_show)
+    return SlackRoom(
+        app.room,
+        shows,
+        state,
+        bot_token=s.slack_bot_token.get_secret_value(),
+        signing_secret=s.slack_signing_secret.get_secret_value(),
+        api_url=s.slack_api_url,
+        admins=s.slack_admin_ids,
+    )
+
+
+class MissingSecret(RuntimeError):
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(
+            f"Set {' and '.join(names)} (in .env or the environment) to connect to the chat "
+            "platform; the README's setup section says where to find them."
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -47,11 +47,35 @@ class Settings(BaseSettings):
     # Room
     max_message_chars: int = Field(8000, ge=100)
     history_token_budget: int = Field(3000, ge=0)
-    # Secrets for the chat platforms (used by the Slack and Discord adapters).
-    slack_bot_token: SecretStr | None = None
-    discord_token: SecretStr | None = None
+    # Which show a channel works on: a YAML file {workspace: {channel: show}}.
+    show_map: Path | None = None
+    # Slack. Tokens are read from Slack's usual variable names too; they are never logged.
+    slack_bot_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("WR_SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN")
+    )
+    slack_app_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("WR_SLACK_APP_TOKEN", "SLACK_APP_TOKEN")
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("WR_SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET")
+    )
+    slack_api_url: str = "https://slack.com/api/"
+    # Slack user IDs allowed to change a channel's show, comma-separated.
+    slack_admins: str = ""
+    discord_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("WR_DISCORD_TOKEN", "DISCORD_TOKEN")
+    )
 
-    @field_validator("model_path", "chroma_path", mode="before")
+    @field_validator(
+        "model_path",
+        "chroma_path",
+        "show_map",
+        "slack_bot_token",
+        "slack_app_token",
+        "slack_signing_secret",
+        "discord_token",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value in ("", None) else value
@@ -63,6 +87,14 @@ class Settings(BaseSettings):
     @property
     def history_path(self) -> Path:
         return self.data_dir / "room.sqlite3"
+
+    @property
+    def state_path(self) -> Path:
+        return self.data_dir / "state.sqlite3"
+
+    @property
+    def slack_admin_ids(self) -> frozenset[str]:
+        return frozenset(a.strip() for a in self.slack_admins.split(",") if a.strip())
 
     @property
     def models_dir(self) -> Path:

@@ -116,3 +116,12 @@ def test_cli_bad_setting_is_a_usage_error(settings: Settings, setting: str) -> N
     key, value = setting.split("=")
     done = cli(settings, "bible", "shows", **{key: value})
     assert done.returncode == 2 and key in done.stderr
+
+
+def test_cli_slack_without_tokens_says_what_to_set(settings: Settings) -> None:
+    env = {"SLACK_BOT_TOKEN": "", "SLACK_APP_TOKEN": "", "SLACK_SIGNING_SECRET": ""}
+    done = cli(settings, "slack", **env)
+    assert done.returncode == 1 and "Set SLACK_APP_TOKEN" in done.stderr
+    done = cli(settings, "slack", "--http", "--port", "0", **{**env, "SLACK_BOT_TOKEN": "xoxb-1"})
+    assert done.returncode == 1 and "Set SLACK_SIGNING_SECRET" in done.stderr
+    assert "xoxb-1" not in done.stderr + done.stdout

@@ -1,0 +1,82 @@
+"""Small persistent state the chat adapters need: delivered event IDs (so a platform's retries
+give one answer, across restarts), threads the bot has joined, and channel -> show mappings.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS seen_events (
+    platform TEXT NOT NULL, event_id TEXT NOT NULL, seen_at REAL NOT NULL,
+    PRIMARY KEY (platform, event_id)
+);
+CREATE TABLE IF NOT EXISTS bot_threads (
+    platform TEXT NOT NULL, workspace TEXT NOT NULL, channel TEXT NOT NULL, thread TEXT NOT NULL,
+    PRIMARY KEY (platform, workspace, channel, thread)
+);
+CREATE TABLE IF NOT EXISTS show_map (
+    platform TEXT NOT NULL, workspace TEXT NOT NULL, channel TEXT NOT NULL,
+    show TEXT NOT NULL, set_by TEXT NOT NULL, set_at REAL NOT NULL,
+    PRIMARY KEY (platform, workspace, channel)
+);
+"""
+EVENT_TTL_S = 7 * 24 * 3600
+
+
+class RoomState:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        with self._lock:
+            self._db.executescript(_SCHEMA)
+
+    def first_delivery(self, platform: str, event_id: str) -> bool:
+        """Record an event; False when it was seen before (a retry or duplicate)."""
+        now = time.time()
+        with self._lock:
+            self._db.execute("DELETE FROM seen_events WHERE seen_at < ?", (now - EVENT_TTL_S,))
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO seen_events VALUES (?, ?, ?)", (platform, event_id, now)
+            )
+            return cur.rowcount == 1
+
+    def join_thread(self, platform: str, workspace: str, channel: str, thread: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR IGNORE INTO bot_threads VALUES (?, ?, ?, ?)",
+                (platform, workspace, channel, thread),
+            )
+
+    def in_thread(self, platform: str, workspace: str, channel: str, thread: str) -> bool:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM bot_threads WHERE platform=? AND workspace=? AND channel=?"
+                " AND thread=?",
+                (platform, workspace, channel, thread),
+            ).fetchone()
+        return row is not None
+
+    def map_show(self, platform: str, workspace: str, channel: str, show: str, by: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO show_map VALUES (?, ?, ?, ?, ?, ?)",
+                (platform, workspace, channel, show, by, time.time()),
+            )
+
+    def mapped_show(self, platform: str, workspace: str, channel: str) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT show FROM show_map WHERE platform=? AND workspace=? AND channel=?",
+                (platform, workspace, channel),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,148 @@
+"""A fake Slack Web API on loopback that records every call, plus helpers to run the real
+Bolt app over HTTP on loopback and send it bodies signed the way Slack signs them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+
+from bot.slack_bot import SlackRoom
+
+SIGNING_SECRET = "test-signing-secret"
+BOT_USER = "UBOT"
+TEAM = "T1"
+
+
+@dataclass
+class FakeSlack:
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    rate_limit_once: set[str] = field(default_factory=set)
+    _ts: int = 1000
+
+    def named(self, method: str) -> list[dict[str, Any]]:
+        return [args for name, args in self.calls if name == method]
+
+    async def handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if request.content_type == "application/json":
+            args = await request.json()
+        else:
+            args = dict(await request.post())
+        if method in self.rate_limit_once:
+            self.rate_limit_once.discard(method)
+            self.calls.append((f"{method}:429", args))
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
+            )
+        self.calls.append((method, args))
+        if method == "auth.test":
+            return web.json_response({"ok": True, "user_id": BOT_USER, "team_id": TEAM})
+        if method == "chat.postMessage":
+            self._ts += 1
+            return web.json_response(
+                {"ok": True, "channel": args.get("channel"), "ts": f"{self._ts}.0"}
+            )
+        return web.json_response({"ok": True})
+
+    async def respond(self, request: web.Request) -> web.Response:
+        self.calls.append(("respond", await request.json()))
+        return web.Response(text="ok")
+
+
+@dataclass
+class SlackHarness:
+    fake: FakeSlack
+    events_url: str
+    respond_url: str
+    session: aiohttp.ClientSession
+    slack: SlackRoom
+
+    async def post(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        secret: str = SIGNING_SECRET,
+        timestamp: int | None = None,
+    ) -> int:
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
+        headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": signature,
+        }
+        async with self.session.post(self.events_url, data=body, headers=headers) as resp:
+            await resp.read()
+            return resp.status
+
+    async def event(self, event: dict[str, Any], event_id: str, **kw: Any) -> int:
+        body = {
+            "type": "event_callback",
+            "team_id": TEAM,
+            "api_app_id": "A1",
+            "event_id": event_id,
+            "event": event,
+        }
+        return await self.post(json.dumps(body), "application/json", **kw)
+
+    async def command(self, text: str, user: str = "UDANA", channel: str = "C1") -> int:
+        form = {
+            "command": "/wr",
+            "text": text,
+            "team_id": TEAM,
+            "channel_id": channel,
+            "user_id": user,
+            "user_name": "dana",
+            "response_url": self.respond_url,
+            "trigger_id": "x",
+        }
+        return await self.post(urlencode(form), "application/x-www-form-urlencoded")
+
+    async def wait_for(self, check: Callable[[], bool], timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while not check():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out; Slack calls so far: {self.fake.calls}")
+            await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def slack_harness(make_room: Callable[[str], SlackRoom]) -> AsyncIterator[SlackHarness]:
+    """Start the fake Web API, build the adapter against it, serve Bolt on loopback."""
+    fake = FakeSlack()
+    api = web.Application()
+    api.router.add_post("/api/{method}", fake.handle)
+    api.router.add_post("/respond", fake.respond)
+    api_runner = web.AppRunner(api)
+    await api_runner.setup()
+    api_site = web.TCPSite(api_runner, "127.0.0.1", 0)
+    await api_site.start()
+    api_port = api_runner.addresses[0][1]
+    slack = make_room(f"http://127.0.0.1:{api_port}/api/")
+    bolt_runner = web.AppRunner(slack.app.web_app(path="/slack/events"))
+    await bolt_runner.setup()
+    await web.TCPSite(bolt_runner, "127.0.0.1", 0).start()
+    bolt_port = bolt_runner.addresses[0][1]
+    async with aiohttp.ClientSession() as session:
+        try:
+            yield SlackHarness(
+                fake,
+                f"http://127.0.0.1:{bolt_port}/slack/events",
+                f"http://127.0.0.1:{api_port}/respond",
+                session,
+                slack,
+            )
+        finally:
+            await bolt_runner.cleanup()
+            await api_runner.cleanup()
