@@ -238,3 +238,25 @@ def test_direct_messages_are_answered(app: App, state: RoomState) -> None:
             assert "jun_park.md" in h.fake.named("chat.update")[-1]["text"]
 
     run(go())
+
+
+def test_streamed_and_final_text_is_neutralised(app: App, state: RoomState) -> None:
+    """Rendering path only: a scripted reply stands in for model output that tries to ping."""
+    from agents.messages import Delta, Final, Reply
+
+    async def scripted():  # type: ignore[no-untyped-def]
+        yield Delta("Everyone look <!channel> ")
+        await asyncio.sleep(0.3)
+        yield Delta("and <@U999> <!subteam^S1|writers>")
+        yield Final(Reply(kind="answer", text="Everyone look <!channel> and <@U999> <!here>"))
+
+    async def go() -> SlackHarness:
+        async with slack_harness(maker(app, state, interval=0.1)) as h:
+            await h.slack._stream("C1", "900.1", scripted())
+            return h
+
+    h = run(go())
+    texts = [args["text"] for name, args in h.fake.calls if name.startswith("chat.")]
+    assert len(texts) >= 3  # placeholder, at least one streamed edit, the final edit
+    assert all("<!" not in t and "<@" not in t for t in texts)
+    assert "&lt;!channel&gt;" in texts[-1]
