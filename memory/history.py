@@ -7,12 +7,13 @@ are written in one transaction, so a failed or timed-out request leaves no half 
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from memory.sqlite import connect
 
 SCHEMA_VERSION = 1
 _MIGRATIONS: dict[int, str] = {
@@ -67,11 +68,8 @@ class Turn:
 
 class HistoryStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db = connect(path)
         self._migrate()
 
     def _migrate(self) -> None:

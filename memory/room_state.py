@@ -4,10 +4,11 @@ give one answer, across restarts), threads the bot has joined, and channel -> sh
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from pathlib import Path
+
+from memory.sqlite import connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS seen_events (
@@ -29,10 +30,8 @@ EVENT_TTL_S = 7 * 24 * 3600
 
 class RoomState:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = connect(path)
         with self._lock:
             self._db.executescript(_SCHEMA)
 
