@@ -65,6 +65,14 @@ def build_parser() -> argparse.ArgumentParser:
     slack.add_argument("--http", action="store_true", help="serve the Events API over HTTP")
     slack.add_argument("--host", default="0.0.0.0", help="HTTP address (default 0.0.0.0)")
     slack.add_argument("--port", type=int, default=3000, help="HTTP port (default 3000)")
+
+    disc = sub.add_parser("discord", help="run the room in Discord")
+    disc.add_argument(
+        "--sync-guild",
+        type=int,
+        help="register the slash commands on this one server (instant; for setup) "
+        "instead of globally (can take up to an hour)",
+    )
     return parser
 
 
@@ -89,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _bible(args, settings, out, err)
         if args.command == "slack":
             return asyncio.run(_slack(args, settings, err))
+        if args.command == "discord":
+            return asyncio.run(_discord(args, settings, err))
         return asyncio.run(_room(args, settings, out, err))
     except (
         RoomError,
@@ -203,6 +213,34 @@ async def _slack(args: argparse.Namespace, settings: Settings, err: Console) -> 
             assert settings.slack_app_token is not None
             err.print("Connecting to Slack in Socket Mode…")
             await serve_socket_mode(slack, settings.slack_app_token.get_secret_value())
+        return EXIT_OK
+    finally:
+        state.close()
+        app.close()
+
+
+async def _discord(args: argparse.Namespace, settings: Settings, err: Console) -> int:
+    from agents.shows import ShowResolver, load_show_map
+    from bot.discord_bot import DiscordRoom, run_discord
+    from memory.room_state import RoomState
+
+    if settings.discord_token is None:
+        raise MissingSecret(["DISCORD_TOKEN"])
+    with progress_bars(err, enabled=err.is_terminal) as progress:
+        app = build_app(settings, progress)
+        if settings.default_show:
+            ensure_sample_show(settings, app.bible, show_slug(settings.default_show), progress)
+    state = RoomState(settings.state_path)
+    try:
+        shows = ShowResolver(state, load_show_map(settings.show_map), settings.default_show)
+        bot = DiscordRoom(app.room, shows, state, admin_roles=settings.discord_admin_role_ids)
+        err.print("Connecting to Discord…")
+        await run_discord(
+            bot,
+            settings.discord_token.get_secret_value(),
+            settings.discord_api_base,
+            args.sync_guild,
+        )
         return EXIT_OK
     finally:
         state.close()

@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("WR_DISCORD_TOKEN", "DISCORD_TOKEN")
     )
+    # Discord's REST root (/api/v10); when set, the gateway address comes from its /gateway/bot.
+    discord_api_base: str | None = None
+    # Discord role IDs (not names: names can be copied) allowed to change a channel's show.
+    discord_admin_roles: str = ""
 
     @field_validator(
         "model_path",
@@ -95,6 +99,10 @@ class Settings(BaseSettings):
     @property
     def slack_admin_ids(self) -> frozenset[str]:
         return frozenset(a.strip() for a in self.slack_admins.split(",") if a.strip())
+
+    @property
+    def discord_admin_role_ids(self) -> frozenset[int]:
+        return frozenset(int(r) for r in self.discord_admin_roles.split(",") if r.strip())
 
     @property
     def models_dir(self) -> Path:

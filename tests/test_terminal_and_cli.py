@@ -125,3 +125,8 @@ def test_cli_slack_without_tokens_says_what_to_set(settings: Settings) -> None:
     done = cli(settings, "slack", "--http", "--port", "0", **{**env, "SLACK_BOT_TOKEN": "xoxb-1"})
     assert done.returncode == 1 and "Set SLACK_SIGNING_SECRET" in done.stderr
     assert "xoxb-1" not in done.stderr + done.stdout
+
+
+def test_cli_discord_without_a_token_says_what_to_set(settings: Settings) -> None:
+    done = cli(settings, "discord", DISCORD_TOKEN="", WR_DISCORD_TOKEN="")
+    assert done.returncode == 1 and "Set DISCORD_TOKEN" in done.stderr

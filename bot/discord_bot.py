@@ -1,0 +1,265 @@
+"""The room in Discord (discord.py): mentions answered in threads, follow-ups in the bot's
+threads without a mention, direct messages, and app commands from the command table.
+
+The core comes in through the constructor. Every message is sent with allowed mentions set
+to none, so nothing the model writes can ping anyone.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+
+from agents.commands import COMMANDS
+from agents.messages import Delta, Event, Final, IncomingMessage, Reply
+from agents.room import Room
+from agents.schemas import STRUCTURES
+from agents.shows import NoShowForChannel, ShowResolver
+from bot.discord_render import render, split
+from memory.bible import show_slug
+from memory.room_state import RoomState
+
+log = logging.getLogger(__name__)
+PLATFORM = "discord"
+_MENTION = re.compile(r"<@!?\d+>")
+NO_PINGS = discord.AllowedMentions.none()
+
+
+class DiscordRoom(discord.Client):
+    def __init__(
+        self,
+        room: Room,
+        shows: ShowResolver,
+        state: RoomState,
+        *,
+        admin_roles: frozenset[int],
+        update_interval_s: float = 1.0,
+    ) -> None:
+        intents = discord.Intents.default()
+        # Privileged: without it, thread follow-ups that do not mention the bot arrive empty.
+        intents.message_content = True
+        super().__init__(intents=intents, allowed_mentions=NO_PINGS)
+        self.room = room
+        self._shows = shows
+        self._state = state
+        self._admin_roles = admin_roles
+        self._interval = update_interval_s
+        self.tree = app_commands.CommandTree(self)
+        self.replies_sent = 0
+        self._register_commands()
+
+    # ---- conversation --------------------------------------------------------------------
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot or self.user is None:
+            return
+        try:
+            await self._on_message(message)
+        except Exception:  # the writer must hear back, not meet silence
+            log.exception("discord message failed")
+            await message.channel.send(
+                "Something went wrong on the bot's side; nothing was saved. Try again.",
+                allowed_mentions=NO_PINGS,
+            )
+
+    async def _on_message(self, message: discord.Message) -> None:
+        assert self.user is not None
+        channel = message.channel
+        workspace = str(message.guild.id) if message.guild else "dm"
+        if message.guild is None:
+            target: Any = channel
+        elif self.user in message.mentions:
+            target = (
+                channel
+                if isinstance(channel, discord.Thread)
+                else await message.create_thread(
+                    name=_thread_name(message.clean_content), auto_archive_duration=1440
+                )
+            )
+        elif isinstance(channel, discord.Thread) and self._state.in_thread(
+            PLATFORM, workspace, str(channel.parent_id), str(channel.id)
+        ):
+            target = channel
+        else:
+            return
+        parent = str(getattr(target, "parent_id", None) or target.id)
+        self._state.join_thread(PLATFORM, workspace, parent, str(target.id))
+        show = self._shows.resolve(PLATFORM, workspace, parent)
+        if show is None:
+            await target.send(str(NoShowForChannel("/show NAME")), allowed_mentions=NO_PINGS)
+            return
+        msg = IncomingMessage(
+            platform=PLATFORM,
+            workspace=workspace,
+            channel=parent,
+            thread=str(target.id),
+            author=message.author.display_name,
+            text=_MENTION.sub("", message.content).strip(),
+            mentions_bot=True,
+            raw=message,
+        )
+        await self._stream(target, self.room.handle(msg, show))
+
+    async def _stream(self, target: Any, events: AsyncIterator[Event]) -> None:
+        placeholder = await target.send("*thinking…*", allowed_mentions=NO_PINGS)
+        pieces: list[str] = []
+        last = time.monotonic()
+        reply = Reply(kind="error", text="No reply was produced. Please try again.")
+        try:
+            async for event in events:
+                if isinstance(event, Delta):
+                    pieces.append(event.text)
+                    if time.monotonic() - last >= self._interval:
+                        shown = "".join(pieces)[-1990:]
+                        await placeholder.edit(content=shown, allowed_mentions=NO_PINGS)
+                        last = time.monotonic()
+                elif isinstance(event, Final):
+                    reply = event.reply
+        except Exception:
+            log.exception("discord reply failed")
+            reply = Reply(kind="error", text="Something went wrong while answering; try again.")
+        parts = split(render(reply))
+        await placeholder.edit(content=parts[0], allowed_mentions=NO_PINGS)
+        for part in parts[1:]:
+            await target.send(part, allowed_mentions=NO_PINGS)
+        self.replies_sent += 1
+
+    # ---- app commands --------------------------------------------------------------------
+    def _register_commands(self) -> None:
+        by_name = {c.name: c for c in COMMANDS}
+
+        @self.tree.command(name="logline", description=by_name["logline"].summary[:100])
+        @app_commands.describe(premise="The story idea", n="How many loglines (1-10)")
+        async def logline(interaction: discord.Interaction, premise: str, n: int = 3) -> None:
+            await self._command(interaction, "logline", {"premise": premise, "n": n})
+
+        @self.tree.command(name="beats", description=by_name["beats"].summary[:100])
+        @app_commands.describe(premise="The story idea to break", structure="Beat structure")
+        @app_commands.choices(structure=[app_commands.Choice(name=s, value=s) for s in STRUCTURES])
+        async def beats(
+            interaction: discord.Interaction,
+            premise: str,
+            structure: str = "save-the-cat",
+        ) -> None:
+            await self._command(interaction, "beats", {"premise": premise, "structure": structure})
+
+        @self.tree.command(name="character", description=by_name["character"].summary[:100])
+        @app_commands.describe(name="The character's name or an alias")
+        async def character(interaction: discord.Interaction, name: str) -> None:
+            await self._command(interaction, "character", {"name": name})
+
+        @character.autocomplete("name")
+        async def character_names(
+            interaction: discord.Interaction, current: str
+        ) -> list[app_commands.Choice[str]]:
+            show = self._show_for(interaction)
+            if show is None or not self.room.bible.has_show(show):
+                return []
+            names = [e.name for e in self.room.bible.entities(show, "character")]
+            hits = [n for n in names if current.lower() in n.lower()]
+            return [app_commands.Choice(name=n, value=n) for n in hits[:25]]
+
+        @self.tree.command(name="bible", description="Search the show bible")
+        @app_commands.describe(query="What to look for")
+        async def bible(interaction: discord.Interaction, query: str) -> None:
+            await self._command(interaction, "bible", {"action": "search", "query": query})
+
+        @self.tree.command(name="help", description="List the commands")
+        async def help_(interaction: discord.Interaction) -> None:
+            await self._command(interaction, "help", {})
+
+        @self.tree.command(name="show", description="Link this channel to a show (admins)")
+        async def show(interaction: discord.Interaction, name: str) -> None:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            await interaction.followup.send(self._map_show(interaction, name), ephemeral=True)
+
+    def _show_for(self, interaction: discord.Interaction) -> str | None:
+        workspace = str(interaction.guild_id or "dm")
+        channel = interaction.channel
+        parent = getattr(channel, "parent_id", None) or interaction.channel_id
+        return self._shows.resolve(PLATFORM, workspace, str(parent))
+
+    async def _command(
+        self, interaction: discord.Interaction, name: str, args: dict[str, Any]
+    ) -> None:
+        # Deferred at once (ephemerally, so that errors stay with the asker); the result is
+        # posted to the channel for the room.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        show = self._show_for(interaction)
+        if show is None:
+            await interaction.followup.send(str(NoShowForChannel("/show NAME")), ephemeral=True)
+            return
+        user = interaction.user
+        msg = IncomingMessage(
+            platform=PLATFORM,
+            workspace=str(interaction.guild_id or "dm"),
+            channel=str(interaction.channel_id),
+            thread=f"command-{user.id}",
+            author=user.display_name,
+            text=f"/{name}",
+            mentions_bot=True,
+            raw=interaction,
+        )
+        reply = await self.room.command(msg, show, name, args)
+        if not reply.ok:
+            await interaction.followup.send(reply.text[:2000], ephemeral=True)
+            return
+        parts = split(f"*{user.display_name} asked for /{name}*\n{render(reply)}")
+        channel: Any = interaction.channel
+        for part in parts:
+            await channel.send(part, allowed_mentions=NO_PINGS)
+        await interaction.followup.send("Posted for the room.", ephemeral=True)
+        self.replies_sent += 1
+
+    def _map_show(self, interaction: discord.Interaction, name: str) -> str:
+        roles = {r.id for r in getattr(interaction.user, "roles", [])}
+        if not roles & self._admin_roles:
+            return (
+                "Only the room's admin roles can change which show this channel uses. "
+                "Nothing changed."
+            )
+        show = show_slug(name)
+        if not self.room.bible.has_show(show):
+            known = ", ".join(self.room.bible.shows()) or "none yet"
+            return f"There is no bible for '{show}' (known shows: {known}). Nothing changed."
+        workspace = str(interaction.guild_id or "dm")
+        self._state.map_show(
+            PLATFORM, workspace, str(interaction.channel_id), show, str(interaction.user.id)
+        )
+        return f"This channel now works on {show}."
+
+
+def _thread_name(text: str) -> str:
+    name = _MENTION.sub("", text).replace("@", "").strip() or "room"
+    return name[:90]
+
+
+def use_api_base(base: str) -> None:
+    """Point discord.py's REST calls at another /api/v10 root (a local server, in tests)."""
+    discord.http.Route.BASE = base.rstrip("/")
+
+
+async def run_discord(bot: DiscordRoom, token: str, api_base: str | None, sync_guild: int | None):
+    """Log in, sync app commands (to one test server, or globally), and stay connected."""
+    if api_base:
+        use_api_base(api_base)
+    async with bot:
+        await bot.login(token)
+        if api_base:  # a plain Client dials Discord's fixed gateway otherwise
+            from discord.gateway import DiscordWebSocket
+
+            _, url, _ = await bot.http.get_bot_gateway()
+            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+        if sync_guild:
+            guild = discord.Object(id=sync_guild)
+            bot.tree.copy_global_to(guild=guild)
+            await bot.tree.sync(guild=guild)
+        else:
+            await bot.tree.sync()
+        await bot.connect()

@@ -1,0 +1,343 @@
+"""A fake Discord REST API on loopback, and the few discord.py internals the tests need to
+feed raw gateway payloads through discord.py's own parsing. Pinned to discord.py 2.x; these
+private hooks live here and nowhere else."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import discord
+from aiohttp import web
+
+from bot.discord_bot import DiscordRoom, use_api_base
+
+GUILD, CHANNEL, BOT, APP = 900, 901, 800, 700
+WRITER, ADMIN_ROLE = 555, 777
+_ids = itertools.count(10_000)
+THREAD_EXTRA = {
+    "message_count": 0,
+    "member_count": 1,
+    "rate_limit_per_user": 0,
+    "flags": 0,
+    "last_message_id": None,
+}
+
+
+def _json(data: Any) -> web.Response:
+    # discord.py decodes JSON only when Content-Type is exactly application/json.
+    return web.Response(
+        body=json.dumps(data).encode(), headers={"Content-Type": "application/json"}
+    )
+
+
+def user(uid: int, name: str, bot: bool = False) -> dict[str, Any]:
+    return {
+        "id": str(uid),
+        "username": name,
+        "discriminator": "0",
+        "global_name": name,
+        "avatar": None,
+        "bot": bot,
+    }
+
+
+@dataclass
+class FakeDiscord:
+    calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+    def named(self, method: str, pattern: str) -> list[dict[str, Any]]:
+        return [body for m, path, body in self.calls if m == method and re.search(pattern, path)]
+
+    async def handle(self, request: web.Request) -> web.Response:
+        path = "/" + request.match_info["path"]
+        body: dict[str, Any] = {}
+        if request.can_read_body:
+            raw = await request.read()
+            if request.content_type == "application/json" and raw:
+                body = json.loads(raw)
+            elif raw:
+                body = {"raw": raw.decode("utf-8", "replace")}
+        self.calls.append((request.method, path, body))
+        if path == "/users/@me":
+            return _json(user(BOT, "room-bot", bot=True))
+        if path == "/oauth2/applications/@me":
+            return _json(
+                {
+                    "id": str(APP),
+                    "name": "writersroom",
+                    "icon": None,
+                    "description": "",
+                    "bot_public": False,
+                    "bot_require_code_grant": False,
+                    "verify_key": "0" * 64,
+                    "owner": user(1, "owner"),
+                    "flags": 0,
+                }
+            )
+        m = re.fullmatch(r"/channels/(\d+)/messages/(\d+)/threads", path)
+        if m:
+            tid = next(_ids)
+            return _json(
+                {
+                    "id": str(tid),
+                    "guild_id": str(GUILD),
+                    "parent_id": m.group(1),
+                    "type": 11,
+                    "name": body.get("name", "t"),
+                    "owner_id": str(BOT),
+                    **THREAD_EXTRA,
+                    "thread_metadata": {
+                        "archived": False,
+                        "auto_archive_duration": 1440,
+                        "archive_timestamp": "2026-01-01T00:00:00+00:00",
+                        "locked": False,
+                    },
+                }
+            )
+        m = re.fullmatch(r"/channels/(\d+)/messages(?:/(\d+))?", path)
+        if m:
+            return _json(
+                message_payload(
+                    int(m.group(1)),
+                    BOT,
+                    body.get("content", ""),
+                    mid=int(m.group(2)) if m.group(2) else None,
+                    bot=True,
+                )
+            )
+        m = re.fullmatch(r"/interactions/(\d+)/[^/]+/callback", path)
+        if m:
+            flags = body.get("data", {}).get("flags", 0)
+            return _json(
+                {
+                    "interaction": {
+                        "id": m.group(1),
+                        "type": 2,
+                        "response_message_loading": True,
+                        "response_message_ephemeral": bool(flags & 64),
+                    }
+                }
+            )
+        m = re.fullmatch(r"/webhooks/\d+/[^/]+(?:/messages/@original)?", path)
+        if m:
+            return _json(message_payload(CHANNEL, BOT, body.get("content", ""), bot=True))
+        return web.Response(status=204)
+
+
+def message_payload(
+    channel: int,
+    author: int,
+    content: str,
+    *,
+    mid: int | None = None,
+    bot: bool = False,
+    mentions: list[int] = (),
+    guild: bool = True,
+) -> dict[str, Any]:  # type: ignore[assignment]
+    data = {
+        "id": str(mid or next(_ids)),
+        "channel_id": str(channel),
+        "author": user(author, "room-bot" if bot else "dana", bot=bot),
+        "content": content,
+        "timestamp": "2026-11-22T00:00:00+00:00",
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [user(m, "room-bot", True) for m in mentions],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": [],
+        "pinned": False,
+        "type": 0,
+    }
+    if guild:
+        data["guild_id"] = str(GUILD)
+        data["member"] = {
+            "roles": [],
+            "joined_at": "2026-01-01T00:00:00+00:00",
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+        }
+    return data
+
+
+def guild_payload() -> dict[str, Any]:
+    return {
+        "id": str(GUILD),
+        "name": "room",
+        "icon": None,
+        "owner_id": "1",
+        "roles": [
+            {
+                "id": str(GUILD),
+                "name": "@everyone",
+                "permissions": "0",
+                "position": 0,
+                "color": 0,
+                "hoist": False,
+                "managed": False,
+                "mentionable": False,
+            },
+            {
+                "id": str(ADMIN_ROLE),
+                "name": "showrunner",
+                "permissions": "0",
+                "position": 1,
+                "color": 0,
+                "hoist": False,
+                "managed": False,
+                "mentionable": False,
+            },
+        ],
+        "channels": [
+            {
+                "id": str(CHANNEL),
+                "type": 0,
+                "name": "writers",
+                "position": 0,
+                "permission_overwrites": [],
+                "guild_id": str(GUILD),
+            },
+            {
+                "id": str(CHANNEL + 50),
+                "type": 0,
+                "name": "other",
+                "position": 1,
+                "permission_overwrites": [],
+                "guild_id": str(GUILD),
+            },
+        ],
+        "members": [],
+        "threads": [],
+        "emojis": [],
+        "stickers": [],
+        "features": [],
+        "member_count": 2,
+        "unavailable": False,
+        "large": False,
+        "verification_level": 0,
+        "default_message_notifications": 0,
+        "explicit_content_filter": 0,
+        "mfa_level": 0,
+        "system_channel_flags": 0,
+        "premium_tier": 0,
+        "nsfw_level": 0,
+        "preferred_locale": "en-US",
+        "afk_timeout": 300,
+        "voice_states": [],
+        "presences": [],
+        "stage_instances": [],
+        "guild_scheduled_events": [],
+        "soundboard_sounds": [],
+    }
+
+
+def thread_create_payload(tid: int, parent: int) -> dict[str, Any]:
+    return {
+        "id": str(tid),
+        "guild_id": str(GUILD),
+        "parent_id": str(parent),
+        "type": 11,
+        "name": "t",
+        "owner_id": str(BOT),
+        "newly_created": True,
+        **THREAD_EXTRA,
+        "thread_metadata": {
+            "archived": False,
+            "auto_archive_duration": 1440,
+            "archive_timestamp": "2026-01-01T00:00:00+00:00",
+            "locked": False,
+        },
+    }
+
+
+def interaction_payload(
+    name: str, options: list[dict[str, Any]], *, roles: list[int] = (), channel: int = CHANNEL
+) -> dict[str, Any]:  # type: ignore[assignment]
+    return {
+        "id": str(next(_ids)),
+        "application_id": str(APP),
+        "type": 2,
+        "token": "tok",
+        "version": 1,
+        "guild_id": str(GUILD),
+        "channel_id": str(channel),
+        "channel": {
+            "id": str(channel),
+            "type": 0,
+            "name": "writers",
+            "guild_id": str(GUILD),
+            "position": 0,
+            "permission_overwrites": [],
+        },
+        "member": {
+            "user": user(WRITER, "dana"),
+            "roles": [str(r) for r in roles],
+            "joined_at": "2026-01-01T00:00:00+00:00",
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "permissions": "2147483647",
+        },
+        "data": {"id": str(next(_ids)), "name": name, "type": 1, "options": options},
+        "locale": "en-US",
+        "guild_locale": "en-US",
+        "app_permissions": "2147483647",
+        "entitlements": [],
+        "attachment_size_limit": 8388608,
+        "authorizing_integration_owners": {},
+        "context": 0,
+    }
+
+
+@dataclass
+class DiscordHarness:
+    fake: FakeDiscord
+    bot: DiscordRoom
+
+    def message(self, data: dict[str, Any]) -> None:
+        self.bot._connection.parse_message_create(data)
+
+    def interaction(self, data: dict[str, Any]) -> None:
+        self.bot._connection.parse_interaction_create(data)
+
+    def thread_created(self, data: dict[str, Any]) -> None:
+        self.bot._connection.parse_thread_create(data)
+
+    async def wait_for(self, check: Callable[[], bool], timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while not check():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out; REST calls: {self.fake.calls}")
+            await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def discord_harness(make_bot: Callable[[], DiscordRoom]) -> AsyncIterator[DiscordHarness]:
+    fake = FakeDiscord()
+    api = web.Application()
+    api.router.add_route("*", "/api/v10/{path:.*}", fake.handle)
+    runner = web.AppRunner(api)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    port = runner.addresses[0][1]
+    old_base = discord.http.Route.BASE
+    use_api_base(f"http://127.0.0.1:{port}/api/v10")
+    bot = make_bot()
+    try:
+        await bot.login("test-token")
+        bot._connection.parse_guild_create(guild_payload())
+        yield DiscordHarness(fake, bot)
+    finally:
+        await bot.close()
+        discord.http.Route.BASE = old_base
+        await runner.cleanup()
