@@ -181,9 +181,7 @@ class DiscordRoom(discord.Client):
 
     def _show_for(self, interaction: discord.Interaction) -> str | None:
         workspace = str(interaction.guild_id or "dm")
-        channel = interaction.channel
-        parent = getattr(channel, "parent_id", None) or interaction.channel_id
-        return self._shows.resolve(PLATFORM, workspace, str(parent))
+        return self._shows.resolve(PLATFORM, workspace, _parent_channel(interaction))
 
     async def _command(
         self, interaction: discord.Interaction, name: str, args: dict[str, Any]
@@ -233,6 +231,11 @@ class DiscordRoom(discord.Client):
             PLATFORM, workspace, str(interaction.channel_id), show, str(interaction.user.id)
         )
         return f"This channel now works on {show}."
+
+
+def _parent_channel(interaction: discord.Interaction) -> str:
+    parent = getattr(interaction.channel, "parent_id", None) or interaction.channel_id
+    return str(parent)
 
 
 def _thread_name(text: str) -> str:
