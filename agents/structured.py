@@ -30,8 +30,12 @@ def grammar_for(schema_json: str) -> str:
 
 
 def token_allowance(fields: int, max_chars: int, overhead: int = 40) -> int:
-    """Generous upper bound on tokens for ``fields`` strings of up to ``max_chars``."""
-    return fields * (max_chars // 2 + 12) + overhead
+    """An upper bound on tokens for ``fields`` strings of at most ``max_chars`` characters.
+
+    Every token the grammar admits inside a string adds at least one character, so a bound
+    by characters is a true bound: a valid answer is never cut off by ``max_tokens``.
+    """
+    return fields * (max_chars + 12) + overhead
 
 
 class StructuredGenerator:

@@ -10,7 +10,8 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from pydantic import ValidationError
 from rich.console import Console
@@ -25,6 +26,7 @@ from bot.settings import Settings
 from bot.terminal import TerminalRoom, to_message
 from memory.bible import IngestReport, InvalidShowName, StoreBusy, UnknownShow, show_slug
 from memory.embeddings import EmbeddingModelMissing
+from memory.room_state import RoomState
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -193,18 +195,27 @@ async def _room(args: argparse.Namespace, settings: Settings, out: Console, err:
         app.close()
 
 
-async def _slack(args: argparse.Namespace, settings: Settings, err: Console) -> int:
-    from bot.slack_bot import serve_http, serve_socket_mode
-    from memory.room_state import RoomState
-
-    if not args.http and settings.slack_app_token is None:
-        raise MissingSecret(["SLACK_APP_TOKEN"])
+@contextmanager
+def _platform_room(settings: Settings, err: Console) -> Iterator[tuple[App, RoomState]]:
+    """The room and the adapters' state, for a bot that runs until stopped."""
     with progress_bars(err, enabled=err.is_terminal) as progress:
         app = build_app(settings, progress)
         if settings.default_show:
             ensure_sample_show(settings, app.bible, show_slug(settings.default_show), progress)
     state = RoomState(settings.state_path)
     try:
+        yield app, state
+    finally:
+        state.close()
+        app.close()
+
+
+async def _slack(args: argparse.Namespace, settings: Settings, err: Console) -> int:
+    from bot.slack_bot import serve_http, serve_socket_mode
+
+    if not args.http and settings.slack_app_token is None:
+        raise MissingSecret(["SLACK_APP_TOKEN"])
+    with _platform_room(settings, err) as (app, state):
         slack = build_slack(app, state)
         if args.http:
             err.print(f"Slack events on http://{args.host}:{args.port}/slack/events")
@@ -213,25 +224,16 @@ async def _slack(args: argparse.Namespace, settings: Settings, err: Console) -> 
             assert settings.slack_app_token is not None
             err.print("Connecting to Slack in Socket Mode…")
             await serve_socket_mode(slack, settings.slack_app_token.get_secret_value())
-        return EXIT_OK
-    finally:
-        state.close()
-        app.close()
+    return EXIT_OK
 
 
 async def _discord(args: argparse.Namespace, settings: Settings, err: Console) -> int:
     from agents.shows import ShowResolver, load_show_map
     from bot.discord_bot import DiscordRoom, run_discord
-    from memory.room_state import RoomState
 
     if settings.discord_token is None:
         raise MissingSecret(["DISCORD_TOKEN"])
-    with progress_bars(err, enabled=err.is_terminal) as progress:
-        app = build_app(settings, progress)
-        if settings.default_show:
-            ensure_sample_show(settings, app.bible, show_slug(settings.default_show), progress)
-    state = RoomState(settings.state_path)
-    try:
+    with _platform_room(settings, err) as (app, state):
         shows = ShowResolver(state, load_show_map(settings.show_map), settings.default_show)
         bot = DiscordRoom(app.room, shows, state, admin_roles=settings.discord_admin_role_ids)
         err.print("Connecting to Discord…")
@@ -241,10 +243,7 @@ async def _discord(args: argparse.Namespace, settings: Settings, err: Console) -
             settings.discord_api_base,
             args.sync_guild,
         )
-        return EXIT_OK
-    finally:
-        state.close()
-        app.close()
+    return EXIT_OK
 
 
 async def _ask(app: App, args: argparse.Namespace, show: str, out: Console, err: Console) -> int:

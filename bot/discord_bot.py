@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,11 +17,12 @@ import yarl
 from discord import app_commands
 
 from agents.commands import COMMANDS
-from agents.messages import Delta, Event, Final, IncomingMessage, Reply
+from agents.messages import Event, IncomingMessage
 from agents.room import Room
 from agents.schemas import STRUCTURES
 from agents.shows import NoShowForChannel, ShowResolver
 from bot.discord_render import render, split
+from bot.streaming import relay
 from memory.bible import show_slug
 from memory.room_state import RoomState
 
@@ -108,22 +108,11 @@ class DiscordRoom(discord.Client):
 
     async def _stream(self, target: Any, events: AsyncIterator[Event]) -> None:
         placeholder = await target.send("*thinking…*", allowed_mentions=NO_PINGS)
-        pieces: list[str] = []
-        last = time.monotonic()
-        reply = Reply(kind="error", text="No reply was produced. Please try again.")
-        try:
-            async for event in events:
-                if isinstance(event, Delta):
-                    pieces.append(event.text)
-                    if time.monotonic() - last >= self._interval:
-                        shown = "".join(pieces)[-1990:]
-                        await placeholder.edit(content=shown, allowed_mentions=NO_PINGS)
-                        last = time.monotonic()
-                elif isinstance(event, Final):
-                    reply = event.reply
-        except Exception:
-            log.exception("discord reply failed")
-            reply = Reply(kind="error", text="Something went wrong while answering; try again.")
+
+        async def show(text: str) -> None:
+            await placeholder.edit(content=text[-1990:], allowed_mentions=NO_PINGS)
+
+        reply = await relay(events, show, self._interval)
         parts = split(render(reply))
         await placeholder.edit(content=parts[0], allowed_mentions=NO_PINGS)
         for part in parts[1:]:

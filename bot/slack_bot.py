@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,10 +20,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from agents.commands import parse_command
 from agents.errors import BadRequest
-from agents.messages import Delta, Event, Final, IncomingMessage, Reply
+from agents.messages import Event, IncomingMessage
 from agents.room import Room
 from agents.shows import NoShowForChannel, ShowResolver
 from bot.slack_render import MAX_CHARS, escape, render, split
+from bot.streaming import relay
 from memory.bible import InvalidShowName, show_slug
 from memory.room_state import RoomState
 
@@ -123,23 +123,13 @@ class SlackRoom:
         replace it with the finished reply, continued in further messages if long."""
         first = await self._post(channel, thread_ts, "_thinking…_")
         ts = first["ts"]
-        pieces: list[str] = []
-        last = time.monotonic()
-        reply = Reply(kind="error", text="No reply was produced. Please try again.")
-        try:
-            async for event in events:
-                if isinstance(event, Delta):
-                    pieces.append(event.text)
-                    if time.monotonic() - last >= self._interval:
-                        text = escape("".join(pieces))
-                        shown = text if len(text) <= MAX_CHARS else text[: MAX_CHARS - 1] + "…"
-                        await self.client.chat_update(channel=channel, ts=ts, text=shown)
-                        last = time.monotonic()
-                elif isinstance(event, Final):
-                    reply = event.reply
-        except Exception:  # the writer must still hear back
-            log.exception("slack reply failed")
-            reply = Reply(kind="error", text="Something went wrong while answering; try again.")
+
+        async def show(text: str) -> None:
+            text = escape(text)
+            shown = text if len(text) <= MAX_CHARS else text[: MAX_CHARS - 1] + "…"
+            await self.client.chat_update(channel=channel, ts=ts, text=shown)
+
+        reply = await relay(events, show, self._interval)
         parts = split(render(reply))
         await self.client.chat_update(channel=channel, ts=ts, text=parts[0])
         for part in parts[1:]:

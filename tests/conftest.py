@@ -118,3 +118,14 @@ async def ask(app: App, msg: IncomingMessage, show: str = SHOW) -> tuple[Reply, 
 
 def run(coro):  # type: ignore[no-untyped-def]
     return asyncio.run(coro)
+
+
+def ingest_other_show(app: App, tmp_path: Path, show: str = "dust-bowl") -> None:
+    """A second show whose only character also answers to 'Maren', to test isolation."""
+    other = tmp_path / "other"
+    (other / "characters").mkdir(parents=True)
+    (other / "characters/zed.md").write_text(
+        "---\ntype: character\nname: Zed Quint\naliases: [Maren]\n---\n# Zed Quint\n"
+        "## Who\nA crop-duster pilot who also answers to Maren.\n"
+    )
+    app.bible.ingest(other, show)

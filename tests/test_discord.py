@@ -15,7 +15,7 @@ from bot.compose import App
 from bot.discord_bot import DiscordRoom
 from bot.discord_render import split
 from memory.room_state import RoomState
-from tests.conftest import SHOW, run
+from tests.conftest import SHOW, ingest_other_show, run
 from tests.discord_fake import (
     ADMIN_ROLE,
     BOT,
@@ -171,13 +171,7 @@ def test_nothing_the_bot_sends_can_ping(app: App, state: RoomState) -> None:
 def test_only_configured_role_ids_change_the_show_and_shows_stay_apart(
     app: App, state: RoomState, tmp_path: Path
 ) -> None:
-    other = tmp_path / "other"
-    (other / "characters").mkdir(parents=True)
-    (other / "characters/zed.md").write_text(
-        "---\ntype: character\nname: Zed Quint\naliases: [Maren]\n---\n# Zed Quint\n"
-        "## Who\nA crop-duster pilot who also answers to Maren.\n"
-    )
-    app.bible.ingest(other, "dust-bowl")
+    ingest_other_show(app, tmp_path)
 
     async def go() -> None:
         async with discord_harness(maker(app, state)) as h:

@@ -15,7 +15,7 @@ from bot.compose import App
 from bot.slack_bot import SlackRoom
 from bot.slack_render import escape, split
 from memory.room_state import RoomState
-from tests.conftest import SHOW, run
+from tests.conftest import SHOW, ingest_other_show, run
 from tests.slack_fake import BOT_USER, SIGNING_SECRET, SlackHarness, slack_harness
 
 
@@ -179,13 +179,7 @@ def test_model_output_cannot_ping_or_link() -> None:
 def test_a_channel_mapped_to_one_show_never_gets_another_shows_canon(
     app: App, state: RoomState, tmp_path: Path
 ) -> None:
-    other = tmp_path / "other"
-    (other / "characters").mkdir(parents=True)
-    (other / "characters/zed.md").write_text(
-        "---\ntype: character\nname: Zed Quint\naliases: [Maren]\n---\n# Zed Quint\n"
-        "## Who\nA crop-duster pilot who also answers to Maren.\n"
-    )
-    app.bible.ingest(other, "dust-bowl")
+    ingest_other_show(app, tmp_path)
 
     async def go() -> None:
         async with slack_harness(maker(app, state)) as h:
