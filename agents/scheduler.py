@@ -29,10 +29,6 @@ class FairScheduler:
             self._lanes.setdefault(lane, deque()).append(job)
             self._cond.notify()
 
-    def pending(self) -> int:
-        with self._cond:
-            return sum(len(q) for q in self._lanes.values())
-
     def _next(self) -> Job | None:
         with self._cond:
             while not self._lanes and not self._closed:

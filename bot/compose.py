@@ -18,13 +18,8 @@ from bot.slack_bot import SlackRoom
 from memory.bible import BibleStore, Embedder, IngestReport, open_chroma
 from memory.embeddings import MiniLMEmbedder, default_onnx_path, default_tokenizer_json
 from memory.history import HistoryStore
+from memory.progress import ProgressFn, no_progress
 from memory.room_state import RoomState
-
-ProgressFn = Callable[[str, int, int], None]
-
-
-def _quiet(stage: str, done: int, total: int) -> None:
-    return None
 
 
 def open_embedder(settings: Settings) -> MiniLMEmbedder:
@@ -43,7 +38,7 @@ def open_bible(settings: Settings, embedder: Embedder | None = None) -> BibleSto
     return BibleStore(client, embedder, lock)
 
 
-def open_engine(settings: Settings, progress: ProgressFn = _quiet) -> LlamaEngine:
+def open_engine(settings: Settings, progress: ProgressFn = no_progress) -> LlamaEngine:
     path, chat_format = resolve_model(settings.model_path, settings.models_dir, progress)
     engine = LlamaEngine(
         path,
@@ -73,7 +68,7 @@ class App:
 
 
 def ensure_sample_show(
-    settings: Settings, bible: BibleStore, show: str, progress: ProgressFn = _quiet
+    settings: Settings, bible: BibleStore, show: str, progress: ProgressFn = no_progress
 ) -> IngestReport | None:
     """First run: the default show is the bundled sample; ingest it if it is not there yet."""
     if bible.has_show(show) or show != settings.default_show:
@@ -85,7 +80,7 @@ def ensure_sample_show(
 
 def build_app(
     settings: Settings,
-    progress: ProgressFn = _quiet,
+    progress: ProgressFn = no_progress,
     *,
     engine: LlamaEngine | None = None,
     embedder: Embedder | None = None,

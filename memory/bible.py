@@ -25,6 +25,7 @@ from memory.lexical import (
     normalise_name,
     reciprocal_rank_fusion,
 )
+from memory.progress import ProgressFn, no_progress
 
 COLLECTION_PREFIX = "show_"
 _SHOW_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$")
@@ -107,13 +108,6 @@ class _ShowCache:
     by_file: dict[str, list[str]]  # file -> chunk ids in document order
 
 
-ProgressFn = Callable[[str, int, int], None]
-
-
-def _noop_progress(stage: str, done: int, total: int) -> None:
-    return None
-
-
 def _chunk_from_record(cid: str, doc: str, meta: dict[str, Any]) -> Chunk:
     return Chunk(cid, str(meta["file"]), str(meta["heading"]), doc, dict(meta))
 
@@ -159,7 +153,7 @@ class BibleStore:
 
     # ---- ingest ------------------------------------------------------------------------
     def ingest(
-        self, directory: Path, show: str, progress: ProgressFn = _noop_progress
+        self, directory: Path, show: str, progress: ProgressFn = no_progress
     ) -> IngestReport:
         """Bring the show's collection in line with the folder; bad files are reported."""
         slug = show_slug(show)

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from memory.sqlite import connect
 
-SCHEMA_VERSION = 1
 _MIGRATIONS: dict[int, str] = {
     1: """
     CREATE TABLE turns (
@@ -43,9 +42,6 @@ class ConversationKey:
     workspace: str
     channel: str
     thread: str
-
-    def label(self) -> str:
-        return f"{self.platform}/{self.workspace}/{self.channel}/{self.thread}"
 
 
 @dataclass(frozen=True)
