@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterable, Sequence
 
 from agents.prompts import Prompts
 from agents.schemas import Citation
+from memory.bible import BibleStore
 from memory.bible_parse import Chunk
 
 _LABEL = re.compile(r"\[([^\[\]]+?\.md) > ([^\[\]]+?)\]")
@@ -28,6 +30,15 @@ def excerpt_block(prompts: Prompts, chunks: Sequence[Chunk], labels: Sequence[st
         f"{label}\n{quote(chunk.text)}" for label, chunk in zip(labels, chunks, strict=True)
     )
     return prompts.render("canon_block", excerpts=body) + "\n"
+
+
+async def relevant_chunks(
+    bible: BibleStore, threshold: float, show: str, query: str, k: int
+) -> list[Chunk]:
+    """Sections that bear on the query by the same evidence as ``is_relevant``: a named
+    entry, a strong dense match, or dense and keyword search agreeing."""
+    hits = await asyncio.to_thread(bible.search, show, query, k)
+    return [h.chunk for h in hits if h.named or h.score >= threshold or h.agrees()]
 
 
 def cited_labels(text: str) -> list[Citation]:

@@ -78,6 +78,56 @@ COMMANDS: tuple[CommandSpec, ...] = (
         ("bible search who runs the lighthouse chapel",),
     ),
     CommandSpec(
+        "brainstorm",
+        "Open a brainstorm thread on a topic: the canon in play and a few provocations.",
+        (Param("topic", "What the room is breaking, in a sentence.", rest=True),),
+        ("brainstorm what the fog bell means to Maren after Toby's death",),
+    ),
+    CommandSpec(
+        "riff",
+        "In a brainstorm: build on the room's latest pitch, or on pitch N.",
+        (Param("pitch", "A pitch number.", required=False, kind=int, rest=True),),
+        ("riff", "riff 2"),
+    ),
+    CommandSpec(
+        "capture",
+        "In a brainstorm: keep the last thing a writer said as a pitch.",
+        (),
+        ("capture",),
+    ),
+    CommandSpec(
+        "vote",
+        "Vote for a pitch (one vote per writer; reactions count too).",
+        (Param("pitch", "The pitch number.", kind=int, rest=True),),
+        ("vote 2",),
+    ),
+    CommandSpec(
+        "unvote",
+        "Take your vote for a pitch back.",
+        (Param("pitch", "The pitch number.", kind=int, rest=True),),
+        ("unvote 2",),
+    ),
+    CommandSpec(
+        "wrap",
+        "In a brainstorm: decisions, top pitches by votes, open questions; with 'beats', a beat "
+        "sheet from the pitches that have votes.",
+        (
+            Param("beats", "Add a beat sheet.", False, ("beats",)),
+            Param("structure", "Beat structure.", False, tuple(STRUCTURES), default="tv-four-act"),
+        ),
+        ("wrap", "wrap beats three-act"),
+    ),
+    CommandSpec(
+        "canon",
+        "Canon editors only: add a pitch (or the thread's wrap-up) to the bible, or undo the "
+        "last addition.",
+        (
+            Param("action", "add or undo.", choices=("add", "undo")),
+            Param("target", "A pitch number, or 'wrap'.", required=False, rest=True),
+        ),
+        ("canon add 2", "canon add wrap", "canon undo"),
+    ),
+    CommandSpec(
         "help",
         "List the commands, or explain one.",
         (Param("command", "A command name.", required=False, rest=True),),
@@ -85,6 +135,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
+# Commands a writer can give by addressing the bot in a thread ("@bot wrap"), since Slack's
+# slash commands cannot be used inside threads. Questions that merely start with a word like
+# "character" still go to the canon agent, so the list stays short.
+ADDRESSABLE = frozenset(
+    {"brainstorm", "riff", "capture", "vote", "unvote", "wrap", "canon", "help"}
+)
 
 
 def get_command(name: str) -> CommandSpec:
@@ -112,7 +168,9 @@ def parse_command(text: str) -> tuple[CommandSpec, dict[str, Any]]:
         if not rest:
             break
         last = rest[-1].lower()
-        if (param.kind is int and last.isdigit()) or (param.choices and last in param.choices):
+        if (param.kind is int and last.lstrip("#").isdigit()) or (
+            param.choices and last in param.choices
+        ):
             values[param.name] = rest.pop()
     free = [p for p in spec.params if p.rest]
     if free and rest:
@@ -134,7 +192,7 @@ def validate_args(spec: CommandSpec, values: dict[str, Any]) -> dict[str, Any]:
             continue
         if param.kind is int:
             try:
-                value: Any = int(raw)
+                value: Any = int(str(raw).strip().lstrip("#"))
             except (TypeError, ValueError):
                 raise BadRequest(
                     f"{param.name} must be a whole number. Usage: {spec.usage}"
@@ -149,6 +207,19 @@ def validate_args(spec: CommandSpec, values: dict[str, Any]) -> dict[str, Any]:
     if spec.name == "logline" and not 1 <= out["n"] <= MAX_LOGLINES:
         raise BadRequest(f"Ask for between 1 and {MAX_LOGLINES} loglines.")
     return out
+
+
+def addressed_command(text: str) -> tuple[CommandSpec, dict[str, Any]] | None:
+    """'wrap', 'vote 2', 'canon add 2' said to the bot: the command, else None (a question).
+
+    'canon' counts only with add/undo after it, so "canon says Toby died?" stays a question.
+    """
+    words = text.strip().lstrip("/").split()
+    if not words or words[0].lower() not in ADDRESSABLE:
+        return None
+    if words[0].lower() == "canon" and (len(words) < 2 or words[1].lower() not in ("add", "undo")):
+        return None
+    return parse_command(text)
 
 
 def help_text(name: str | None = None) -> str:

@@ -13,8 +13,24 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from agents.schemas import Citation
 from memory.history import ConversationKey
+from memory.ledger import Actor
 
-ReplyKind = Literal["answer", "loglines", "beats", "character", "search", "help", "error", "noted"]
+ReplyKind = Literal[
+    "answer",
+    "loglines",
+    "beats",
+    "character",
+    "search",
+    "help",
+    "error",
+    "noted",
+    "brainstorm",
+    "pitch",
+    "riff",
+    "vote",
+    "wrap",
+    "canon",
+]
 
 
 class IncomingMessage(BaseModel):
@@ -27,7 +43,19 @@ class IncomingMessage(BaseModel):
     author: str
     text: str
     mentions_bot: bool = False
+    # A message in a thread the bot is part of that does not address it. Outside brainstorms
+    # the bot answers these (the thread is a conversation with it); in brainstorms it listens.
+    in_bot_thread: bool = False
+    author_id: str = ""  # stable platform ID; votes and permissions go by it, not the name
+    message_id: str = ""  # the platform's reference to this message (what reactions point at)
+    link: str = ""  # a link to the thread, for provenance
+    # Set by the adapter from its configured user or role IDs; the core never guesses.
+    may_edit_canon: bool = False
     raw: Any = Field(default=None, exclude=True, repr=False)
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.author_id or self.author, self.author)
 
     @property
     def key(self) -> ConversationKey:
@@ -60,8 +88,14 @@ class Delta:
 
 
 @dataclass(frozen=True)
+class Working:
+    """Slow work has started: adapters may show a placeholder. Messages that are only
+    recorded never send it, so the room is not spammed with empty replies."""
+
+
+@dataclass(frozen=True)
 class Final:
     reply: Reply
 
 
-Event = Delta | Final
+Event = Working | Delta | Final

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agents.schemas import BeatSheet, CharacterCard, Citation, LoglineSet
+from agents.schemas import BeatSheet, BrainstormOpening, CharacterCard, Citation, LoglineSet, WrapUp
 from memory.bible import Hit
+from memory.bible_parse import Chunk
 
 
 def sources_line(citations: Sequence[Citation]) -> str:
@@ -60,5 +61,57 @@ def search(query: str, hits: Sequence[Hit]) -> str:
     for hit in hits:
         snippet = " ".join(hit.chunk.text.split())
         snippet = snippet if len(snippet) <= 160 else snippet[:157] + "..."
-        lines.append(f"{hit.score:.2f} {hit.chunk.citation} {snippet}")
+        made = provenance(hit.chunk)
+        lines.append(
+            f"{hit.score:.2f} {hit.chunk.citation} {snippet}" + (f" {made}" if made else "")
+        )
+    return "\n".join(lines)
+
+
+def provenance(chunk: Chunk) -> str:
+    """Who put a room-promoted entry into the bible, for search results."""
+    meta = chunk.metadata
+    if "approved_by" not in meta:
+        return ""
+    parts = [
+        f"pitched by {meta['pitched_by']}" if meta.get("pitched_by") else "",
+        f"approved by {meta['approved_by']}",
+        str(meta.get("date", "")),
+    ]
+    return "(" + ", ".join(p for p in parts if p) + ")"
+
+
+def brainstorm_opening(opening: BrainstormOpening, show: str) -> str:
+    lines = [f"Brainstorm: {opening.topic}"]
+    if opening.canon:
+        lines.append("Canon in play: " + " ".join(c.label for c in opening.canon))
+    else:
+        lines.append(f"The {show} bible has nothing on this yet, so none of what follows is canon.")
+    lines.append("To open:")
+    for i, item in enumerate(opening.provocations, 1):
+        cites = " " + " ".join(c.label for c in item.sources) if item.sources else ""
+        lines.append(f"{i}. {item.text}{cites}")
+    lines.append(
+        "Pitch with 'pitch: …', vote with a reaction, ask me with a mention or 'riff', "
+        "and 'wrap' when you are done."
+    )
+    return "\n".join(lines)
+
+
+def _votes(n: int) -> str:
+    return f"{n} vote" + ("" if n == 1 else "s")
+
+
+def wrap_up(w: WrapUp) -> str:
+    lines = [f"Wrap-up: {w.topic}", w.summary, "", "Decisions:"]
+    lines += [f"- {d.text} ({d.author})" for d in w.decisions] or ["- none marked (decision: …)"]
+    lines += ["", "Top pitches:"]
+    lines += [
+        f"{i}. #{p.number} {p.author}: {p.text} ({_votes(p.votes)})"
+        for i, p in enumerate(w.top_pitches, 1)
+    ] or ["- no pitches yet"]
+    lines += ["", "Open questions:"]
+    lines += [f"- {q.text} ({q.author})" for q in w.open_questions] or ["- none"]
+    if w.beat_sheet is not None:
+        lines += ["", beats(w.beat_sheet)]
     return "\n".join(lines)

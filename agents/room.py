@@ -15,11 +15,20 @@ from typing import Any
 
 from agents import render
 from agents.agent import CanonAgent
-from agents.canon import citation, excerpt_block
-from agents.commands import get_command, help_text, parse_command, validate_args
+from agents.brainstorm import Brainstorms, counts_as_vote
+from agents.canon import citation, excerpt_block, relevant_chunks
+from agents.canon_editor import CanonEditor
+from agents.commands import (
+    CommandSpec,
+    addressed_command,
+    get_command,
+    help_text,
+    parse_command,
+    validate_args,
+)
 from agents.engine import LlamaEngine
 from agents.errors import BadRequest, RoomError
-from agents.messages import Event, Final, IncomingMessage, Reply
+from agents.messages import Event, Final, IncomingMessage, Reply, Working
 from agents.prompts import Prompts
 from agents.schemas import (
     STRUCTURE_LABELS,
@@ -37,6 +46,7 @@ from agents.structured import StructuredGenerator, token_allowance
 from memory.bible import BibleStore, InvalidShowName, UnknownShow, show_slug
 from memory.bible_parse import Chunk
 from memory.history import HistoryStore, Turn
+from memory.ledger import Actor, Pitch
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +58,10 @@ class RoomConfig:
     max_field_chars: int = 240
     structured_temperature: float = 0.8
     relevance_threshold: float = 0.4
+
+
+# Commands that wait on the model or re-index the bible: adapters show a placeholder.
+SLOW_COMMANDS = frozenset({"logline", "beats", "character", "brainstorm", "wrap", "canon"})
 
 
 def internal_error(exc: Exception) -> str:
@@ -74,8 +88,12 @@ class Room:
         prompts: Prompts,
         agent: CanonAgent,
         structured: StructuredGenerator,
+        brainstorms: Brainstorms,
+        canon: CanonEditor,
         config: RoomConfig,
     ) -> None:
+        self.brainstorms = brainstorms
+        self.canon = canon
         self.engine = engine
         self.bible = bible
         self.history = history
@@ -86,19 +104,45 @@ class Room:
 
     # ---- entry points --------------------------------------------------------------------
     async def handle(self, msg: IncomingMessage, show: str) -> AsyncIterator[Event]:
-        """Answer one message: commands start with '/', free text needs the bot addressed."""
+        """Answer one message. '/command', or a thread command said to the bot ('@bot wrap'),
+        runs the command; in a brainstorm every message is recorded and the bot speaks when
+        addressed; elsewhere it answers when addressed or in its own thread."""
         try:
             text = self._check_text(msg.text)
             slug = self._check_show(show)
-            if text.startswith("/"):
-                spec, args = parse_command(text)
+            brainstorm = self.brainstorms.thread(msg)
+            if brainstorm is not None:
+                slug = self._check_show(brainstorm.show)  # a thread keeps the show it began with
+            command = self._parse(text, msg)
+            if brainstorm is not None:
+                kind = "command" if command else "ask" if msg.mentions_bot else "chat"
+                ack = await asyncio.to_thread(self.brainstorms.record, msg, brainstorm, kind)
+                if ack is not None:
+                    yield Final(ack)
+                    return
+            if command is not None:
+                spec, args = command
+                if spec.name == "riff":
+                    bs = self.brainstorms.require(msg, "riff")
+                    async for event in self.brainstorms.riff(msg, bs, args["pitch"], ""):
+                        yield event
+                    return
+                if spec.name in SLOW_COMMANDS:
+                    yield Working()
                 yield Final(await self._run(msg, slug, spec.name, args))
-            elif not msg.mentions_bot:
-                self._record_chatter(msg)
-                yield Final(Reply(kind="noted", text=""))
-            else:
+            elif brainstorm is not None:
+                if msg.mentions_bot:
+                    async for event in self.brainstorms.riff(msg, brainstorm, None, text):
+                        yield event
+                else:
+                    yield Final(Reply(kind="noted", text=""))
+            elif msg.mentions_bot or msg.in_bot_thread:
+                yield Working()
                 async for event in self.agent.answer(msg, slug):
                     yield event
+            else:
+                self._record_chatter(msg)
+                yield Final(Reply(kind="noted", text=""))
         except (RoomError, UnknownShow, InvalidShowName) as exc:
             yield Final(Reply(kind="error", text=str(exc)))
         except Exception as exc:  # the writer always gets an answer; the log gets the detail
@@ -116,12 +160,43 @@ class Room:
             for value in checked.values():
                 if isinstance(value, str):
                     self._check_text(value)
+            brainstorm = self.brainstorms.thread(msg)
+            if brainstorm is not None:
+                slug = self._check_show(brainstorm.show)
+                await asyncio.to_thread(
+                    self.brainstorms.record,
+                    msg.model_copy(update={"text": f"/{name}"}),
+                    brainstorm,
+                    "command",
+                )
             return await self._run(msg, slug, spec.name, checked)
         except (RoomError, UnknownShow, InvalidShowName) as exc:
             return Reply(kind="error", text=str(exc))
         except Exception as exc:
             log.exception("command failed")
             return Reply(kind="error", text=internal_error(exc))
+
+    def react(
+        self, platform: str, workspace: str, message_ref: str, voter: Actor, token: str, add: bool
+    ) -> Pitch | None:
+        """A reaction added to or removed from a message: a vote when the message is a pitch
+        and the reaction is not a thumbs-down. Returns the pitch as it stands, else None."""
+        pitch = self.brainstorms.ledger.pitch_by_ref(platform, workspace, message_ref)
+        if pitch is None or not counts_as_vote(token):
+            return None
+        if add:
+            self.brainstorms.ledger.vote(pitch, voter, token)
+        else:
+            self.brainstorms.ledger.unvote(pitch, voter, token)
+        return self.brainstorms.ledger.pitch(pitch.id)
+
+    @staticmethod
+    def _parse(text: str, msg: IncomingMessage) -> tuple[CommandSpec, dict[str, Any]] | None:
+        if text.startswith("/"):
+            return parse_command(text)
+        if msg.mentions_bot:
+            return addressed_command(text)
+        return None
 
     # ---- checks --------------------------------------------------------------------------
     def _check_text(self, text: str) -> str:
@@ -150,12 +225,56 @@ class Room:
             "character": self._character,
             "bible": self._bible_search,
             "help": self._help,
+            "brainstorm": self._brainstorm,
+            "riff": self._riff,
+            "capture": self._capture,
+            "vote": self._vote,
+            "unvote": self._vote,
+            "wrap": self._wrap,
+            "canon": self._canon,
         }
         handler = handlers[name]
+        if name in ("vote", "unvote"):
+            args = {**args, "add": name == "vote"}
         reply: Reply = await handler(msg, show, **args)
         if reply.ok and name in ("logline", "beats", "character"):
             self._record_command(msg, name, args, reply)
         return reply
+
+    # ---- brainstorms ---------------------------------------------------------------------
+    async def _brainstorm(self, msg: IncomingMessage, show: str, topic: str) -> Reply:
+        return await self.brainstorms.open(msg, show, topic)
+
+    async def _riff(self, msg: IncomingMessage, show: str, pitch: int | None) -> Reply:
+        bs = self.brainstorms.require(msg, "riff")
+        reply = Reply(kind="error", text="No reply.")
+        async for event in self.brainstorms.riff(msg, bs, pitch, ""):
+            if isinstance(event, Final):
+                reply = event.reply
+        return reply
+
+    async def _capture(self, msg: IncomingMessage, show: str) -> Reply:
+        bs = self.brainstorms.require(msg, "capture")
+        return await asyncio.to_thread(self.brainstorms.capture, msg, bs)
+
+    async def _vote(self, msg: IncomingMessage, show: str, pitch: int, add: bool) -> Reply:
+        return await asyncio.to_thread(self.brainstorms.vote, msg, show, pitch, add)
+
+    async def _wrap(
+        self, msg: IncomingMessage, show: str, beats: str | None, structure: str
+    ) -> Reply:
+        bs = self.brainstorms.require(msg, "wrap")
+        return await self.brainstorms.wrap(
+            msg, bs, beats=bool(beats), structure=structure, beat_sheet=self.beat_sheet
+        )
+
+    async def _canon(
+        self, msg: IncomingMessage, show: str, action: str, target: str | None
+    ) -> Reply:
+        bs = self.brainstorms.thread(msg)
+        if action == "undo":
+            return await asyncio.to_thread(self.canon.undo, msg, show)
+        return await asyncio.to_thread(self.canon.add, msg, show, target, bs)
 
     async def _help(self, msg: IncomingMessage, show: str, command: str | None) -> Reply:
         return Reply(kind="help", text=help_text(command))
@@ -184,10 +303,7 @@ class Room:
         )
 
     async def _relevant(self, show: str, query: str, k: int) -> list[Chunk]:
-        """Sections that bear on the query by the same evidence as bible.is_relevant."""
-        hits = await asyncio.to_thread(self.bible.search, show, query, k)
-        threshold = self._config.relevance_threshold
-        return [h.chunk for h in hits if h.named or h.score >= threshold or h.agrees()]
+        return await relevant_chunks(self.bible, self._config.relevance_threshold, show, query, k)
 
     async def _logline(self, msg: IncomingMessage, show: str, premise: str, n: int) -> Reply:
         canon = await self._relevant(show, premise, 3)
@@ -217,6 +333,13 @@ class Room:
         )
 
     async def _beats(self, msg: IncomingMessage, show: str, premise: str, structure: str) -> Reply:
+        sheet = await self.beat_sheet(show, premise, structure, msg.lane)
+        return Reply(
+            kind="beats", text=render.beats(sheet), data=sheet.model_dump(), citations=sheet.sources
+        )
+
+    async def beat_sheet(self, show: str, premise: str, structure: str, lane: str) -> BeatSheet:
+        """A beat sheet for a premise, cited; shared by 'beats' and brainstorm wrap-ups."""
         canon = await self._relevant(show, premise, self._config.search_k)
         labels = [f"S{i}" for i in range(1, len(canon) + 1)]
         by_label = dict(zip(labels, (citation(c) for c in canon), strict=True))
@@ -252,13 +375,11 @@ class Room:
             messages=[{"role": "user", "content": prompt}],
             schema=beats_schema(structure, characters, labels, chars),
             build=build,
-            lane=msg.lane,
+            lane=lane,
             max_tokens=token_allowance(len(STRUCTURES[structure]) * 2, chars, overhead=80),
             temperature=self._config.structured_temperature,
         )
-        return Reply(
-            kind="beats", text=render.beats(sheet), data=sheet.model_dump(), citations=sheet.sources
-        )
+        return sheet
 
     async def _character(self, msg: IncomingMessage, show: str, name: str) -> Reply:
         found = self.bible.lookup(show, name, "character")

@@ -203,3 +203,86 @@ def character_schema(max_chars: int) -> dict[str, Any]:
         "properties": {k: _text(max_chars) for k in fields},
         "required": list(fields),
     }
+
+
+# ---- brainstorms ------------------------------------------------------------------------
+class Provocation(BaseModel):
+    text: str
+    sources: list[Citation] = Field(default_factory=list)
+
+    _strip = field_validator("text")(_nonblank)
+
+
+class BrainstormOpening(BaseModel):
+    topic: str
+    canon: list[Citation] = Field(default_factory=list)
+    canon_found: bool
+    provocations: list[Provocation] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> BrainstormOpening:
+        texts = {" ".join(p.text.lower().split()) for p in self.provocations}
+        if len(texts) != len(self.provocations):
+            raise ValueError("provocations must be distinct")
+        return self
+
+
+class Attributed(BaseModel):
+    """Something a writer said, kept with who said it."""
+
+    author: str
+    text: str
+
+
+class PitchResult(BaseModel):
+    number: int
+    author: str
+    text: str
+    votes: int
+    voters: list[str] = Field(default_factory=list)
+
+
+class Summary(BaseModel):
+    summary: str
+
+    _strip = field_validator("summary")(_nonblank)
+
+
+class WrapUp(BaseModel):
+    """Decisions and open questions are what the room marked, never invented by the model;
+    pitches and votes come from the ledger. Only the summary is the model's."""
+
+    topic: str
+    summary: str
+    decisions: list[Attributed] = Field(default_factory=list)
+    top_pitches: list[PitchResult] = Field(default_factory=list)
+    open_questions: list[Attributed] = Field(default_factory=list)
+    beat_sheet: BeatSheet | None = None
+
+    _strip = field_validator("summary")(_nonblank)
+
+
+def provocations_schema(n: int, source_labels: list[str], max_chars: int) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "text": _text(max_chars),
+            "sources": (
+                {"type": "array", "items": {"enum": source_labels}, "minItems": 1, "maxItems": 2}
+                if source_labels
+                else {"type": "array", "items": {"type": "string"}, "maxItems": 0}
+            ),
+        },
+        "required": ["text", "sources"],
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "provocations": {"type": "array", "items": item, "minItems": n, "maxItems": n}
+        },
+        "required": ["provocations"],
+    }
+
+
+def summary_schema(max_chars: int) -> dict[str, Any]:
+    return {"type": "object", "properties": {"summary": _text(max_chars)}, "required": ["summary"]}

@@ -63,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true", help="print hits as JSON")
     bsub.add_parser("shows", help="list the shows that have a bible")
 
+    ideas = sub.add_parser("ideas", help="the ideas ledger: pitches, votes, wrap-ups")
+    isub = ideas.add_subparsers(dest="ideas_command", required=True, metavar="ACTION")
+    export = isub.add_parser("export", help="write a show's ledger as Markdown for a room doc")
+    export.add_argument("--show", required=True, help="show name, like lantern-line")
+    export.add_argument("-o", "--output", help="write to this file instead of stdout")
+
     slack = sub.add_parser("slack", help="run the room in Slack (Socket Mode by default)")
     slack.add_argument("--http", action="store_true", help="serve the Events API over HTTP")
     slack.add_argument("--host", default="0.0.0.0", help="HTTP address (default 0.0.0.0)")
@@ -97,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "bible":
             return _bible(args, settings, out, err)
+        if args.command == "ideas":
+            return _ideas(args, settings, err)
         if args.command == "slack":
             return asyncio.run(_slack(args, settings, err))
         if args.command == "discord":
@@ -175,6 +183,33 @@ def _bible(args: argparse.Namespace, settings: Settings, out: Console, err: Cons
     return EXIT_OK
 
 
+def _ideas(args: argparse.Namespace, settings: Settings, err: Console) -> int:
+    from pathlib import Path
+
+    from memory.ideas_export import export_markdown
+    from memory.ledger import Ledger
+
+    show = show_slug(args.show)
+    if not settings.ledger_path.exists():
+        err.print("error: no ideas ledger yet: no brainstorm has been held on this machine.")
+        return EXIT_FAIL
+    ledger = Ledger(settings.ledger_path)
+    try:
+        if show not in ledger.shows():
+            known = ", ".join(ledger.shows()) or "none"
+            err.print(f"error: no brainstorms for '{show}' (shows with brainstorms: {known}).")
+            return EXIT_FAIL
+        text = export_markdown(ledger, show)
+    finally:
+        ledger.close()
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        err.print(f"Wrote the {show} ideas ledger to {args.output}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
 async def _room(args: argparse.Namespace, settings: Settings, out: Console, err: Console) -> int:
     show = show_slug(args.show or settings.default_show)
     with progress_bars(err, enabled=err.is_terminal) as progress:
@@ -187,7 +222,13 @@ async def _room(args: argparse.Namespace, settings: Settings, out: Console, err:
             if sys.stdin.isatty():
                 import readline  # noqa: F401  (line editing and history for input())
             term = TerminalRoom(
-                app.room, show=show, writer=args.writer, thread=args.thread, out=out, err=err
+                app.room,
+                show=show,
+                writer=args.writer,
+                thread=args.thread,
+                out=out,
+                err=err,
+                canon_writers=settings.terminal_canon_writer_names,
             )
             return await term.repl(input)
         return await _ask(app, args, show, out, err)
@@ -248,7 +289,13 @@ async def _discord(args: argparse.Namespace, settings: Settings, err: Console) -
 
 async def _ask(app: App, args: argparse.Namespace, show: str, out: Console, err: Console) -> int:
     text = " ".join(args.text)
-    msg = to_message(text, writer=args.writer, thread=args.thread)
+    editors = app.settings.terminal_canon_writer_names
+    msg = to_message(
+        text,
+        writer=args.writer,
+        thread=args.thread,
+        may_edit_canon=not editors or args.writer in editors,
+    )
     msg = msg.model_copy(update={"mentions_bot": True})
     reply = Reply(kind="error", text="No reply.")
     async for event in app.room.handle(msg, show):

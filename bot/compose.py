@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from agents.agent import AgentConfig, CanonAgent
+from agents.brainstorm import BrainstormConfig, Brainstorms
+from agents.canon import relevant_chunks
+from agents.canon_editor import CanonEditor
 from agents.engine import LlamaEngine
 from agents.model_files import resolve_model
 from agents.prompts import Prompts
@@ -18,6 +23,7 @@ from bot.slack_bot import SlackRoom
 from memory.bible import BibleStore, Embedder, IngestReport, open_chroma
 from memory.embeddings import MiniLMEmbedder, default_onnx_path, default_tokenizer_json
 from memory.history import HistoryStore
+from memory.ledger import Ledger
 from memory.progress import ProgressFn, no_progress
 from memory.room_state import RoomState
 
@@ -70,12 +76,18 @@ class App:
 def ensure_sample_show(
     settings: Settings, bible: BibleStore, show: str, progress: ProgressFn = no_progress
 ) -> IngestReport | None:
-    """First run: the default show is the bundled sample; ingest it if it is not there yet."""
+    """First run: the default show is the bundled sample; ingest it if it is not there yet.
+
+    The sample is copied into the data folder first: promotions into canon write to a show's
+    bible folder, and that must never be the source checkout."""
     if bible.has_show(show) or show != settings.default_show:
         return None
     if not settings.sample_bible.is_dir():
         return None
-    return bible.ingest(settings.sample_bible, show, progress)
+    folder = settings.bibles_dir / show
+    if not folder.exists():
+        shutil.copytree(settings.sample_bible, folder)
+    return bible.ingest(folder, show, progress)
 
 
 def build_app(
@@ -105,15 +117,34 @@ def build_app(
             deadline_s=settings.request_deadline_s,
         ),
     )
+    structured = StructuredGenerator(
+        engine, seed=settings.seed, deadline_s=settings.request_deadline_s
+    )
+    ledger = Ledger(settings.ledger_path)
+    brainstorms = Brainstorms(
+        engine=engine,
+        bible=bible,
+        ledger=ledger,
+        prompts=prompts,
+        structured=structured,
+        relevant=partial(relevant_chunks, bible, settings.relevance_threshold),
+        config=BrainstormConfig(
+            max_tokens=settings.max_tokens,
+            max_field_chars=settings.max_field_chars,
+            summary_chars=2 * settings.max_field_chars,
+            transcript_token_budget=settings.history_token_budget,
+            deadline_s=settings.request_deadline_s,
+        ),
+    )
     room = Room(
         engine=engine,
         bible=bible,
         history=history,
         prompts=prompts,
         agent=agent,
-        structured=StructuredGenerator(
-            engine, seed=settings.seed, deadline_s=settings.request_deadline_s
-        ),
+        structured=structured,
+        brainstorms=brainstorms,
+        canon=CanonEditor(bible, ledger, read_only=[settings.sample_bible]),
         config=RoomConfig(
             max_message_chars=settings.max_message_chars,
             search_k=settings.search_k,
@@ -121,7 +152,7 @@ def build_app(
             relevance_threshold=settings.relevance_threshold,
         ),
     )
-    closers: list[Callable[[], Any]] = [bible.close, history.close]
+    closers: list[Callable[[], Any]] = [bible.close, history.close, ledger.close]
     if owns_engine:
         closers.insert(0, engine.close)
     return App(settings, bible, room, history, closers)

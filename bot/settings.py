@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     discord_api_base: str | None = None
     # Discord role IDs (not names: names can be copied) allowed to change a channel's show.
     discord_admin_roles: str = ""
+    # Who may promote pitches and wrap-ups into the bible (canon add / canon undo), besides
+    # the admins above: Slack user IDs; Discord role or user IDs; terminal room names (empty:
+    # whoever uses the terminal, who owns the bible's files anyway).
+    slack_canon_editors: str = ""
+    discord_canon_editors: str = ""
+    terminal_canon_writers: str = ""
 
     @field_validator(
         "model_path",
@@ -84,6 +90,13 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: object) -> object:
         return None if value in ("", None) else value
 
+    @field_validator("discord_admin_roles", "discord_canon_editors")
+    @classmethod
+    def _discord_ids(cls, value: str) -> str:
+        if any(not v.isdigit() for v in _names(value)):
+            raise ValueError("must be Discord IDs (numbers), comma-separated")
+        return value
+
     @property
     def resolved_chroma_path(self) -> Path:
         return self.chroma_path or self.data_dir / "chroma"
@@ -98,12 +111,40 @@ class Settings(BaseSettings):
 
     @property
     def slack_admin_ids(self) -> frozenset[str]:
-        return frozenset(a.strip() for a in self.slack_admins.split(",") if a.strip())
+        return _names(self.slack_admins)
 
     @property
     def discord_admin_role_ids(self) -> frozenset[int]:
-        return frozenset(int(r) for r in self.discord_admin_roles.split(",") if r.strip())
+        return frozenset(int(r) for r in _names(self.discord_admin_roles))
+
+    @property
+    def slack_canon_editor_ids(self) -> frozenset[str]:
+        return _names(self.slack_canon_editors) | self.slack_admin_ids
+
+    @property
+    def discord_canon_editor_ids(self) -> frozenset[int]:
+        return frozenset(int(r) for r in _names(self.discord_canon_editors)) | (
+            self.discord_admin_role_ids
+        )
+
+    @property
+    def terminal_canon_writer_names(self) -> frozenset[str]:
+        return _names(self.terminal_canon_writers)
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.data_dir / "ledger.sqlite3"
+
+    @property
+    def bibles_dir(self) -> Path:
+        """Where bundled sample bibles are copied to become a room's own, editable bible."""
+        return self.data_dir / "bibles"
 
     @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
+
+
+def _names(value: str) -> frozenset[str]:
+    """A comma-separated setting as a set, blanks dropped."""
+    return frozenset(v.strip() for v in value.split(",") if v.strip())

@@ -30,6 +30,7 @@ from memory.progress import ProgressFn, no_progress
 COLLECTION_PREFIX = "show_"
 _SHOW_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$")
 WRITE_BATCH = 256
+SOURCE_KEY = "source_dir"
 
 
 class Embedder(Protocol):
@@ -178,6 +179,7 @@ class BibleStore:
 
         with self._lock:
             collection = self._collection(slug, create=True)
+            self._remember_folder(collection, slug, directory)
             existing = collection.get(include=["metadatas"])
             old = {
                 cid: (meta or {})
@@ -214,6 +216,20 @@ class BibleStore:
                 collection.delete(ids=stale)
             self._cache.pop(slug, None)
         return report
+
+    @staticmethod
+    def _remember_folder(collection: Any, slug: str, directory: Path) -> None:
+        """The folder a show was last ingested from is its bible: promotions into canon are
+        written there, so the files stay the source of truth and re-ingest keeps them."""
+        folder = str(directory.resolve())
+        if (collection.metadata or {}).get(SOURCE_KEY) != folder:
+            collection.modify(metadata={"show": slug, SOURCE_KEY: folder})
+
+    def source_dir(self, show: str) -> Path | None:
+        """The show's bible folder, if this store knows it (shows ingested since it did)."""
+        with self._lock:
+            folder = (self._collection(show).metadata or {}).get(SOURCE_KEY)
+        return Path(folder) if folder else None
 
     def _embed_with_progress(self, texts: list[str], progress: ProgressFn) -> np.ndarray:
         if not texts:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from memory.sqlite import connect
+from memory.sqlite import connect, migrate, transaction
 
 _MIGRATIONS: dict[int, str] = {
     1: """
@@ -70,20 +70,7 @@ class HistoryStore:
 
     def _migrate(self) -> None:
         with self._lock:
-            self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER)")
-            row = self._db.execute("SELECT MAX(version) FROM schema_version").fetchone()
-            current = row[0] or 0
-            for version in sorted(v for v in _MIGRATIONS if v > current):
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    for statement in _MIGRATIONS[version].split(";"):
-                        if statement.strip():
-                            self._db.execute(statement)
-                    self._db.execute("INSERT INTO schema_version VALUES (?)", (version,))
-                    self._db.execute("COMMIT")
-                except Exception:
-                    self._db.execute("ROLLBACK")
-                    raise
+            migrate(self._db, _MIGRATIONS)
 
     def append(self, key: ConversationKey, turns: Sequence[Turn]) -> None:
         """Write turns atomically: all of them or none."""
@@ -104,19 +91,13 @@ class HistoryStore:
             )
             for t in turns
         ]
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(
-                    "INSERT INTO turns (platform, workspace, channel, thread, role, author, text,"
-                    " prompt_text, canon_ids, tokens, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-                self._db.execute("COMMIT")
-            except Exception:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, transaction(self._db):
+            self._db.executemany(
+                "INSERT INTO turns (platform, workspace, channel, thread, role, author, text,"
+                " prompt_text, canon_ids, tokens, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
 
     def turns(self, key: ConversationKey, token_budget: int | None = None) -> list[Turn]:
         """The thread's turns, oldest first; with a budget, only the newest that fit."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from agents.engine import LlamaEngine
-from agents.messages import Final, IncomingMessage, Reply
+from agents.messages import Delta, Final, IncomingMessage, Reply
 from agents.model_files import assemble_bundled
 from bot.compose import App, build_app, open_embedder
 from bot.settings import Settings
@@ -69,9 +69,14 @@ def embedder(tmp_path_factory: pytest.TempPathFactory) -> MiniLMEmbedder:
 
 
 @pytest.fixture
-def app(settings: Settings, engine: LlamaEngine, embedder: MiniLMEmbedder) -> Iterator[App]:
+def app(
+    settings: Settings, engine: LlamaEngine, embedder: MiniLMEmbedder, tmp_path: Path
+) -> Iterator[App]:
+    # A copy: promotions into canon write into the show's bible folder.
+    folder = tmp_path / "show-bible"
+    shutil.copytree(SAMPLE, folder)
     application = build_app(settings, engine=engine, embedder=embedder)
-    application.bible.ingest(SAMPLE, SHOW)
+    application.bible.ingest(folder, SHOW)
     yield application
     application.close()
 
@@ -110,7 +115,7 @@ async def ask(app: App, msg: IncomingMessage, show: str = SHOW) -> tuple[Reply, 
     async for event in app.room.handle(msg, show):
         if isinstance(event, Final):
             final = event.reply
-        else:
+        elif isinstance(event, Delta):
             pieces.append(event.text)
     assert final is not None
     return final, pieces

@@ -15,6 +15,11 @@ EXPECTED = {
     "logline": {"n", "show", "canon", "premise"},
     "beats": {"structure_label", "show", "characters", "canon", "premise"},
     "character_card": {"name", "show", "canon"},
+    "brainstorm_open": {"show", "topic", "n", "canon"},
+    "brainstorm_system": {"show", "topic"},
+    "brainstorm_riff": {"canon", "transcript", "build_on", "author", "ask"},
+    "room_line": {"author", "tag", "text"},
+    "wrap_summary": {"show", "topic", "transcript"},
 }
 
 

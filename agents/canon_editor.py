@@ -1,0 +1,254 @@
+"""Promoting a pitch or a wrap-up into the show bible, and undoing it.
+
+Only a command from a writer the adapter marked as a canon editor gets here with effect; the
+model has no path to it. A promotion is a Markdown file in the show's bible folder (so the
+files stay the source of truth) with front matter that records its provenance, re-ingested
+at once; the ledger records it only after the bible has it, and a failed step is undone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from agents.errors import BadRequest, RoomError
+from agents.messages import IncomingMessage, Reply
+from agents.schemas import Citation
+from memory.bible import BibleStore
+from memory.ledger import Brainstorm, Ledger
+
+PROMOTED_DIR = "room"  # subfolder of the bible folder that promotions are written to
+
+
+class NotAllowed(RoomError):
+    pass
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A bible file about to be written: where, its text, and its heading for citations."""
+
+    kind: str  # 'pitch' or 'wrap'
+    source_id: int
+    rel_path: str
+    text: str
+    heading: str
+    what: str  # how the reply names it: "pitch #2 by dana"
+
+
+def slugify(text: str, words: int = 6) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return "-".join(slug.split("-")[:words]) or "entry"
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def bible_markdown(front: dict[str, Any], title: str, body: str) -> str:
+    """A bible file: YAML front matter (dumped, so no writer's text can break out of it),
+    then a title heading and the body."""
+    matter = yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=10_000)
+    return f"---\n{matter}---\n# {title}\n\n{body.strip()}\n"
+
+
+def pitch_draft(
+    pitch_id: int, author: str, text: str, bs: Brainstorm, approver: str, today: str
+) -> Draft:
+    title = f"Room pitch {pitch_id}: " + " ".join(text.split())[:60].rstrip()
+    front = {
+        "type": "note",
+        "name": title,
+        "source": "writers-room",
+        "pitched_by": author,
+        "approved_by": approver,
+        "date": today,
+        "thread": bs.link or f"{bs.key.platform}:{bs.key.channel}/{bs.key.thread}",
+        "brainstorm": bs.topic,
+        "pitch": pitch_id,
+    }
+    rel = f"{PROMOTED_DIR}/{today}-pitch-{pitch_id}-{slugify(text)}.md"
+    return Draft(
+        "pitch", pitch_id, rel, bible_markdown(front, title, text), title, f"pitch #{pitch_id}"
+    )
+
+
+def wrap_draft(
+    wrap_id: int, data: dict[str, Any], bs: Brainstorm, approver: str, today: str
+) -> Draft:
+    title = "Room decisions: " + " ".join(bs.topic.split())[:60].rstrip()
+    authors = sorted({p["author"] for p in data.get("top_pitches", []) if p.get("votes")})
+    lines = [data.get("summary", "").strip(), "", "## Decisions", ""]
+    lines += [f"- {d['text']} ({d['author']})" for d in data.get("decisions", [])] or ["- none"]
+    lines += ["", "## Pitches the room backed", ""]
+    lines += [
+        f"- {p['text']} ({p['author']}, {p['votes']} votes)"
+        for p in data.get("top_pitches", [])
+        if p.get("votes")
+    ] or ["- none"]
+    front = {
+        "type": "note",
+        "name": title,
+        "source": "writers-room",
+        "pitched_by": ", ".join(authors) or bs.opened_by,
+        "approved_by": approver,
+        "date": today,
+        "thread": bs.link or f"{bs.key.platform}:{bs.key.channel}/{bs.key.thread}",
+        "brainstorm": bs.topic,
+        "wrap": wrap_id,
+    }
+    rel = f"{PROMOTED_DIR}/{today}-wrap-{wrap_id}-{slugify(bs.topic)}.md"
+    return Draft("wrap", wrap_id, rel, bible_markdown(front, title, "\n".join(lines)), title, "")
+
+
+class CanonEditor:
+    def __init__(self, bible: BibleStore, ledger: Ledger, read_only: Sequence[Path] = ()) -> None:
+        self._bible = bible
+        self._ledger = ledger
+        self._read_only = [p.resolve() for p in read_only]
+        self._lock = threading.Lock()  # one change to a bible folder at a time
+
+    def _check_allowed(self, msg: IncomingMessage, show: str, action: str, target: str) -> None:
+        if msg.may_edit_canon:
+            return
+        self._ledger.note(show, msg.actor, "canon.refused", change=action, target=target)
+        raise NotAllowed(
+            f"Only the room's canon editors can change the {show} bible; nothing changed. "
+            "Ask your showrunner, who can promote it (the bot's admin sets who may)."
+        )
+
+    def _folder(self, show: str) -> Path:
+        folder = self._bible.source_dir(show)
+        if folder is None or not folder.is_dir():
+            raise BadRequest(
+                f"I don't know where the {show} bible's files are, so I can't add to it. "
+                f"Re-ingest it once with: writersroom bible ingest DIR --show {show}"
+            )
+        if any(folder == p or p in folder.parents for p in self._read_only):
+            raise BadRequest(
+                f"The {show} bible is the bundled sample in the program's own folder, which "
+                "is read-only here. Ingest a copy of it from a folder of your own."
+            )
+        if not os.access(folder, os.W_OK):
+            raise BadRequest(f"The bot cannot write to the {show} bible folder ({folder}).")
+        return folder
+
+    # ---- add ----------------------------------------------------------------------------------
+    def add(
+        self, msg: IncomingMessage, show: str, target: str | None, bs: Brainstorm | None
+    ) -> Reply:
+        self._check_allowed(msg, show, "add", target or "")
+        today = datetime.now(UTC).date().isoformat()
+        draft = self._draft(msg, show, (target or "").strip().lower(), bs, today)
+        with self._lock:
+            active = self._ledger.active_promotion(show, draft.kind, draft.source_id)
+            if active is not None:
+                raise BadRequest(f"That is already in the {show} bible: {active.file}")
+            folder = self._folder(show)
+            path = folder / draft.rel_path
+            if path.exists():
+                raise BadRequest(f"{draft.rel_path} already exists in the bible folder.")
+            _write_atomically(path, draft.text)
+            try:
+                report = self._bible.ingest(folder, show)
+                if any(p.path == draft.rel_path for p in report.skipped):
+                    raise RoomError("the new bible file did not parse")
+                promotion = self._ledger.add_promotion(
+                    show,
+                    draft.kind,
+                    draft.source_id,
+                    draft.rel_path,
+                    content_hash(draft.text),
+                    msg.actor,
+                )
+            except BaseException:
+                path.unlink(missing_ok=True)
+                self._bible.ingest(folder, show)
+                raise
+        cite = Citation(file=draft.rel_path, heading=draft.heading)
+        return Reply(
+            kind="canon",
+            text=(
+                f"Added {draft.what} to the {show} bible as {cite.label}, approved by "
+                f"{msg.author}. Undo with: canon undo"
+            ),
+            data={"action": "add", "promotion": promotion.id, "file": draft.rel_path},
+            citations=[cite],
+        )
+
+    def _draft(
+        self, msg: IncomingMessage, show: str, target: str, bs: Brainstorm | None, today: str
+    ) -> Draft:
+        if target == "wrap":
+            if bs is None:
+                raise BadRequest("'canon add wrap' works inside a brainstorm thread.")
+            wrap = self._ledger.latest_wrap(bs.id)
+            if wrap is None:
+                raise BadRequest("This thread has no wrap-up yet. Run: wrap")
+            draft = wrap_draft(wrap.id, wrap.data, bs, msg.author, today)
+            return replace(draft, what=f"the wrap-up of '{bs.topic}'")
+        number = target.lstrip("#")
+        if not number.isdigit():
+            raise BadRequest("Say what to add: canon add N (a pitch number), or canon add wrap")
+        pitch = self._ledger.pitch(int(number))
+        if pitch is None or self._ledger.show_of(pitch.brainstorm_id) != show:
+            raise BadRequest(f"There is no pitch #{number} for {show}.")
+        source = self._ledger.brainstorm_by_id(pitch.brainstorm_id)
+        draft = pitch_draft(pitch.id, pitch.author, pitch.text, source, msg.author, today)
+        return replace(draft, what=f"pitch #{pitch.id} by {pitch.author}")
+
+    # ---- undo ---------------------------------------------------------------------------------
+    def undo(self, msg: IncomingMessage, show: str) -> Reply:
+        self._check_allowed(msg, show, "undo", "")
+        with self._lock:
+            last = self._ledger.last_promotion(show)
+            if last is None:
+                raise BadRequest(f"Nothing to undo: no addition to the {show} bible is in effect.")
+            folder = self._folder(show)
+            path = folder / last.file
+            if (
+                path.exists()
+                and content_hash(path.read_text(encoding="utf-8")) != last.content_hash
+            ):
+                raise BadRequest(
+                    f"{last.file} was edited after it was added, so I left it alone. Remove it "
+                    f"by hand, then run: writersroom bible ingest {folder} --show {show}"
+                )
+            kept = path.read_text(encoding="utf-8") if path.exists() else None
+            _remove(path)
+            try:
+                self._bible.ingest(folder, show)
+                self._ledger.mark_undone(last, msg.actor)
+            except BaseException:
+                if kept is not None:  # put it back: the bible and the ledger must agree
+                    _write_atomically(path, kept)
+                    self._bible.ingest(folder, show)
+                raise
+        return Reply(
+            kind="canon",
+            text=f"Removed {last.file} from the {show} bible (added by {last.approved_by}).",
+            data={"action": "undo", "promotion": last.id, "file": last.file},
+        )
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _remove(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    parent = path.parent
+    if parent.name == PROMOTED_DIR and not any(parent.iterdir()):
+        parent.rmdir()
