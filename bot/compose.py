@@ -182,6 +182,7 @@ def build_slack(app: App, state: RoomState) -> SlackRoom:
         signing_secret=s.slack_signing_secret.get_secret_value(),
         api_url=s.slack_api_url,
         admins=s.slack_admin_ids,
+        canon_editors=s.slack_canon_editor_ids,
     )
 
 

@@ -26,12 +26,20 @@ from agents.shows import NoShowForChannel, ShowResolver
 from bot.slack_render import MAX_CHARS, escape, render, split
 from bot.streaming import relay
 from memory.bible import InvalidShowName, show_slug
+from memory.ledger import Actor
 from memory.room_state import RoomState
 
 log = logging.getLogger(__name__)
 COMMAND = "/wr"
 PLATFORM = "slack"
 _MENTION = re.compile(r"<@[A-Z0-9]+>")
+# Commands about one thread; Slack cannot send slash commands from inside a thread.
+THREAD_ONLY = frozenset({"riff", "capture", "wrap"})
+
+
+def thread_link(workspace: str, channel: str, thread: str) -> str:
+    """The thread in Slack's web client (workspace members can open it)."""
+    return f"https://app.slack.com/client/{workspace}/{channel}/thread/{channel}-{thread}"
 
 
 class SlackRoom:
@@ -45,12 +53,14 @@ class SlackRoom:
         signing_secret: str,
         api_url: str,
         admins: frozenset[str],
+        canon_editors: frozenset[str] = frozenset(),
         update_interval_s: float = 1.0,
     ) -> None:
         self._room = room
         self._shows = shows
         self._state = state
         self._admins = admins
+        self._canon_editors = canon_editors | admins
         self._interval = update_interval_s
         self.client = AsyncWebClient(token=bot_token, base_url=api_url)
         # Slack answers 429 with Retry-After; wait it out instead of dropping the message.
@@ -59,20 +69,59 @@ class SlackRoom:
         self.app.event("app_mention")(self._on_mention)
         self.app.event("message")(self._on_message)
         self.app.command(COMMAND)(self._on_command)
+        self.app.event("reaction_added")(self._on_reaction)
+        self.app.event("reaction_removed")(self._on_reaction)
         self._bot_user: str | None = None
+        self._names: dict[str, str] = {}
         self.replies_sent = 0  # finished replies, for health checks and logs
+        self.messages_handled = 0  # every message the room saw, answered or only recorded
+        self.reactions_counted = 0  # reactions that changed a pitch's votes
 
     async def bot_user_id(self) -> str:
         if self._bot_user is None:
             self._bot_user = str((await self.client.auth_test())["user_id"])
         return self._bot_user
 
+    async def display_name(self, user: str, fallback: str | None = None) -> str:
+        """A writer's name as the room knows it (needs users:read); the ID if unavailable.
+        Names credit ideas in riffs and wrap-ups, where a bare ID means nothing."""
+        if user not in self._names:
+            try:
+                info = (await self.client.users_info(user=user))["user"]
+                profile = info.get("profile", {})
+                self._names[user] = str(
+                    profile.get("display_name") or profile.get("real_name") or info["name"]
+                )
+            except Exception:  # a missing scope must not cost the writer their answer
+                log.warning("users.info failed for a user; using the ID as the name")
+                return fallback or user
+        return self._names[user]
+
+    async def _incoming(
+        self, body: dict[str, Any], event: dict[str, Any], thread: str, **flags: bool
+    ) -> IncomingMessage:
+        workspace, channel, user = str(body.get("team_id", "")), event["channel"], event["user"]
+        return IncomingMessage(
+            platform=PLATFORM,
+            workspace=workspace,
+            channel=channel,
+            thread=thread,
+            author=await self.display_name(user),
+            author_id=user,
+            text=_MENTION.sub("", event.get("text", "")).strip(),
+            message_id=f"{channel}/{event['ts']}",
+            link=thread_link(workspace, channel, thread),
+            may_edit_canon=user in self._canon_editors,
+            raw=body,
+            **flags,
+        )
+
     # ---- events --------------------------------------------------------------------------
     async def _on_mention(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         if not self._state.first_delivery(PLATFORM, str(body.get("event_id"))):
             return
         thread = event.get("thread_ts") or event["ts"]
-        await self._converse(body, event, thread, thread)
+        await self._converse(body, event, thread, thread, mentions_bot=True)
 
     async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         if event.get("subtype") or event.get("bot_id") or "user" not in event:
@@ -84,17 +133,22 @@ class SlackRoom:
         workspace = str(body.get("team_id", ""))
         thread_ts = event.get("thread_ts")
         if event.get("channel_type") == "im":
-            key_thread, reply_in = thread_ts or "dm", thread_ts
+            key_thread, reply_in, flags = thread_ts or "dm", thread_ts, {"mentions_bot": True}
         elif thread_ts and self._state.in_thread(PLATFORM, workspace, event["channel"], thread_ts):
-            key_thread, reply_in = thread_ts, thread_ts
+            key_thread, reply_in, flags = thread_ts, thread_ts, {"in_bot_thread": True}
         else:
             return
         if not self._state.first_delivery(PLATFORM, str(body.get("event_id"))):
             return
-        await self._converse(body, event, key_thread, reply_in)
+        await self._converse(body, event, key_thread, reply_in, **flags)
 
     async def _converse(
-        self, body: dict[str, Any], event: dict[str, Any], thread: str, reply_in: str | None
+        self,
+        body: dict[str, Any],
+        event: dict[str, Any],
+        thread: str,
+        reply_in: str | None,
+        **flags: bool,
     ) -> None:
         workspace, channel = str(body.get("team_id", "")), event["channel"]
         self._state.join_thread(PLATFORM, workspace, channel, thread)
@@ -104,34 +158,38 @@ class SlackRoom:
                 channel, reply_in, escape(str(NoShowForChannel(f"{COMMAND} show NAME")))
             )
             return
-        msg = IncomingMessage(
-            platform=PLATFORM,
-            workspace=workspace,
-            channel=channel,
-            thread=thread,
-            author=event["user"],
-            text=_MENTION.sub("", event.get("text", "")).strip(),
-            mentions_bot=True,
-            raw=body,
-        )
+        msg = await self._incoming(body, event, thread, **flags)
         await self._stream(channel, reply_in, self._room.handle(msg, show))
 
     async def _stream(
         self, channel: str, thread_ts: str | None, events: AsyncIterator[Event]
     ) -> None:
-        """Post a placeholder, edit it as tokens arrive (at most once per interval), then
-        replace it with the finished reply, continued in further messages if long."""
-        first = await self._post(channel, thread_ts, "_thinking…_")
-        ts = first["ts"]
+        """Post a placeholder once slow work starts, edit it as tokens arrive (at most once
+        per interval), then replace it with the finished reply, continued in further messages
+        if long. A message the room only recorded gets no reply at all."""
+        ts: str | None = None
+
+        async def working() -> None:
+            nonlocal ts
+            if ts is None:
+                ts = (await self._post(channel, thread_ts, "_thinking…_"))["ts"]
 
         async def show(text: str) -> None:
+            await working()
+            assert ts is not None
             text = escape(text)
             shown = text if len(text) <= MAX_CHARS else text[: MAX_CHARS - 1] + "…"
             await self.client.chat_update(channel=channel, ts=ts, text=shown)
 
-        reply = await relay(events, show, self._interval)
+        reply = await relay(events, show, self._interval, working)
+        self.messages_handled += 1
+        if reply.kind == "noted" and ts is None:
+            return
         parts = split(render(reply))
-        await self.client.chat_update(channel=channel, ts=ts, text=parts[0])
+        if ts is None:
+            await self._post(channel, thread_ts, parts[0])
+        else:
+            await self.client.chat_update(channel=channel, ts=ts, text=parts[0])
         for part in parts[1:]:
             await self._post(channel, thread_ts, part)
         self.replies_sent += 1
@@ -157,26 +215,86 @@ class SlackRoom:
         except (BadRequest, InvalidShowName) as exc:
             await respond(response_type="ephemeral", text=escape(str(exc)))
             return
+        if spec.name in THREAD_ONLY:
+            await respond(
+                response_type="ephemeral",
+                text=f"Slack has no slash commands inside threads: in the brainstorm thread, "
+                f"say `@{escape(await self._bot_name())} {spec.name}`.",
+            )
+            return
+        author = await self.display_name(user, command.get("user_name"))
         msg = IncomingMessage(
             platform=PLATFORM,
             workspace=workspace,
             channel=channel,
             thread=f"command-{user}",
-            author=command.get("user_name", user),
+            author=author,
+            author_id=user,
             text=text,
             mentions_bot=True,
+            may_edit_canon=user in self._canon_editors,
             raw=command,
         )
+        if spec.name == "brainstorm":
+            await self._open_brainstorm(msg, show, args, respond)
+            return
         reply = await self._room.command(msg, show, spec.name, args)
         if not reply.ok:
             await respond(response_type="ephemeral", text=escape(reply.text))
             return
-        asked = f"_{escape(command.get('user_name', 'someone'))} asked:_ `{COMMAND} {escape(text)}`"
+        asked = f"_{escape(author)} asked:_ `{COMMAND} {escape(text)}`"
         parts = split(f"{asked}\n{render(reply)}")
         first = await self._post(channel, None, parts[0])
         for part in parts[1:]:
             await self._post(channel, first["ts"], part)
         self.replies_sent += 1
+
+    async def _open_brainstorm(
+        self, msg: IncomingMessage, show: str, args: dict[str, Any], respond: Any
+    ) -> None:
+        """A parent message in the channel, the opening in its thread. If the opening fails,
+        the parent goes again, so no empty brainstorm is left behind."""
+        topic = escape(str(args["topic"]))
+        parent = await self._post(
+            msg.channel, None, f"*Brainstorm:* {topic}\n_opened by {escape(msg.author)}_"
+        )
+        thread = str(parent["ts"])
+        here = msg.model_copy(
+            update={"thread": thread, "link": thread_link(msg.workspace, msg.channel, thread)}
+        )
+        reply = await self._room.command(here, show, "brainstorm", args)
+        if not reply.ok:
+            await self.client.chat_delete(channel=msg.channel, ts=thread)
+            await respond(response_type="ephemeral", text=escape(reply.text))
+            return
+        self._state.join_thread(PLATFORM, msg.workspace, msg.channel, thread)
+        for part in split(render(reply)):
+            await self._post(msg.channel, thread, part)
+        self.replies_sent += 1
+
+    async def _bot_name(self) -> str:
+        return await self.display_name(await self.bot_user_id())
+
+    # ---- reactions: votes on pitches ------------------------------------------------------
+    async def _on_reaction(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        item = event.get("item", {})
+        user = str(event.get("user", ""))
+        if item.get("type") != "message" or not user or user == await self.bot_user_id():
+            return
+        if not self._state.first_delivery(PLATFORM, str(body.get("event_id"))):
+            return
+        voter = Actor(user, await self.display_name(user))
+        pitch = await asyncio.to_thread(
+            self._room.react,
+            PLATFORM,
+            str(body.get("team_id", "")),
+            f"{item.get('channel')}/{item.get('ts')}",
+            voter,
+            str(event.get("reaction", "")),
+            event.get("type") == "reaction_added",
+        )
+        if pitch is not None:
+            self.reactions_counted += 1
 
     def _map_show(self, command: dict[str, Any], text: str) -> str:
         if command["user_id"] not in self._admins:

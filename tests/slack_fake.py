@@ -21,6 +21,7 @@ from bot.slack_bot import SlackRoom
 SIGNING_SECRET = "test-signing-secret"
 BOT_USER = "UBOT"
 TEAM = "T1"
+NAMES = {"UDANA": "dana", "USAM": "sam", "UANA": "ana", "ULEE": "lee", BOT_USER: "room-bot"}
 
 
 @dataclass
@@ -34,7 +35,9 @@ class FakeSlack:
 
     async def handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        if request.content_type == "application/json":
+        if request.method == "GET":
+            args = dict(request.query)
+        elif request.content_type == "application/json":
             args = await request.json()
         else:
             args = dict(await request.post())
@@ -47,6 +50,12 @@ class FakeSlack:
         self.calls.append((method, args))
         if method == "auth.test":
             return web.json_response({"ok": True, "user_id": BOT_USER, "team_id": TEAM})
+        if method == "users.info":
+            uid = str(args.get("user"))
+            name = NAMES.get(uid, uid.lower())
+            return web.json_response(
+                {"ok": True, "user": {"id": uid, "name": name, "profile": {"display_name": name}}}
+            )
         if method == "chat.postMessage":
             self._ts += 1
             return web.json_response(
@@ -123,6 +132,7 @@ async def slack_harness(make_room: Callable[[str], SlackRoom]) -> AsyncIterator[
     fake = FakeSlack()
     api = web.Application()
     api.router.add_post("/api/{method}", fake.handle)
+    api.router.add_get("/api/{method}", fake.handle)
     api.router.add_post("/respond", fake.respond)
     api_runner = web.AppRunner(api)
     await api_runner.setup()
