@@ -276,7 +276,13 @@ async def _discord(args: argparse.Namespace, settings: Settings, err: Console) -
         raise MissingSecret(["DISCORD_TOKEN"])
     with _platform_room(settings, err) as (app, state):
         shows = ShowResolver(state, load_show_map(settings.show_map), settings.default_show)
-        bot = DiscordRoom(app.room, shows, state, admin_roles=settings.discord_admin_role_ids)
+        bot = DiscordRoom(
+            app.room,
+            shows,
+            state,
+            admin_roles=settings.discord_admin_role_ids,
+            canon_editors=settings.discord_canon_editor_ids,
+        )
         err.print("Connecting to Discord…")
         await run_discord(
             bot,

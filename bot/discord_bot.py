@@ -7,6 +7,7 @@ to none, so nothing the model writes can ping anyone.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -24,6 +25,7 @@ from agents.shows import NoShowForChannel, ShowResolver
 from bot.discord_render import render, split
 from bot.streaming import relay
 from memory.bible import show_slug
+from memory.ledger import Actor
 from memory.room_state import RoomState
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ class DiscordRoom(discord.Client):
         state: RoomState,
         *,
         admin_roles: frozenset[int],
+        canon_editors: frozenset[int] = frozenset(),
         update_interval_s: float = 1.0,
     ) -> None:
         intents = discord.Intents.default()
@@ -50,9 +53,13 @@ class DiscordRoom(discord.Client):
         self._shows = shows
         self._state = state
         self._admin_roles = admin_roles
+        self._canon_editors = canon_editors | admin_roles  # role or user IDs
         self._interval = update_interval_s
         self.tree = app_commands.CommandTree(self)
         self.replies_sent = 0
+        self.messages_handled = 0  # every message the room saw, answered or only recorded
+        self.reactions_counted = 0  # reactions that changed a pitch's votes
+        self._reactions = asyncio.Lock()
         self._register_commands()
 
     # ---- conversation --------------------------------------------------------------------
@@ -72,6 +79,7 @@ class DiscordRoom(discord.Client):
         assert self.user is not None
         channel = message.channel
         workspace = str(message.guild.id) if message.guild else "dm"
+        mentioned = message.guild is None or self.user in message.mentions
         if message.guild is None:
             target: Any = channel
         elif self.user in message.mentions:
@@ -100,24 +108,80 @@ class DiscordRoom(discord.Client):
             channel=parent,
             thread=str(target.id),
             author=message.author.display_name,
+            author_id=str(message.author.id),
             text=_MENTION.sub("", message.content).strip(),
-            mentions_bot=True,
+            mentions_bot=mentioned,
+            in_bot_thread=not mentioned,
+            message_id=str(message.id),
+            link=thread_link(workspace, str(target.id)),
+            may_edit_canon=self._may_edit(message.author),
             raw=message,
         )
         await self._stream(target, self.room.handle(msg, show))
 
+    def _may_edit(self, user: discord.User | discord.Member) -> bool:
+        """Canon editors are configured role IDs (names can be copied) or user IDs."""
+        ids = {r.id for r in getattr(user, "roles", [])} | {user.id}
+        return bool(ids & self._canon_editors)
+
     async def _stream(self, target: Any, events: AsyncIterator[Event]) -> None:
-        placeholder = await target.send("*thinking…*", allowed_mentions=NO_PINGS)
+        """A placeholder once slow work starts, edits as tokens arrive, then the reply; a
+        message the room only recorded gets no reply at all."""
+        placeholder: discord.Message | None = None
+
+        async def working() -> None:
+            nonlocal placeholder
+            if placeholder is None:
+                placeholder = await target.send("*thinking…*", allowed_mentions=NO_PINGS)
 
         async def show(text: str) -> None:
+            await working()
+            assert placeholder is not None
             await placeholder.edit(content=text[-1990:], allowed_mentions=NO_PINGS)
 
-        reply = await relay(events, show, self._interval)
+        reply = await relay(events, show, self._interval, working)
+        self.messages_handled += 1
+        if reply.kind == "noted" and placeholder is None:
+            return
         parts = split(render(reply))
-        await placeholder.edit(content=parts[0], allowed_mentions=NO_PINGS)
+        if placeholder is None:
+            await target.send(parts[0], allowed_mentions=NO_PINGS)
+        else:
+            await placeholder.edit(content=parts[0], allowed_mentions=NO_PINGS)
         for part in parts[1:]:
             await target.send(part, allowed_mentions=NO_PINGS)
         self.replies_sent += 1
+
+    # ---- reactions: votes on pitches --------------------------------------------------------
+    async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
+        await self._reaction(payload, added=True)
+
+    async def on_raw_reaction_remove(self, payload: discord.RawReactionActionEvent) -> None:
+        await self._reaction(payload, added=False)
+
+    async def _reaction(self, payload: discord.RawReactionActionEvent, added: bool) -> None:
+        if self.user is None or payload.user_id == self.user.id:
+            return
+        member = payload.member
+        name = member.display_name if member is not None else str(payload.user_id)
+        # One at a time, in the order they arrived: a quick add-then-remove must end removed.
+        async with self._reactions:
+            await self._count_vote(payload, name, added)
+
+    async def _count_vote(
+        self, payload: discord.RawReactionActionEvent, name: str, added: bool
+    ) -> None:
+        pitch = await asyncio.to_thread(
+            self.room.react,
+            PLATFORM,
+            str(payload.guild_id or "dm"),
+            str(payload.message_id),
+            Actor(str(payload.user_id), name),
+            str(payload.emoji),
+            added,
+        )
+        if pitch is not None:
+            self.reactions_counted += 1
 
     # ---- app commands --------------------------------------------------------------------
     def _register_commands(self) -> None:
@@ -159,6 +223,43 @@ class DiscordRoom(discord.Client):
         async def bible(interaction: discord.Interaction, query: str) -> None:
             await self._command(interaction, "bible", {"action": "search", "query": query})
 
+        @self.tree.command(name="brainstorm", description=by_name["brainstorm"].summary[:100])
+        @app_commands.describe(topic="What the room is breaking")
+        async def brainstorm(interaction: discord.Interaction, topic: str) -> None:
+            await self._command(interaction, "brainstorm", {"topic": topic})
+
+        @self.tree.command(name="riff", description=by_name["riff"].summary[:100])
+        @app_commands.describe(pitch="A pitch number (default: the latest pitch)")
+        async def riff(interaction: discord.Interaction, pitch: int | None = None) -> None:
+            await self._command(interaction, "riff", {"pitch": pitch})
+
+        @self.tree.command(name="wrap", description=by_name["wrap"].summary[:100])
+        @app_commands.describe(beats="Add a beat sheet from the voted pitches")
+        @app_commands.choices(structure=[app_commands.Choice(name=s, value=s) for s in STRUCTURES])
+        async def wrap(
+            interaction: discord.Interaction, beats: bool = False, structure: str = "tv-four-act"
+        ) -> None:
+            args = {"beats": "beats" if beats else None, "structure": structure}
+            await self._command(interaction, "wrap", args)
+
+        @self.tree.command(name="vote", description=by_name["vote"].summary[:100])
+        async def vote(interaction: discord.Interaction, pitch: int) -> None:
+            await self._command(interaction, "vote", {"pitch": pitch})
+
+        @self.tree.command(name="unvote", description=by_name["unvote"].summary[:100])
+        async def unvote(interaction: discord.Interaction, pitch: int) -> None:
+            await self._command(interaction, "unvote", {"pitch": pitch})
+
+        @self.tree.command(name="canon", description=by_name["canon"].summary[:100])
+        @app_commands.describe(action="add or undo", target="A pitch number, or 'wrap'")
+        @app_commands.choices(
+            action=[app_commands.Choice(name=a, value=a) for a in ("add", "undo")]
+        )
+        async def canon(
+            interaction: discord.Interaction, action: str, target: str | None = None
+        ) -> None:
+            await self._command(interaction, "canon", {"action": action, "target": target})
+
         @self.tree.command(name="help", description="List the commands")
         async def help_(interaction: discord.Interaction) -> None:
             await self._command(interaction, "help", {})
@@ -183,16 +284,26 @@ class DiscordRoom(discord.Client):
             await interaction.followup.send(str(NoShowForChannel("/show NAME")), ephemeral=True)
             return
         user = interaction.user
+        workspace = str(interaction.guild_id or "dm")
+        in_thread = getattr(interaction.channel, "parent_id", None) is not None
         msg = IncomingMessage(
             platform=PLATFORM,
-            workspace=str(interaction.guild_id or "dm"),
-            channel=str(interaction.channel_id),
-            thread=f"command-{user.id}",
+            workspace=workspace,
+            channel=_parent_channel(interaction),
+            # In a thread the command belongs to that thread (a brainstorm's wrap, say);
+            # elsewhere each writer's commands keep a history of their own.
+            thread=str(interaction.channel_id) if in_thread else f"command-{user.id}",
             author=user.display_name,
+            author_id=str(user.id),
             text=f"/{name}",
             mentions_bot=True,
+            link=thread_link(workspace, str(interaction.channel_id)) if in_thread else "",
+            may_edit_canon=self._may_edit(user),
             raw=interaction,
         )
+        if name == "brainstorm":
+            await self._open_brainstorm(interaction, msg, show, args)
+            return
         reply = await self.room.command(msg, show, name, args)
         if not reply.ok:
             await interaction.followup.send(reply.text[:2000], ephemeral=True)
@@ -202,6 +313,37 @@ class DiscordRoom(discord.Client):
         for part in parts:
             await channel.send(part, allowed_mentions=NO_PINGS)
         await interaction.followup.send("Posted for the room.", ephemeral=True)
+        self.replies_sent += 1
+
+    async def _open_brainstorm(
+        self, interaction: discord.Interaction, msg: IncomingMessage, show: str, args: dict
+    ) -> None:
+        """A parent message in the channel and a thread on it, the opening in the thread. If
+        the opening fails, the parent goes again, so no empty brainstorm is left behind."""
+        channel: Any = interaction.channel
+        if getattr(channel, "parent_id", None) is not None:
+            await interaction.followup.send(
+                "Start a brainstorm from a channel, not inside a thread.", ephemeral=True
+            )
+            return
+        topic = str(args.get("topic", "")).strip()
+        parent = await channel.send(
+            f"**Brainstorm:** {topic[:1800]}\n*opened by {msg.author}*",
+            allowed_mentions=NO_PINGS,
+        )
+        thread = await parent.create_thread(name=_thread_name(topic), auto_archive_duration=10080)
+        here = msg.model_copy(
+            update={"thread": str(thread.id), "link": thread_link(msg.workspace, str(thread.id))}
+        )
+        reply = await self.room.command(here, show, "brainstorm", args)
+        if not reply.ok:
+            await parent.delete()
+            await interaction.followup.send(reply.text[:2000], ephemeral=True)
+            return
+        self._state.join_thread(PLATFORM, msg.workspace, msg.channel, str(thread.id))
+        for part in split(render(reply)):
+            await thread.send(part, allowed_mentions=NO_PINGS)
+        await interaction.followup.send("Opened the brainstorm thread.", ephemeral=True)
         self.replies_sent += 1
 
     def _map_show(self, interaction: discord.Interaction, name: str) -> str:
@@ -225,6 +367,10 @@ class DiscordRoom(discord.Client):
 def _parent_channel(interaction: discord.Interaction) -> str:
     parent = getattr(interaction.channel, "parent_id", None) or interaction.channel_id
     return str(parent)
+
+
+def thread_link(workspace: str, thread: str) -> str:
+    return f"https://discord.com/channels/{'@me' if workspace == 'dm' else workspace}/{thread}"
 
 
 def _thread_name(text: str) -> str:

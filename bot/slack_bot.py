@@ -73,6 +73,7 @@ class SlackRoom:
         self.app.event("reaction_removed")(self._on_reaction)
         self._bot_user: str | None = None
         self._names: dict[str, str] = {}
+        self._reactions = asyncio.Lock()
         self.replies_sent = 0  # finished replies, for health checks and logs
         self.messages_handled = 0  # every message the room saw, answered or only recorded
         self.reactions_counted = 0  # reactions that changed a pitch's votes
@@ -277,6 +278,11 @@ class SlackRoom:
 
     # ---- reactions: votes on pitches ------------------------------------------------------
     async def _on_reaction(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        # One at a time, in the order they arrived: a quick add-then-remove must end removed.
+        async with self._reactions:
+            await self._reaction(body, event)
+
+    async def _reaction(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         item = event.get("item", {})
         user = str(event.get("user", ""))
         if item.get("type") != "message" or not user or user == await self.bot_user_id():

@@ -20,7 +20,7 @@ from aiohttp import web
 from bot.discord_bot import DiscordRoom, use_api_base
 
 GUILD, CHANNEL, BOT, APP = 900, 901, 800, 700
-WRITER, ADMIN_ROLE = 555, 777
+WRITER, ADMIN_ROLE, CANON_ROLE = 555, 777, 4242
 _ids = itertools.count(10_000)
 THREAD_EXTRA = {
     "message_count": 0,
@@ -141,11 +141,13 @@ def message_payload(
     bot: bool = False,
     mentions: list[int] = (),
     guild: bool = True,
+    name: str = "dana",
+    roles: list[int] = (),
 ) -> dict[str, Any]:  # type: ignore[assignment]
     data = {
         "id": str(mid or next(_ids)),
         "channel_id": str(channel),
-        "author": user(author, "room-bot" if bot else "dana", bot=bot),
+        "author": user(author, "room-bot" if bot else name, bot=bot),
         "content": content,
         "timestamp": "2026-11-22T00:00:00+00:00",
         "edited_timestamp": None,
@@ -161,7 +163,7 @@ def message_payload(
     if guild:
         data["guild_id"] = str(GUILD)
         data["member"] = {
-            "roles": [],
+            "roles": [str(r) for r in roles],
             "joined_at": "2026-01-01T00:00:00+00:00",
             "deaf": False,
             "mute": False,
@@ -182,6 +184,16 @@ def guild_payload() -> dict[str, Any]:
                 "name": "@everyone",
                 "permissions": "0",
                 "position": 0,
+                "color": 0,
+                "hoist": False,
+                "managed": False,
+                "mentionable": False,
+            },
+            {
+                "id": str(CANON_ROLE),
+                "name": "canon",
+                "permissions": "0",
+                "position": 2,
                 "color": 0,
                 "hoist": False,
                 "managed": False,
@@ -261,7 +273,13 @@ def thread_create_payload(tid: int, parent: int) -> dict[str, Any]:
 
 
 def interaction_payload(
-    name: str, options: list[dict[str, Any]], *, roles: list[int] = (), channel: int = CHANNEL
+    name: str,
+    options: list[dict[str, Any]],
+    *,
+    roles: list[int] = (),
+    channel: int = CHANNEL,
+    uid: int = WRITER,
+    who: str = "dana",
 ) -> dict[str, Any]:  # type: ignore[assignment]
     return {
         "id": str(next(_ids)),
@@ -280,7 +298,7 @@ def interaction_payload(
             "permission_overwrites": [],
         },
         "member": {
-            "user": user(WRITER, "dana"),
+            "user": user(uid, who),
             "roles": [str(r) for r in roles],
             "joined_at": "2026-01-01T00:00:00+00:00",
             "deaf": False,
@@ -299,6 +317,32 @@ def interaction_payload(
     }
 
 
+def reaction_payload(
+    channel: int, message: int, uid: int, emoji: str, *, who: str = "dana", added: bool = True
+) -> dict[str, Any]:
+    """MESSAGE_REACTION_ADD / _REMOVE as the gateway sends them (a member only on add)."""
+    data: dict[str, Any] = {
+        "user_id": str(uid),
+        "channel_id": str(channel),
+        "message_id": str(message),
+        "guild_id": str(GUILD),
+        "emoji": {"id": None, "name": emoji},
+        "type": 0,
+        "burst": False,
+    }
+    if added:
+        data["member"] = {
+            "user": user(uid, who),
+            "roles": [],
+            "joined_at": "2026-01-01T00:00:00+00:00",
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+        }
+        data["burst_colors"] = []
+    return data
+
+
 @dataclass
 class DiscordHarness:
     fake: FakeDiscord
@@ -312,6 +356,12 @@ class DiscordHarness:
 
     def thread_created(self, data: dict[str, Any]) -> None:
         self.bot._connection.parse_thread_create(data)
+
+    def reaction(self, data: dict[str, Any]) -> None:
+        if "member" in data:
+            self.bot._connection.parse_message_reaction_add(data)
+        else:
+            self.bot._connection.parse_message_reaction_remove(data)
 
     async def wait_for(self, check: Callable[[], bool], timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
