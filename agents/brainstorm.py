@@ -256,7 +256,7 @@ class Brainstorms:
     def record(self, msg: IncomingMessage, bs: Brainstorm, kind: str) -> Reply | None:
         """Keep a writer's message; a 'pitch:' message also becomes a pitch (acknowledged)."""
         text = msg.text.strip()
-        idea = pitch_text(text) if kind == "chat" else None
+        idea = pitch_text(text) if kind in ("chat", "ask") else None
         pitch = self.ledger.record(
             bs,
             msg.actor,

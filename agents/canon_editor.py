@@ -55,10 +55,13 @@ def content_hash(text: str) -> str:
 
 
 def bible_markdown(front: dict[str, Any], title: str, body: str) -> str:
-    """A bible file: YAML front matter (dumped, so no writer's text can break out of it),
-    then a title heading and the body."""
-    matter = yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=10_000)
-    return f"---\n{matter}---\n# {title}\n\n{body.strip()}\n"
+    """A bible file: YAML front matter, then a title heading and the body.
+
+    Values are dumped by YAML and kept to one line each: a line break in a value would let a
+    '---' line in a writer's text close the front matter early."""
+    flat = {k: " ".join(v.split()) if isinstance(v, str) else v for k, v in front.items()}
+    matter = yaml.safe_dump(flat, sort_keys=False, allow_unicode=True, width=10_000)
+    return f"---\n{matter}---\n# {' '.join(title.split())}\n\n{body.strip()}\n"
 
 
 def pitch_draft(

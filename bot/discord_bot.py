@@ -331,7 +331,19 @@ class DiscordRoom(discord.Client):
             f"**Brainstorm:** {topic[:1800]}\n*opened by {msg.author}*",
             allowed_mentions=NO_PINGS,
         )
-        thread = await parent.create_thread(name=_thread_name(topic), auto_archive_duration=10080)
+        try:
+            thread = await parent.create_thread(
+                name=_thread_name(topic), auto_archive_duration=10080
+            )
+        except discord.HTTPException:
+            log.warning("could not create a brainstorm thread", exc_info=True)
+            await parent.delete()
+            await interaction.followup.send(
+                "I could not open a thread here. The bot needs the Create Public Threads "
+                "permission in this channel (direct messages have no threads).",
+                ephemeral=True,
+            )
+            return
         here = msg.model_copy(
             update={"thread": str(thread.id), "link": thread_link(msg.workspace, str(thread.id))}
         )
