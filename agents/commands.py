@@ -219,6 +219,8 @@ def addressed_command(text: str) -> tuple[CommandSpec, dict[str, Any]] | None:
         return None
     if words[0].lower() == "canon" and (len(words) < 2 or words[1].lower() not in ("add", "undo")):
         return None
+    if words[0].lower() == "riff" and len(words) > 1 and not words[1].lstrip("#").isdigit():
+        return None  # "riff on Quill's angle": an ask for a riff, in the writer's words
     return parse_command(text)
 
 

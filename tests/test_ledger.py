@@ -87,6 +87,8 @@ def test_pitches_votes_and_thread_commands_are_recognised() -> None:
     assert addressed_command("vote #3")[1] == {"pitch": 3}  # type: ignore[index]
     assert addressed_command("canon says Toby died?") is None
     assert addressed_command("character arcs for Maren?") is None
+    assert addressed_command("riff on Quill's angle") is None  # the riff's ask, not a number
+    assert addressed_command("riff #2")[1] == {"pitch": 2}  # type: ignore[index]
 
 
 def test_riffs_credit_the_right_idea(ledger: Ledger) -> None:
