@@ -163,9 +163,10 @@ class Room:
             brainstorm = self.brainstorms.thread(msg)
             if brainstorm is not None:
                 slug = self._check_show(brainstorm.show)
+                said = " ".join([f"/{spec.name}", *(str(v) for v in checked.values() if v)])
                 await asyncio.to_thread(
                     self.brainstorms.record,
-                    msg.model_copy(update={"text": f"/{name}"}),
+                    msg.model_copy(update={"text": said}),
                     brainstorm,
                     "command",
                 )
