@@ -238,3 +238,28 @@ def test_ideas_export_without_a_ledger_says_so(
     Ledger(tmp_path / "data" / "ledger.sqlite3").close()
     assert main(["ideas", "export", "--show", SHOW]) == 1
     assert "no brainstorms for 'lantern-line'" in capsys.readouterr().err
+
+
+def test_wrap_beats_builds_a_beat_sheet_from_the_voted_pitches(app: App) -> None:
+    ledger = app.room.brainstorms.ledger
+    bs = ledger.open_brainstorm(_msg("dana").key, SHOW, "Toby's wake", Actor("dana", "dana"))
+    voted = ledger.record(bs, Actor("sam", "sam"), "p", pitch="the fog bell rings at the wake")
+    ledger.record(bs, Actor("lee", "lee"), "p", pitch="nobody comes to the wake")
+    assert voted is not None
+
+    async def go() -> None:
+        early = await app.room.command(_msg("ana"), SHOW, "wrap", {"beats": "beats"})
+        assert early.kind == "error" and "no pitch has a vote yet" in early.text
+        ledger.vote(voted, Actor("ana", "ana"))
+        wrap = await app.room.command(
+            _msg("ana"), SHOW, "wrap", {"beats": "beats", "structure": "tv-four-act"}
+        )
+        assert wrap.kind == "wrap", wrap.text
+        sheet = wrap.data["beat_sheet"]  # type: ignore[index]
+        assert sheet["structure"] == "tv-four-act" and len(sheet["beats"]) == 6
+        assert "the fog bell rings at the wake (sam)" in sheet["premise"]
+        assert "nobody comes" not in sheet["premise"]  # no votes, not accepted
+        assert "Beat sheet (tv-four-act)" in wrap.text
+        assert ledger.latest_wrap(bs.id) is not None
+
+    run(go())
