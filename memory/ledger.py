@@ -1,8 +1,9 @@
 """The ideas ledger: what a room said and decided in its brainstorm threads.
 
 Brainstorms, every writer's message, pitches, votes, wrap-ups and promotions into canon live
-in one SQLite file with numbered migrations. Every change is written together with an audit
-row (who, what, when) in one transaction, so the log and the data cannot disagree.
+in one SQLite file with numbered migrations. Every change to brainstorms, pitches, votes,
+wrap-ups and canon is written together with an audit row (who, what, when) in one
+transaction, so the log and the data cannot disagree; refused promotions are audited too.
 """
 
 from __future__ import annotations
