@@ -23,7 +23,7 @@ from agents.room import Room
 from agents.schemas import STRUCTURES
 from agents.shows import NoShowForChannel, ShowResolver
 from bot.discord_render import render, split
-from bot.streaming import relay
+from bot.streaming import deliver
 from memory.bible import show_slug
 from memory.ledger import Actor
 from memory.room_state import RoomState
@@ -125,32 +125,23 @@ class DiscordRoom(discord.Client):
         return bool(ids & self._canon_editors)
 
     async def _stream(self, target: Any, events: AsyncIterator[Event]) -> None:
-        """A placeholder once slow work starts, edits as tokens arrive, then the reply; a
-        message the room only recorded gets no reply at all."""
-        placeholder: discord.Message | None = None
+        """Stream a reply into the channel or thread (see bot.streaming.deliver)."""
 
-        async def working() -> None:
-            nonlocal placeholder
-            if placeholder is None:
-                placeholder = await target.send("*thinking…*", allowed_mentions=NO_PINGS)
+        async def edit(posted: discord.Message, text: str) -> None:
+            await posted.edit(content=text, allowed_mentions=NO_PINGS)
 
-        async def show(text: str) -> None:
-            await working()
-            assert placeholder is not None
-            await placeholder.edit(content=text[-1990:], allowed_mentions=NO_PINGS)
-
-        reply = await relay(events, show, self._interval, working)
+        reply = await deliver(
+            events,
+            post=lambda text: target.send(text, allowed_mentions=NO_PINGS),
+            edit=edit,
+            placeholder="*thinking…*",
+            preview=lambda text: text[-1990:],
+            finish=lambda r: split(render(r)),
+            interval_s=self._interval,
+        )
         self.messages_handled += 1
-        if reply.kind == "noted" and placeholder is None:
-            return
-        parts = split(render(reply))
-        if placeholder is None:
-            await target.send(parts[0], allowed_mentions=NO_PINGS)
-        else:
-            await placeholder.edit(content=parts[0], allowed_mentions=NO_PINGS)
-        for part in parts[1:]:
-            await target.send(part, allowed_mentions=NO_PINGS)
-        self.replies_sent += 1
+        if reply is not None:
+            self.replies_sent += 1
 
     # ---- reactions: votes on pitches --------------------------------------------------------
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:

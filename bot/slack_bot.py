@@ -24,7 +24,7 @@ from agents.messages import Event, IncomingMessage
 from agents.room import Room
 from agents.shows import NoShowForChannel, ShowResolver
 from bot.slack_render import MAX_CHARS, escape, render, split
-from bot.streaming import relay
+from bot.streaming import deliver
 from memory.bible import InvalidShowName, show_slug
 from memory.ledger import Actor
 from memory.room_state import RoomState
@@ -35,6 +35,12 @@ PLATFORM = "slack"
 _MENTION = re.compile(r"<@[A-Z0-9]+>")
 # Commands about one thread; Slack cannot send slash commands from inside a thread.
 THREAD_ONLY = frozenset({"riff", "capture", "wrap"})
+
+
+def _preview(text: str) -> str:
+    """A reply still being written, escaped and cut to one message."""
+    text = escape(text)
+    return text if len(text) <= MAX_CHARS else text[: MAX_CHARS - 1] + "…"
 
 
 def thread_link(workspace: str, channel: str, thread: str) -> str:
@@ -165,35 +171,23 @@ class SlackRoom:
     async def _stream(
         self, channel: str, thread_ts: str | None, events: AsyncIterator[Event]
     ) -> None:
-        """Post a placeholder once slow work starts, edit it as tokens arrive (at most once
-        per interval), then replace it with the finished reply, continued in further messages
-        if long. A message the room only recorded gets no reply at all."""
-        ts: str | None = None
+        """Stream a reply into the thread (see bot.streaming.deliver)."""
 
-        async def working() -> None:
-            nonlocal ts
-            if ts is None:
-                ts = (await self._post(channel, thread_ts, "_thinking…_"))["ts"]
+        async def edit(posted: Any, text: str) -> None:
+            await self.client.chat_update(channel=channel, ts=posted["ts"], text=text)
 
-        async def show(text: str) -> None:
-            await working()
-            assert ts is not None
-            text = escape(text)
-            shown = text if len(text) <= MAX_CHARS else text[: MAX_CHARS - 1] + "…"
-            await self.client.chat_update(channel=channel, ts=ts, text=shown)
-
-        reply = await relay(events, show, self._interval, working)
+        reply = await deliver(
+            events,
+            post=lambda text: self._post(channel, thread_ts, text),
+            edit=edit,
+            placeholder="_thinking…_",
+            preview=_preview,
+            finish=lambda r: split(render(r)),
+            interval_s=self._interval,
+        )
         self.messages_handled += 1
-        if reply.kind == "noted" and ts is None:
-            return
-        parts = split(render(reply))
-        if ts is None:
-            await self._post(channel, thread_ts, parts[0])
-        else:
-            await self.client.chat_update(channel=channel, ts=ts, text=parts[0])
-        for part in parts[1:]:
-            await self._post(channel, thread_ts, part)
-        self.replies_sent += 1
+        if reply is not None:
+            self.replies_sent += 1
 
     async def _post(self, channel: str, thread_ts: str | None, text: str) -> Any:
         return await self.client.chat_postMessage(
