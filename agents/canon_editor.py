@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ import yaml
 from agents.errors import BadRequest, RoomError
 from agents.messages import IncomingMessage, Reply
 from agents.schemas import Citation
-from memory.bible import BibleStore
+from memory.bible import BibleStore, slugify
 from memory.ledger import Brainstorm, Ledger
 
 PROMOTED_DIR = "room"  # subfolder of the bible folder that promotions are written to
@@ -45,9 +44,8 @@ class Draft:
     what: str  # how the reply names it: "pitch #2 by dana"
 
 
-def slugify(text: str, words: int = 6) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return "-".join(slug.split("-")[:words]) or "entry"
+def _file_slug(text: str) -> str:
+    return slugify(text, words=6) or "entry"
 
 
 def content_hash(text: str) -> str:
@@ -64,25 +62,31 @@ def bible_markdown(front: dict[str, Any], title: str, body: str) -> str:
     return f"---\n{matter}---\n# {' '.join(title.split())}\n\n{body.strip()}\n"
 
 
-def pitch_draft(
-    pitch_id: int, author: str, text: str, bs: Brainstorm, approver: str, today: str
-) -> Draft:
-    title = f"Room pitch {pitch_id}: " + " ".join(text.split())[:60].rstrip()
-    front = {
+def provenance(
+    bs: Brainstorm, title: str, pitched_by: str, approver: str, today: str, **source: int
+) -> dict[str, Any]:
+    """Front matter of a promoted entry: who pitched and approved it, when, and where."""
+    return {
         "type": "note",
         "name": title,
         "source": "writers-room",
-        "pitched_by": author,
+        "pitched_by": pitched_by,
         "approved_by": approver,
         "date": today,
         "thread": bs.link or f"{bs.key.platform}:{bs.key.channel}/{bs.key.thread}",
         "brainstorm": bs.topic,
-        "pitch": pitch_id,
+        **source,
     }
-    rel = f"{PROMOTED_DIR}/{today}-pitch-{pitch_id}-{slugify(text)}.md"
-    return Draft(
-        "pitch", pitch_id, rel, bible_markdown(front, title, text), title, f"pitch #{pitch_id}"
-    )
+
+
+def pitch_draft(
+    pitch_id: int, author: str, text: str, bs: Brainstorm, approver: str, today: str
+) -> Draft:
+    title = f"Room pitch {pitch_id}: " + " ".join(text.split())[:60].rstrip()
+    front = provenance(bs, title, author, approver, today, pitch=pitch_id)
+    rel = f"{PROMOTED_DIR}/{today}-pitch-{pitch_id}-{_file_slug(text)}.md"
+    what = f"pitch #{pitch_id} by {author}"
+    return Draft("pitch", pitch_id, rel, bible_markdown(front, title, text), title, what)
 
 
 def wrap_draft(
@@ -98,19 +102,10 @@ def wrap_draft(
         for p in data.get("top_pitches", [])
         if p.get("votes")
     ] or ["- none"]
-    front = {
-        "type": "note",
-        "name": title,
-        "source": "writers-room",
-        "pitched_by": ", ".join(authors) or bs.opened_by,
-        "approved_by": approver,
-        "date": today,
-        "thread": bs.link or f"{bs.key.platform}:{bs.key.channel}/{bs.key.thread}",
-        "brainstorm": bs.topic,
-        "wrap": wrap_id,
-    }
-    rel = f"{PROMOTED_DIR}/{today}-wrap-{wrap_id}-{slugify(bs.topic)}.md"
-    return Draft("wrap", wrap_id, rel, bible_markdown(front, title, "\n".join(lines)), title, "")
+    front = provenance(bs, title, ", ".join(authors) or bs.opened_by, approver, today, wrap=wrap_id)
+    rel = f"{PROMOTED_DIR}/{today}-wrap-{wrap_id}-{_file_slug(bs.topic)}.md"
+    body = bible_markdown(front, title, "\n".join(lines))
+    return Draft("wrap", wrap_id, rel, body, title, f"the wrap-up of '{bs.topic}'")
 
 
 class CanonEditor:
@@ -197,17 +192,15 @@ class CanonEditor:
             wrap = self._ledger.latest_wrap(bs.id)
             if wrap is None:
                 raise BadRequest("This thread has no wrap-up yet. Run: wrap")
-            draft = wrap_draft(wrap.id, wrap.data, bs, msg.author, today)
-            return replace(draft, what=f"the wrap-up of '{bs.topic}'")
+            return wrap_draft(wrap.id, wrap.data, bs, msg.author, today)
         number = target.lstrip("#")
         if not number.isdigit():
             raise BadRequest("Say what to add: canon add N (a pitch number), or canon add wrap")
         pitch = self._ledger.pitch(int(number))
-        if pitch is None or self._ledger.show_of(pitch.brainstorm_id) != show:
+        source = None if pitch is None else self._ledger.brainstorm_by_id(pitch.brainstorm_id)
+        if pitch is None or source is None or source.show != show:
             raise BadRequest(f"There is no pitch #{number} for {show}.")
-        source = self._ledger.brainstorm_by_id(pitch.brainstorm_id)
-        draft = pitch_draft(pitch.id, pitch.author, pitch.text, source, msg.author, today)
-        return replace(draft, what=f"pitch #{pitch.id} by {pitch.author}")
+        return pitch_draft(pitch.id, pitch.author, pitch.text, source, msg.author, today)
 
     # ---- undo ---------------------------------------------------------------------------------
     def undo(self, msg: IncomingMessage, show: str) -> Reply:

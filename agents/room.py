@@ -123,7 +123,7 @@ class Room:
             if command is not None:
                 spec, args = command
                 if spec.name == "riff":
-                    bs = self.brainstorms.require(msg, "riff")
+                    bs = brainstorm or self.brainstorms.require(msg, "riff")
                     async for event in self.brainstorms.riff(msg, bs, args["pitch"], ""):
                         yield event
                     return

@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from agents.messages import Delta, Final, IncomingMessage, Reply
 from agents.room import Room
+from memory.bible import slugify
 
 _MENTION = re.compile(r"^@(bot|room|wr|writersroom)\b[:,]?\s*", re.IGNORECASE)
 EXIT_WORDS = frozenset({"/quit", "/exit"})
@@ -43,8 +44,7 @@ def to_message(
 
 def brainstorm_thread(topic: str, taken: Callable[[str], bool]) -> str:
     """A named thread for a new brainstorm: 'bs-fog-bell', or 'bs-fog-bell-2' if taken."""
-    slug = "-".join(re.sub(r"[^a-z0-9]+", "-", topic.lower()).strip("-").split("-")[:5])
-    base = f"bs-{slug or 'topic'}"
+    base = f"bs-{slugify(topic, words=5) or 'topic'}"
     name, n = base, 2
     while taken(name):
         name, n = f"{base}-{n}", n + 1

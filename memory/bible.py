@@ -55,9 +55,16 @@ class InvalidShowName(ValueError):
     pass
 
 
+def slugify(text: str, words: int | None = None) -> str:
+    """Lowercase letters and digits joined by dashes (the first ``words`` of them): safe in
+    collection, file and thread names."""
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return "-".join(slug.split("-")[:words]) if words else slug
+
+
 def show_slug(show: str) -> str:
     """A show name as writers type it -> the stable key its collection is named by."""
-    slug = re.sub(r"[^a-z0-9]+", "-", show.strip().lower()).strip("-")
+    slug = slugify(show)
     if not _SHOW_RE.match(slug):
         raise InvalidShowName(
             f"'{show}' is not a usable show name: use 3-50 letters, digits or dashes, "
