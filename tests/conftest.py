@@ -19,6 +19,7 @@ from agents.model_files import assemble_bundled
 from bot.compose import App, build_app, open_embedder
 from bot.settings import Settings
 from memory.embeddings import MiniLMEmbedder
+from memory.room_state import RoomState
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "examples" / "lantern_line"
@@ -82,6 +83,14 @@ def app(
 
 
 @pytest.fixture
+def state(tmp_path: Path) -> Iterator[RoomState]:
+    """The chat adapters' own state (delivered events, joined threads, show mappings)."""
+    store = RoomState(tmp_path / "state.sqlite3")
+    yield store
+    store.close()
+
+
+@pytest.fixture
 def bible_copy(tmp_path: Path) -> Path:
     """A writable copy of the sample bible, for tests that edit or break files."""
     target = tmp_path / "bible"
@@ -96,6 +105,7 @@ def message(
     thread: str = "t1",
     author: str = "dana",
     mentions_bot: bool = True,
+    may_edit_canon: bool = False,
 ) -> IncomingMessage:
     return IncomingMessage(
         platform="test",
@@ -105,6 +115,7 @@ def message(
         author=author,
         text=text,
         mentions_bot=mentions_bot,
+        may_edit_canon=may_edit_canon,
     )
 
 

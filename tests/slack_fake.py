@@ -16,7 +16,10 @@ import aiohttp
 from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
+from agents.room import Room
+from agents.shows import ShowResolver
 from bot.slack_bot import SlackRoom
+from memory.room_state import RoomState
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_USER = "UBOT"
@@ -124,6 +127,33 @@ class SlackHarness:
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out; Slack calls so far: {self.fake.calls}")
             await asyncio.sleep(0.05)
+
+
+def room_maker(
+    room: Room,
+    state: RoomState,
+    *,
+    default: str | None,
+    interval: float = 0.2,
+    canon_editors: frozenset[str] = frozenset(),
+) -> Callable[[str], SlackRoom]:
+    """The adapter under test, built once the fake Web API's address is known; UADMIN is
+    the admin."""
+
+    def make(api_url: str) -> SlackRoom:
+        return SlackRoom(
+            room,
+            ShowResolver(state, {}, default),
+            state,
+            bot_token="xoxb-test",
+            signing_secret=SIGNING_SECRET,
+            api_url=api_url,
+            admins=frozenset({"UADMIN"}),
+            canon_editors=canon_editors,
+            update_interval_s=interval,
+        )
+
+    return make
 
 
 @asynccontextmanager

@@ -6,23 +6,19 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-import pytest
-
-from agents.shows import ShowResolver
 from bot.compose import App
 from bot.discord_bot import DiscordRoom
 from memory.room_state import RoomState
 from tests.conftest import SHOW, run
 from tests.discord_fake import (
-    ADMIN_ROLE,
     BOT,
     CANON_ROLE,
     CHANNEL,
     DiscordHarness,
+    bot_maker,
     discord_harness,
     interaction_payload,
     message_payload,
@@ -45,22 +41,8 @@ WRITERS = {"dana": 555, "sam": 556, "ana": 557, "lee": 558}
 _mids = itertools.count(50_000)
 
 
-@pytest.fixture
-def state(tmp_path: Path) -> Iterator[RoomState]:
-    store = RoomState(tmp_path / "state.sqlite3")
-    yield store
-    store.close()
-
-
-def make_bot(app: App, state: RoomState):  # type: ignore[no-untyped-def]
-    return lambda: DiscordRoom(
-        app.room,
-        ShowResolver(state, {}, SHOW),
-        state,
-        admin_roles=frozenset({ADMIN_ROLE}),
-        canon_editors=frozenset({CANON_ROLE}),
-        update_interval_s=0.2,
-    )
+def make_bot(app: App, state: RoomState) -> Callable[[], DiscordRoom]:
+    return bot_maker(app.room, state, default=SHOW, canon_editors=frozenset({CANON_ROLE}))
 
 
 def shown(h: DiscordHarness, thread: int) -> list[str]:

@@ -4,13 +4,9 @@ a fake Web API, reactions as votes, and the real model, Chroma and SQLite behind
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-import pytest
-
-from agents.shows import ShowResolver
 from bot.compose import App
 from bot.slack_bot import SlackRoom
 from memory.room_state import RoomState
@@ -26,34 +22,14 @@ from tests.scenario import (
     bible_files,
     pitch_by_author,
 )
-from tests.slack_fake import BOT_USER, SIGNING_SECRET, SlackHarness, slack_harness
+from tests.slack_fake import BOT_USER, SlackHarness, room_maker, slack_harness
 
 _events = itertools.count(1)
 _ts = itertools.count(1)
 
 
-@pytest.fixture
-def state(tmp_path: Path) -> Iterator[RoomState]:
-    store = RoomState(tmp_path / "state.sqlite3")
-    yield store
-    store.close()
-
-
-def make_room(app: App, state: RoomState):  # type: ignore[no-untyped-def]
-    def make(api_url: str) -> SlackRoom:
-        return SlackRoom(
-            app.room,
-            ShowResolver(state, {}, SHOW),
-            state,
-            bot_token="xoxb-test",
-            signing_secret=SIGNING_SECRET,
-            api_url=api_url,
-            admins=frozenset({"UADMIN"}),
-            canon_editors=frozenset({"UANA"}),
-            update_interval_s=0.2,
-        )
-
-    return make
+def make_room(app: App, state: RoomState) -> Callable[[str], SlackRoom]:
+    return room_maker(app.room, state, default=SHOW, canon_editors=frozenset({"UANA"}))
 
 
 def texts(h: SlackHarness) -> list[str]:

@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
-from agents.shows import ShowResolver
 from bot.compose import App
 from bot.discord_bot import DiscordRoom
 from bot.discord_render import split
@@ -21,6 +18,7 @@ from tests.discord_fake import (
     BOT,
     CHANNEL,
     DiscordHarness,
+    bot_maker,
     discord_harness,
     interaction_payload,
     message_payload,
@@ -28,21 +26,8 @@ from tests.discord_fake import (
 )
 
 
-@pytest.fixture
-def state(tmp_path: Path) -> Iterator[RoomState]:
-    store = RoomState(tmp_path / "state.sqlite3")
-    yield store
-    store.close()
-
-
-def maker(app: App, state: RoomState):  # type: ignore[no-untyped-def]
-    return lambda: DiscordRoom(
-        app.room,
-        ShowResolver(state, {}, SHOW),
-        state,
-        admin_roles=frozenset({ADMIN_ROLE}),
-        update_interval_s=0.2,
-    )
+def maker(app: App, state: RoomState) -> Callable[[], DiscordRoom]:
+    return bot_maker(app.room, state, default=SHOW)
 
 
 def posts(h: DiscordHarness, channel: int | str) -> list[dict]:

@@ -18,7 +18,7 @@ from memory.bible_parse import parse_bible_file, split_front_matter
 from memory.history import ConversationKey
 from memory.ideas_export import export_markdown
 from memory.ledger import Actor, AlreadyBrainstorm, Ledger
-from tests.conftest import SHOW, run
+from tests.conftest import SHOW, message, run
 from tests.scenario import bible_files
 
 KEY = ConversationKey("slack", "T1", "C1", "100.1")
@@ -145,41 +145,32 @@ def test_export_escapes_the_table_and_lists_every_brainstorm(ledger: Ledger) -> 
     assert text.startswith("# Ideas ledger: lantern-line") and "## the bell" in text
 
 
-def _msg(author: str, thread: str = "t1", editor: bool = True, text: str = "x") -> IncomingMessage:
-    return IncomingMessage(
-        platform="test",
-        workspace="ws",
-        channel="writers",
-        thread=thread,
-        author=author,
-        author_id=author,
-        text=text,
-        mentions_bot=True,
-        may_edit_canon=editor,
-    )
+def editor(name: str) -> IncomingMessage:
+    """A canon editor's message in thread t1 (conftest.message)."""
+    return message("x", author=name, may_edit_canon=True)
 
 
 def test_undo_leaves_an_edited_file_alone(app: App) -> None:
     ledger = app.room.brainstorms.ledger
-    bs = ledger.open_brainstorm(_msg("dana").key, SHOW, "the bell", Actor("dana", "dana"))
+    bs = ledger.open_brainstorm(editor("dana").key, SHOW, "the bell", Actor("dana", "dana"))
     pitch = ledger.record(bs, Actor("sam", "sam"), "p", pitch="The bell is cracked")
     assert pitch is not None
     before = bible_files(app)
 
     async def go() -> None:
         added = await app.room.command(
-            _msg("ana"), SHOW, "canon", {"action": "add", "target": str(pitch.id)}
+            editor("ana"), SHOW, "canon", {"action": "add", "target": str(pitch.id)}
         )
         assert added.kind == "canon", added.text
         folder = app.bible.source_dir(SHOW)
         assert folder is not None
         path = folder / added.data["file"]  # type: ignore[index]
         path.write_text(path.read_text() + "\nA writer's own note.\n")
-        refused = await app.room.command(_msg("ana"), SHOW, "canon", {"action": "undo"})
+        refused = await app.room.command(editor("ana"), SHOW, "canon", {"action": "undo"})
         assert refused.kind == "error" and "edited after it was added" in refused.text
         assert path.exists() and ledger.last_promotion(SHOW) is not None
         path.unlink()
-        done = await app.room.command(_msg("ana"), SHOW, "canon", {"action": "undo"})
+        done = await app.room.command(editor("ana"), SHOW, "canon", {"action": "undo"})
         assert done.kind == "canon" and ledger.last_promotion(SHOW) is None
         assert bible_files(app) == before
 
@@ -191,12 +182,12 @@ def test_the_bundled_sample_folder_is_never_written(app: App, tmp_path: Path) ->
 
     app.bible.ingest(default_sample_bible(), "sample-copy")
     ledger = app.room.brainstorms.ledger
-    bs = ledger.open_brainstorm(_msg("dana").key, "sample-copy", "t", Actor("dana", "dana"))
+    bs = ledger.open_brainstorm(editor("dana").key, "sample-copy", "t", Actor("dana", "dana"))
     pitch = ledger.record(bs, Actor("sam", "sam"), "p", pitch="x")
     assert pitch is not None
     reply = run(
         app.room.command(
-            _msg("ana"), "sample-copy", "canon", {"action": "add", "target": str(pitch.id)}
+            editor("ana"), "sample-copy", "canon", {"action": "add", "target": str(pitch.id)}
         )
     )
     assert reply.kind == "error" and "read-only" in reply.text
@@ -205,17 +196,16 @@ def test_the_bundled_sample_folder_is_never_written(app: App, tmp_path: Path) ->
 
 def test_capture_credits_the_writer_who_said_it(app: App) -> None:
     ledger = app.room.brainstorms.ledger
-    bs = ledger.open_brainstorm(_msg("dana").key, SHOW, "the bell", Actor("dana", "dana"))
+    bs = ledger.open_brainstorm(editor("dana").key, SHOW, "the bell", Actor("dana", "dana"))
 
     async def go() -> None:
-        said = _msg("sam", text="what if Quill rang it himself", editor=False)
-        said = said.model_copy(update={"mentions_bot": False})
+        said = message("what if Quill rang it himself", author="sam", mentions_bot=False)
         replies = [e async for e in app.room.handle(said, SHOW)]
         assert replies[-1].reply.kind == "noted"  # type: ignore[union-attr]
-        captured = await app.room.command(_msg("dana"), SHOW, "capture", {})
+        captured = await app.room.command(editor("dana"), SHOW, "capture", {})
         assert captured.kind == "pitch", captured.text
         assert "from sam captured for dana" in captured.text
-        addressed = _msg("lee", text="pitch: the bell is a decoy")
+        addressed = message("pitch: the bell is a decoy", author="lee")
         events = [e async for e in app.room.handle(addressed, SHOW)]
         assert events[-1].reply.kind == "pitch"  # type: ignore[union-attr]
 
@@ -242,17 +232,17 @@ def test_ideas_export_without_a_ledger_says_so(
 
 def test_wrap_beats_builds_a_beat_sheet_from_the_voted_pitches(app: App) -> None:
     ledger = app.room.brainstorms.ledger
-    bs = ledger.open_brainstorm(_msg("dana").key, SHOW, "Toby's wake", Actor("dana", "dana"))
+    bs = ledger.open_brainstorm(editor("dana").key, SHOW, "Toby's wake", Actor("dana", "dana"))
     voted = ledger.record(bs, Actor("sam", "sam"), "p", pitch="the fog bell rings at the wake")
     ledger.record(bs, Actor("lee", "lee"), "p", pitch="nobody comes to the wake")
     assert voted is not None
 
     async def go() -> None:
-        early = await app.room.command(_msg("ana"), SHOW, "wrap", {"beats": "beats"})
+        early = await app.room.command(editor("ana"), SHOW, "wrap", {"beats": "beats"})
         assert early.kind == "error" and "no pitch has a vote yet" in early.text
         ledger.vote(voted, Actor("ana", "ana"))
         wrap = await app.room.command(
-            _msg("ana"), SHOW, "wrap", {"beats": "beats", "structure": "tv-four-act"}
+            editor("ana"), SHOW, "wrap", {"beats": "beats", "structure": "tv-four-act"}
         )
         assert wrap.kind == "wrap", wrap.text
         sheet = wrap.data["beat_sheet"]  # type: ignore[index]

@@ -5,41 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
-from agents.shows import ShowResolver
 from bot.compose import App
 from bot.slack_bot import SlackRoom
 from bot.slack_render import escape, split
 from memory.room_state import RoomState
 from tests.conftest import SHOW, ingest_other_show, run
-from tests.slack_fake import BOT_USER, SIGNING_SECRET, SlackHarness, slack_harness
+from tests.slack_fake import BOT_USER, SlackHarness, room_maker, slack_harness
 
 
-@pytest.fixture
-def state(tmp_path: Path) -> Iterator[RoomState]:
-    store = RoomState(tmp_path / "state.sqlite3")
-    yield store
-    store.close()
-
-
-def maker(app: App, state: RoomState, default: str | None = SHOW, interval: float = 0.2):  # type: ignore[no-untyped-def]
-    def make(api_url: str) -> SlackRoom:
-        return SlackRoom(
-            app.room,
-            ShowResolver(state, {}, default),
-            state,
-            bot_token="xoxb-test",
-            signing_secret=SIGNING_SECRET,
-            api_url=api_url,
-            admins=frozenset({"UADMIN"}),
-            update_interval_s=interval,
-        )
-
-    return make
+def maker(
+    app: App, state: RoomState, default: str | None = SHOW, interval: float = 0.2
+) -> Callable[[str], SlackRoom]:
+    return room_maker(app.room, state, default=default, interval=interval)
 
 
 def mention(text: str, ts: str, channel: str = "C1", **extra: str) -> dict[str, str]:
