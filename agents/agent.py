@@ -1,34 +1,51 @@
 """The canon agent: LangChain tools for bible search, name lookup and thread history, then
-a grounded, cited answer streamed from the local model.
+a grounded, cited answer that is verified before it is final.
 
 Small local models cannot be trusted to choose tools, so the agent plans its tool calls
 itself (look up every name the writer used, search for the question, read the thread) and
 leaves the model only the writing. Canon already quoted earlier in the thread is not quoted
 again, which keeps follow-up prompts short and their prefix identical, so llama.cpp reuses
 the KV cache.
+
+How the answer is written depends on the model (``AgentConfig.answer_mode``):
+- extract: the bible's own sentences, cited (the default on a base model, which continues
+  prompts instead of answering them);
+- generate: an instruct model answers in a chat, a base model continues a completion-style
+  prompt with stop sequences; either way the text is verified (agents.verify) and, when too
+  little survives, the extractive floor stands in for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
+from agents.backend import ModelBackend
 from agents.budget import Fit, fit_budget
-from agents.canon import citation, cited_labels, excerpt_block, unique
+from agents.canon import citation, excerpt_block, unique
 from agents.chat_model import LocalChatModel
-from agents.engine import GenerationStats, LlamaEngine
+from agents.engine import Generation, GenerationStats
+from agents.extract import Extractor, compose, content_words
 from agents.messages import Delta, Event, Final, IncomingMessage, Reply
 from agents.prompts import Prompts
 from agents.render import sources_line
+from agents.schemas import Answer, Citation
 from agents.tools import make_tools
+from agents.verify import LABEL, verify
 from memory.bible import BibleStore, Hit, is_relevant
 from memory.bible_parse import Chunk
 from memory.history import HistoryStore, Turn
 from memory.lexical import Entity
 
+log = logging.getLogger(__name__)
 TEMPLATE_OVERHEAD = 16  # chat-template tokens per message, a safe overestimate
+# A base model continuing the completion prompt stops where it would start a new question
+# or a new note.
+COMPLETION_STOPS = ("\nQuestion:", "\n\n", "\n[", "Question:")
 
 
 @dataclass(frozen=True)
@@ -40,6 +57,19 @@ class AgentConfig:
     relevance_threshold: float = 0.4
     follow_up_excerpts: int = 3
     deadline_s: float | None = None
+    answer_mode: str = "auto"  # auto | extract | generate
+    extract_sentences: int = 3
+
+
+@dataclass(frozen=True)
+class TurnPlan:
+    """What this turn shows the model: the chat messages, the turn's own prompt text, the
+    canon quoted for the first time in it, and the history that fitted."""
+
+    messages: list[BaseMessage]
+    turn_text: str
+    fresh: list[Chunk]
+    history: list[Turn]
 
 
 def not_canon_notice(show: str) -> str:
@@ -49,22 +79,37 @@ def not_canon_notice(show: str) -> str:
     )
 
 
+def supporting(text: str, sections: Sequence[Chunk], least: int = 2) -> list[Citation]:
+    """Sections that share at least ``least`` content words with an uncited answer."""
+    said = content_words(LABEL.sub(" ", text))
+    return unique(citation(c) for c in sections if len(said & content_words(c.text)) >= least)
+
+
 class CanonAgent:
     def __init__(
         self,
         *,
-        engine: LlamaEngine,
+        engine: ModelBackend,
         bible: BibleStore,
         history: HistoryStore,
         prompts: Prompts,
         config: AgentConfig,
+        extractor: Extractor,
     ) -> None:
         self._engine = engine
         self._bible = bible
         self._history = history
         self._prompts = prompts
         self._config = config
+        self._extractor = extractor
         self.last_stats: GenerationStats | None = None
+
+    @property
+    def mode(self) -> str:
+        """'extract' or 'generate', with 'auto' settled by the kind of model."""
+        if self._config.answer_mode != "auto":
+            return self._config.answer_mode
+        return "generate" if self._engine.is_instruct else "extract"
 
     async def gather(
         self, msg: IncomingMessage, show: str
@@ -75,13 +120,9 @@ class CanonAgent:
             {"token_budget": self._config.history_token_budget}
         )
         named = self._bible.named_in(show, msg.text)
-        query = msg.text
-        if not named:
-            # "What does she want?" in a thread about Maren: search as if it said Maren.
-            recent = self._recently_named(show, thread)
-            if recent:
-                query = f"{msg.text} ({', '.join(e.name for e in recent)})"
-        hits: list[Hit] = await tools["search_bible"].ainvoke({"query": query})
+        hits: list[Hit] = await tools["search_bible"].ainvoke(
+            {"query": self._query(msg, show, named, thread)}
+        )
         canon: list[Chunk] = [h.chunk for h in hits]
         for entity in named:
             found = await tools["lookup_entry"].ainvoke({"name": entity.name})
@@ -91,6 +132,15 @@ class CanonAgent:
                 canon.extend(extra)
         relevant = bool(named) or is_relevant(hits, self._config.relevance_threshold)
         return canon, thread, relevant, hits
+
+    def _query(
+        self, msg: IncomingMessage, show: str, named: list[Entity], thread: list[Turn]
+    ) -> str:
+        """ "What does she want?" in a thread about Maren: search as if it said Maren."""
+        if named:
+            return msg.text
+        recent = self._recently_named(show, thread)
+        return f"{msg.text} ({', '.join(e.name for e in recent)})" if recent else msg.text
 
     def _recently_named(self, show: str, thread: list[Turn]) -> list[Entity]:
         """Entries named in the thread's latest writer turn that named any."""
@@ -103,18 +153,18 @@ class CanonAgent:
 
     def build_turn(
         self, msg: IncomingMessage, show: str, canon: list[Chunk], thread: list[Turn]
-    ) -> tuple[list[BaseMessage], str, list[Chunk]]:
+    ) -> TurnPlan:
         """Messages for the model, the prompt text of this turn, and the canon it quotes."""
         system = self._prompts.render("answer_system", show=show)
         count = self._engine.count_tokens
 
-        def compose(fresh: list[Chunk]) -> str:
+        def compose_turn(fresh: list[Chunk]) -> str:
             block = excerpt_block(self._prompts, fresh, [c.citation for c in fresh])
             return self._prompts.render(
                 "writer_turn", canon=block, author=msg.author, text=msg.text
             )
 
-        fixed = count(system) + count(compose([])) + self._config.max_tokens
+        fixed = count(system) + count(compose_turn([])) + self._config.max_tokens
         fixed += TEMPLATE_OVERHEAD * (len(thread) + 2)
 
         def plan(history: list[Turn]) -> tuple[Fit, list[Chunk]]:
@@ -131,13 +181,13 @@ class CanonAgent:
             fit, fresh = plan(history)
             history = history[fit.history_start :]
         fresh = fresh[: fit.canon_count]
-        turn_text = compose(fresh)
+        turn_text = compose_turn(fresh)
         messages: list[BaseMessage] = [SystemMessage(content=system)]
         for turn in history:
             cls = HumanMessage if turn.role == "writer" else AIMessage
             messages.append(cls(content=turn.prompt_text))
         messages.append(HumanMessage(content=turn_text))
-        return messages, turn_text, fresh
+        return TurnPlan(messages, turn_text, fresh, history)
 
     async def answer(self, msg: IncomingMessage, show: str) -> AsyncIterator[Event]:
         canon, thread, relevant, _ = await self.gather(msg, show)
@@ -146,35 +196,119 @@ class CanonAgent:
             # A follow-up ("shorter, please") in a thread that already quotes canon is about
             # that canon: no warning, and nothing new to quote.
             relevant = any(turn.canon_ids for turn in thread)
-        messages, turn_text, fresh = self.build_turn(msg, show, canon, thread)
+        quoted_before = [c for t in thread for c in self._chunks(show, t.canon_ids)]
+        retrieved = canon + [c for c in quoted_before if c not in canon]
+        plan = self.build_turn(msg, show, canon, thread)
+        notice = "" if relevant else not_canon_notice(show)
+        if notice:
+            yield Delta(notice + "\n\n")
+        mode = self.mode
+        removed: list[str] = []
+        body, citations = "", []
+        if mode == "generate":
+            parts: list[str] = []
+            async for piece in self._generate(msg, show, plan):
+                parts.append(piece)
+                yield Delta(piece)
+            said = [msg.text, *(t.text for t in thread if t.role == "writer")]
+            checked = verify("".join(parts), retrieved, self._instructions(show), said)
+            removed = checked.removed
+            if removed:
+                log.info("answer verification removed %d item(s): %s", len(removed), removed)
+            if not checked.thin:
+                body = checked.text
+                citations = checked.citations or supporting(body, retrieved)[:3]
+                if not checked.citations and citations:
+                    body += "\n\n" + sources_line(citations)
+            else:
+                mode = "floor"
+        if mode != "generate":
+            named = self._bible.named_in(show, msg.text) or self._recently_named(show, thread)
+            picked = await asyncio.to_thread(
+                self._extractor.pick,
+                self._query(msg, show, named, thread),
+                canon or quoted_before,
+                self._config.extract_sentences,
+                [e.file for e in named],
+            )
+            body = compose(picked)
+            citations = unique(p.citation for p in picked)
+        text = "\n\n".join(part for part in (notice, body) if part)
+        self._remember(msg, plan, text)
+        result = Answer(
+            text=text,
+            citations=citations,
+            retrieved=unique(citation(c) for c in retrieved),
+            mode=mode,  # type: ignore[arg-type]
+            canon_found=relevant,
+            removed=removed,
+        )
+        yield Final(Reply(kind="answer", text=text, citations=citations, data=result.model_dump()))
+
+    async def _generate(
+        self, msg: IncomingMessage, show: str, plan: TurnPlan
+    ) -> AsyncIterator[str]:
+        """The model's text, streamed: a chat for an instruct model, a completion for a base
+        model. Neither is final until verified."""
         stats = GenerationStats()
-        model = LocalChatModel(
-            engine=self._engine,
+        self.last_stats = stats
+        if self._engine.is_instruct:
+            model = LocalChatModel(
+                engine=self._engine,
+                lane=msg.lane,
+                max_tokens=self._config.max_tokens,
+                temperature=self._config.temperature,
+                deadline_s=self._config.deadline_s,
+                stats=stats,
+            )
+            stop = [f"\n{msg.author} asks:"]
+            async for chunk in model.astream(plan.messages, stop=stop):
+                if chunk.text:
+                    yield chunk.text
+            return
+        gen = Generation(
+            prompt=self._completion(show, msg.text, plan),
             lane=msg.lane,
             max_tokens=self._config.max_tokens,
             temperature=self._config.temperature,
             deadline_s=self._config.deadline_s,
-            stats=stats,
+            stop=COMPLETION_STOPS,
+            repeat_penalty=1.1,
         )
-        notice = "" if relevant else not_canon_notice(show) + "\n\n"
-        if notice:
-            yield Delta(notice)
-        parts: list[str] = []
-        async for chunk in model.astream(messages):
-            piece = chunk.text
-            if piece:
-                parts.append(piece)
-                yield Delta(piece)
-        self.last_stats = stats
-        raw = "".join(parts)
-        in_context = {c.citation for c in canon} | {
-            c.citation for t in thread for c in self._chunks(show, t.canon_ids)
-        }
-        cited = [c for c in cited_labels(raw) if c.label in in_context]
-        citations = cited or unique(citation(c) for c in canon[:3])
-        text = notice + raw.strip()
-        if citations and not cited:
-            text += "\n\n" + sources_line(citations)
+        async for piece in self._engine.stream(gen, stats):
+            yield piece
+
+    def _completion(self, show: str, question: str, plan: TurnPlan) -> str:
+        """The completion-style prompt a base model continues with an answer."""
+        notes = "".join(
+            self._prompts.render("answer_note", label=c.citation, text=c.text)
+            for c in [*self._chunks_of(show, plan.history), *plan.fresh]
+        )
+        history = "".join(
+            self._prompts.render("answer_exchange", question=q.text, answer=a.text)
+            for q, a in zip(plan.history[::2], plan.history[1::2], strict=False)
+            if q.role == "writer" and a.role == "assistant"
+        )
+        return self._prompts.render(
+            "answer_completion", show=show, notes=notes, history=history, question=question
+        )
+
+    def _chunks_of(self, show: str, turns: Sequence[Turn]) -> list[Chunk]:
+        return self._chunks(show, tuple(cid for t in turns for cid in t.canon_ids))
+
+    def _instructions(self, show: str) -> str:
+        """Everything the prompts say that is neither canon nor the writers' words: what an
+        answer must not repeat."""
+        parts = [
+            self._prompts.render("answer_system", show=show),
+            self._prompts.render("canon_block", excerpts=""),
+            self._prompts.render("writer_turn", canon="", author="", text=""),
+            self._prompts.render("answer_completion", show=show, notes="", history="", question=""),
+        ]
+        return "\n".join(parts)
+
+    def _remember(self, msg: IncomingMessage, plan: TurnPlan, text: str) -> None:
+        """The writer's turn and the answer they got, saved together."""
         count = self._engine.count_tokens
         self._history.append(
             msg.key,
@@ -183,14 +317,13 @@ class CanonAgent:
                     "writer",
                     msg.author,
                     msg.text,
-                    turn_text,
-                    count(turn_text),
-                    tuple(c.id for c in fresh),
+                    plan.turn_text,
+                    count(plan.turn_text),
+                    tuple(c.id for c in plan.fresh),
                 ),
-                Turn("assistant", "bot", text, raw, count(raw)),
+                Turn("assistant", "bot", text, text, count(text)),
             ],
         )
-        yield Final(Reply(kind="answer", text=text, citations=citations))
 
     def _chunks(self, show: str, ids: tuple[str, ...]) -> list[Chunk]:
-        return [c for c in (self._bible.chunk(show, i) for i in ids) if c is not None]
+        return [c for c in (self._bible.chunk(show, i) for i in dict.fromkeys(ids)) if c]

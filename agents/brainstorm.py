@@ -9,6 +9,7 @@ cannot misattribute an idea or invent a decision.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -16,10 +17,11 @@ from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from agents.canon import citation, cited_labels, excerpt_block, unique
+from agents.backend import ModelBackend
+from agents.canon import citation, excerpt_block, unique
 from agents.chat_model import LocalChatModel
-from agents.engine import LlamaEngine
 from agents.errors import BadRequest, ContextOverflow
+from agents.extract import Extractor, compose
 from agents.messages import Delta, Event, Final, IncomingMessage, Reply, Working
 from agents.prompts import Prompts
 from agents.render import brainstorm_opening, sources_line, wrap_up
@@ -36,15 +38,18 @@ from agents.schemas import (
     summary_schema,
 )
 from agents.structured import StructuredGenerator, token_allowance
+from agents.verify import verify, words
 from memory.bible import BibleStore
 from memory.bible_parse import Chunk
 from memory.ledger import Actor, AlreadyBrainstorm, Brainstorm, Ledger, LedgerMessage, Pitch
 
+log = logging.getLogger(__name__)
 _PITCH = re.compile(r"^\s*pitch\s*:\s*", re.IGNORECASE)
 _DECISION = re.compile(r"^\s*(?:decision|decided|we decided)\s*:\s*", re.IGNORECASE)
 _QUESTION = re.compile(r"^\s*(?:question|open question|q)\s*:\s*", re.IGNORECASE)
 _PITCH_REF = re.compile(r"#(\d+)")
 TEMPLATE_OVERHEAD = 48  # chat-template tokens for a system and a user message, overestimated
+PROVOCATION_MIN_WORDS = 3
 
 BeatSheetFn = Callable[[str, str, str, str], Awaitable[BeatSheet]]
 
@@ -164,14 +169,16 @@ class Brainstorms:
     def __init__(
         self,
         *,
-        engine: LlamaEngine,
+        engine: ModelBackend,
         bible: BibleStore,
         ledger: Ledger,
         prompts: Prompts,
         structured: StructuredGenerator,
         relevant: Callable[[str, str, int], Awaitable[list[Chunk]]],
         config: BrainstormConfig,
+        extractor: Extractor,
     ) -> None:
+        self._extractor = extractor
         self._engine = engine
         self._bible = bible
         self.ledger = ledger
@@ -235,6 +242,7 @@ class Brainstorms:
             max_tokens=token_allowance(self._config.provocations * 2, chars),
             temperature=self._config.temperature,
         )
+        opening = await self._checked_opening(opening, canon)
         text = brainstorm_opening(opening, show)
         try:
             bs = self.ledger.open_brainstorm(
@@ -251,6 +259,33 @@ class Brainstorms:
             ) from None
         self.ledger.record(bs, msg.actor, text, kind="bot")
         return Reply(kind="brainstorm", text=text, data=opening.model_dump(), citations=sources)
+
+    async def _checked_opening(
+        self, opening: BrainstormOpening, canon: list[Chunk]
+    ) -> BrainstormOpening:
+        """Provocations that quote what is not in the bible or repeat the prompt are dropped;
+        the bible's own sentences, cited, take the places they leave."""
+        instructions = self._prompts.render("brainstorm_open", show="", topic="", n="", canon="")
+        kept: list[Provocation] = []
+        for item in opening.provocations:
+            checked = verify(item.text, canon, instructions, [opening.topic])
+            if len(words(checked.text)) >= PROVOCATION_MIN_WORDS:
+                kept.append(item.model_copy(update={"text": checked.text}))
+            else:
+                log.info("provocation dropped by verification: %s", checked.removed)
+        missing = self._config.provocations - len(kept)
+        if missing > 0 and canon:
+            picked = await asyncio.to_thread(
+                self._extractor.pick, opening.topic, canon, self._config.provocations
+            )
+            kept += [
+                Provocation(
+                    text=f"Where does the topic meet this? “{p.sentence}”", sources=[p.citation]
+                )
+                for p in picked
+                if all(p.sentence not in k.text for k in kept)
+            ][:missing]
+        return opening.model_copy(update={"provocations": kept})
 
     # ---- the room's messages ---------------------------------------------------------------
     def record(self, msg: IncomingMessage, bs: Brainstorm, kind: str) -> Reply | None:
@@ -360,13 +395,19 @@ class Brainstorms:
             if chunk.text:
                 parts.append(chunk.text)
                 yield Delta(chunk.text)
-        raw = "".join(parts).strip()
-        known = {c.citation for c in canon}
-        cited = [c for c in cited_labels(raw) if c.label in known]
-        citations: list[Citation] = cited or unique(citation(c) for c in canon[:3])
-        text = credit + raw
-        if citations and not cited:
-            text += "\n\n" + sources_line(citations)
+        said = [m.text for m in messages] + [ask, target.text]
+        checked = verify("".join(parts), canon, system + "\n" + user_turn(""), said)
+        citations: list[Citation] = checked.citations
+        if checked.thin:  # nothing usable survived: the bible's own sentences instead
+            picked = await asyncio.to_thread(self._extractor.pick, f"{ask} {target.text}", canon, 2)
+            body = compose(picked) or "The bible has nothing to add here; over to the room."
+            citations = unique(p.citation for p in picked)
+        else:
+            body = checked.text
+            if not citations:
+                citations = unique(citation(c) for c in canon[:3])
+                body += "\n\n" + sources_line(citations) if citations else ""
+        text = credit + body
         await asyncio.to_thread(self.ledger.record, bs, msg.actor, text, kind="bot")
         yield Final(
             Reply(kind="riff", text=text, citations=citations, data={"builds_on": target.credit})
@@ -393,6 +434,20 @@ class Brainstorms:
         return "\n".join(lines) if lines else "> (nothing yet)"
 
     # ---- wrap-up ----------------------------------------------------------------------------
+    def _checked_summary(self, summary: str, bs: Brainstorm, room: Sequence[LedgerMessage]) -> str:
+        """The model's summary line if it survives verification, else one written from the
+        ledger's counts."""
+        instructions = self._prompts.render("wrap_summary", show="", topic="", transcript="")
+        checked = verify(summary, [], instructions, [bs.topic, *(m.text for m in room)])
+        if not checked.thin:
+            return checked.text
+        pitches = sum(1 for m in room if m.kind == "pitch")
+        writers = len({m.author_id for m in room})
+        return (
+            f"The room talked about {bs.topic}: {len(room)} messages from {writers} "
+            f"writer{'s' if writers != 1 else ''}, {pitches} pitch{'es' if pitches != 1 else ''}."
+        )
+
     async def wrap(
         self,
         msg: IncomingMessage,
@@ -427,6 +482,7 @@ class Brainstorms:
             max_tokens=token_allowance(1, chars),
             temperature=0.3,
         )
+        summary_text = self._checked_summary(summary.summary, bs, room)
         sheet = None
         if beats:
             premise = f"{bs.topic}. The room's pitches: " + "; ".join(
@@ -435,7 +491,7 @@ class Brainstorms:
             sheet = await beat_sheet(bs.show, premise, structure, msg.lane)
         result = WrapUp(
             topic=bs.topic,
-            summary=summary.summary,
+            summary=summary_text,
             decisions=marked(messages, _DECISION),
             top_pitches=[pitch_result(p) for p in top],
             open_questions=open_questions(messages),

@@ -16,7 +16,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict
 
-from agents.engine import Generation, GenerationStats, LlamaEngine
+from agents.backend import ModelBackend
+from agents.engine import Generation, GenerationStats
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system"}
 
@@ -37,7 +38,7 @@ def to_chat_dicts(messages: list[BaseMessage]) -> list[dict[str, str]]:
 class LocalChatModel(BaseChatModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    engine: LlamaEngine
+    engine: ModelBackend
     lane: str = "default"
     max_tokens: int = 512
     temperature: float = 0.7

@@ -119,8 +119,10 @@ class LlamaEngine:
         n_threads: int | None,
         seed: int,
         deadline_s: float,
+        model_kind: str = "auto",
     ) -> None:
         self.model_path = model_path
+        self._model_kind = model_kind
         self._chat_format = chat_format
         self._n_ctx = n_ctx
         self._n_batch = n_batch
@@ -165,6 +167,15 @@ class LlamaEngine:
     @property
     def n_ctx(self) -> int:
         return self._n_ctx
+
+    @property
+    def is_instruct(self) -> bool:
+        """Was the model tuned to answer chat turns? A base model continues whatever text it
+        is given, so it needs a completion-style prompt. 'auto' trusts the GGUF: instruct
+        models ship a chat template in their metadata, base models do not."""
+        if self._model_kind != "auto":
+            return self._model_kind == "instruct"
+        return bool(self.load().metadata.get("tokenizer.chat_template"))
 
     @property
     def llama(self) -> Any:

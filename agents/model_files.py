@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from memory.progress import ProgressFn, no_progress
+from memory.progress import ProgressFn, counted_in_bytes, no_progress
 
 BUNDLED_CHAT_FORMAT = "gemma"
 
@@ -65,7 +65,7 @@ def assemble_bundled(models_dir: Path, progress: ProgressFn = no_progress) -> Pa
                     out.write(block)
                     digest.update(block)
                     done += len(block)
-                    progress("assembling model", done, total)
+                    progress(counted_in_bytes("assembling model"), done, total)
     if digest.hexdigest() != bundled.EXPECTED_SHA256:
         tmp.unlink(missing_ok=True)
         raise ModelFileError(

@@ -54,7 +54,12 @@ def card(c: CharacterCard) -> str:
     return "\n".join(line for line in lines if line)
 
 
+PROVENANCE_KEYS = ("pitched_by", "approved_by", "date", "thread", "brainstorm")
+
+
 def search(query: str, hits: Sequence[Hit]) -> str:
+    """Search hits as the room and the command line both show them: ranking score (1.00 is
+    best), citation, snippet, and who put a room-promoted entry into the bible."""
     if not hits:
         return f"Nothing in the bible matches '{query}'."
     lines = [f"Bible search: {query}"]
@@ -63,9 +68,28 @@ def search(query: str, hits: Sequence[Hit]) -> str:
         snippet = snippet if len(snippet) <= 160 else snippet[:157] + "..."
         made = provenance(hit.chunk)
         lines.append(
-            f"{hit.score:.2f} {hit.chunk.citation} {snippet}" + (f" {made}" if made else "")
+            f"{hit.rank_score:.2f} {hit.chunk.citation} {snippet}" + (f" {made}" if made else "")
         )
     return "\n".join(lines)
+
+
+def search_rows(hits: Sequence[Hit]) -> list[dict[str, object]]:
+    """Search hits as data (JSON and reply data): ``score`` is the ranking score the order
+    follows, ``similarity`` the meaning match alone; promoted entries carry provenance."""
+    rows: list[dict[str, object]] = []
+    for hit in hits:
+        meta = hit.chunk.metadata
+        rows.append(
+            {
+                "file": hit.chunk.file,
+                "heading": hit.chunk.heading,
+                "text": hit.chunk.text,
+                "score": round(hit.rank_score, 4),
+                "similarity": round(hit.score, 4),
+                "provenance": {k: meta[k] for k in PROVENANCE_KEYS if k in meta} or None,
+            }
+        )
+    return rows
 
 
 def provenance(chunk: Chunk) -> str:

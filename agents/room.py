@@ -15,6 +15,7 @@ from typing import Any
 
 from agents import render
 from agents.agent import CanonAgent
+from agents.backend import ModelBackend
 from agents.brainstorm import Brainstorms, counts_as_vote
 from agents.canon import citation, excerpt_block, relevant_chunks
 from agents.canon_editor import CanonEditor
@@ -26,7 +27,6 @@ from agents.commands import (
     parse_command,
     validate_args,
 )
-from agents.engine import LlamaEngine
 from agents.errors import BadRequest, RoomError
 from agents.messages import Event, Final, IncomingMessage, Reply, Working
 from agents.prompts import Prompts
@@ -82,7 +82,7 @@ class Room:
     def __init__(
         self,
         *,
-        engine: LlamaEngine,
+        engine: ModelBackend,
         bible: BibleStore,
         history: HistoryStore,
         prompts: Prompts,
@@ -284,18 +284,7 @@ class Room:
         self, msg: IncomingMessage, show: str, action: str, query: str
     ) -> Reply:
         hits = await asyncio.to_thread(self.bible.search, show, query, self._config.search_k)
-        data = {
-            "query": query,
-            "hits": [
-                {
-                    "file": h.chunk.file,
-                    "heading": h.chunk.heading,
-                    "text": h.chunk.text,
-                    "score": round(h.score, 4),
-                }
-                for h in hits
-            ],
-        }
+        data = {"query": query, "hits": render.search_rows(hits)}
         return Reply(
             kind="search",
             text=render.search(query, hits),

@@ -68,6 +68,21 @@ class Citation(BaseModel):
         return f"[{self.file} > {self.heading}]"
 
 
+class Answer(BaseModel):
+    """A free-form answer as the writer gets it, with what it was checked against.
+
+    ``mode`` says how it was made: ``extract`` (the bible's own sentences), ``generate`` (the
+    model's text, verified) or ``floor`` (the model's text failed verification, so the
+    bible's sentences stand in for it)."""
+
+    text: str
+    citations: list[Citation] = Field(default_factory=list)
+    retrieved: list[Citation] = Field(default_factory=list)
+    mode: Literal["extract", "generate", "floor"]
+    canon_found: bool = True
+    removed: list[str] = Field(default_factory=list)
+
+
 def _nonblank(value: str) -> str:
     value = value.strip()
     if not value:

@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from agents.engine import Generation, GenerationStats, LlamaEngine
+from agents.backend import ModelBackend
+from agents.engine import Generation, GenerationStats
 from agents.errors import StructuredOutputError
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ def token_allowance(fields: int, max_chars: int, overhead: int = 40) -> int:
 class StructuredGenerator:
     def __init__(
         self,
-        engine: LlamaEngine,
+        engine: ModelBackend,
         *,
         attempts: int = 3,
         seed: int = 1234,

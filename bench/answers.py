@@ -47,8 +47,8 @@ _QUOTED = re.compile(r"“([^”]+)”|\"([^\"]+)\"")
 
 
 def norm(text: str) -> str:
-    """Lowercase words only: quotes, dashes and spacing never decide a match."""
-    text = text.lower().replace("’", "'").replace("—", " ").replace("–", " ")
+    """Lowercase words only: quotes, dashes, emphasis and spacing never decide a match."""
+    text = text.lower().replace("*", "").replace("’", "'").replace("—", " ").replace("–", " ")
     text = re.sub(r"[^\w\s']", " ", text)
     return " ".join(text.split())
 

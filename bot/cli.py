@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from agents import render
 from agents.errors import RoomError
 from agents.messages import Final, Reply
 from agents.model_files import ModelFileError
@@ -164,22 +165,9 @@ def _bible(args: argparse.Namespace, settings: Settings, out: Console, err: Cons
     query = " ".join(args.query)
     hits = bible.search(show, query, k=max(1, args.k))
     if args.json:
-        rows = [
-            {
-                "file": h.chunk.file,
-                "heading": h.chunk.heading,
-                "text": h.chunk.text,
-                "score": round(h.score, 4),
-            }
-            for h in hits
-        ]
-        out.print_json(json.dumps(rows))
+        out.print_json(json.dumps(render.search_rows(hits)))
         return EXIT_OK
-    if not hits:
-        out.print(f"Nothing in the bible matches '{escape(query)}'.")
-    for h in hits:
-        out.print(f"[bold]{h.score:.3f}[/] [cyan]{escape(h.chunk.citation)}[/]")
-        out.print("   " + escape(" ".join(h.chunk.text.split())[:200]))
+    out.print(escape(render.search(query, hits)))
     return EXIT_OK
 
 

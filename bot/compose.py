@@ -9,10 +9,12 @@ from functools import partial
 from typing import Any
 
 from agents.agent import AgentConfig, CanonAgent
+from agents.backend import ModelBackend
 from agents.brainstorm import BrainstormConfig, Brainstorms
 from agents.canon import relevant_chunks
 from agents.canon_editor import CanonEditor
 from agents.engine import LlamaEngine
+from agents.extract import Extractor
 from agents.model_files import resolve_model
 from agents.prompts import Prompts
 from agents.room import Room, RoomConfig
@@ -55,6 +57,7 @@ def open_engine(settings: Settings, progress: ProgressFn = no_progress) -> Llama
         n_threads=settings.n_threads,
         seed=settings.seed,
         deadline_s=settings.request_deadline_s,
+        model_kind=settings.model_kind,
     )
     engine.load()
     return engine
@@ -94,15 +97,19 @@ def build_app(
     settings: Settings,
     progress: ProgressFn = no_progress,
     *,
-    engine: LlamaEngine | None = None,
+    engine: ModelBackend | None = None,
     embedder: Embedder | None = None,
 ) -> App:
     """Wire the room. Tests and benchmarks may pass an engine or embedder to share one."""
     bible = open_bible(settings, embedder)
-    owns_engine = engine is None
-    engine = engine or open_engine(settings, progress)
+    closers: list[Callable[[], Any]] = []
+    if engine is None:
+        own = open_engine(settings, progress)
+        closers.append(own.close)
+        engine = own
     history = HistoryStore(settings.history_path)
     prompts = Prompts()
+    extractor = Extractor(bible.embed)
     agent = CanonAgent(
         engine=engine,
         bible=bible,
@@ -115,7 +122,9 @@ def build_app(
             temperature=settings.temperature,
             relevance_threshold=settings.relevance_threshold,
             deadline_s=settings.request_deadline_s,
+            answer_mode=settings.answer_mode,
         ),
+        extractor=extractor,
     )
     structured = StructuredGenerator(
         engine, seed=settings.seed, deadline_s=settings.request_deadline_s
@@ -135,6 +144,7 @@ def build_app(
             transcript_token_budget=settings.history_token_budget,
             deadline_s=settings.request_deadline_s,
         ),
+        extractor=extractor,
     )
     room = Room(
         engine=engine,
@@ -152,9 +162,7 @@ def build_app(
             relevance_threshold=settings.relevance_threshold,
         ),
     )
-    closers: list[Callable[[], Any]] = [bible.close, history.close, ledger.close]
-    if owns_engine:
-        closers.insert(0, engine.close)
+    closers += [bible.close, history.close, ledger.close]
     return App(settings, bible, room, history, closers)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,6 +28,12 @@ class Settings(BaseSettings):
     # Model
     model_path: Path | None = None
     chat_format: str | None = None
+    # base: continues text (needs a completion prompt); instruct: answers chat turns.
+    # auto: instruct when the GGUF carries a chat template (the bundled model does not).
+    model_kind: Literal["auto", "base", "instruct"] = "auto"
+    # extract: answers are the bible's own sentences, cited; generate: the model writes them
+    # and they are verified. auto: extract on a base model, generate on an instruct model.
+    answer_mode: Literal["auto", "extract", "generate"] = "auto"
     n_ctx: int = Field(8192, ge=512)
     n_batch: int = Field(512, ge=8)
     n_gpu_layers: int = -1

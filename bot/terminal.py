@@ -10,7 +10,9 @@ import re
 from collections.abc import Callable
 
 from rich.console import Console
+from rich.live import Live
 from rich.markup import escape
+from rich.text import Text
 
 from agents.messages import Delta, Final, IncomingMessage, Reply
 from agents.room import Room
@@ -39,6 +41,12 @@ def to_message(
         link=f"terminal thread {thread}",
         may_edit_canon=may_edit_canon,
         raw=line,
+    )
+
+
+def _draft(text: str) -> Text:
+    return Text.assemble(
+        ("room bot (drafting, checked before it is final) ", "dim cyan"), (text, "dim")
     )
 
 
@@ -91,17 +99,17 @@ class TerminalRoom:
         may_edit = not self._canon_writers or self.writer in self._canon_writers
         msg = to_message(line, writer=self.writer, thread=thread, may_edit_canon=may_edit)
         final = Reply(kind="error", text="No reply.")
-        streamed = False
-        async for event in self._room.handle(msg, self.show):
-            if isinstance(event, Delta):
-                if stream:
-                    if not streamed:
-                        self._out.print("[bold cyan]room bot[/] ", end="")
-                    self._out.print(escape(event.text), end="", soft_wrap=True)
-                    streamed = True
-            elif isinstance(event, Final):
-                final = event.reply
-        self._show_final(final, streamed)
+        draft: list[str] = []
+        # The model's draft is a preview only: it is erased when the verified reply arrives,
+        # so the writer is never left looking at text that did not pass the checks.
+        with Live(console=self._out, transient=True, auto_refresh=False) as live:
+            async for event in self._room.handle(msg, self.show):
+                if isinstance(event, Delta) and stream:
+                    draft.append(event.text)
+                    live.update(_draft("".join(draft)), refresh=True)
+                elif isinstance(event, Final):
+                    final = event.reply
+        self._show_final(final)
         if final.kind == "brainstorm" and thread != self.thread:
             self.thread = thread
             self._out.print(
@@ -121,18 +129,13 @@ class TerminalRoom:
             self._err.print(f"[bold red]![/] {escape(reply.text)}")
         return reply
 
-    def _show_final(self, reply: Reply, streamed: bool) -> None:
+    def _show_final(self, reply: Reply) -> None:
         if reply.kind == "error":
             self._err.print(f"[bold red]![/] {escape(reply.text)}")
         elif reply.kind == "noted":
             if not self._hinted:
                 self._out.print("[dim](said to the room; address the bot with @bot, or /help)[/]")
                 self._hinted = True
-        elif streamed:
-            self._out.print()
-            tail = reply.text.rsplit("\n\nSources: ", 1)
-            if len(tail) == 2:
-                self._out.print(f"[dim]Sources: {escape(tail[1])}[/]")
         else:
             self._out.print(f"[bold cyan]room bot[/] {escape(reply.text)}")
 

@@ -23,7 +23,9 @@ from memory.lexical import (
     LexicalIndex,
     NameIndex,
     normalise_name,
+    phrase_coverage,
     reciprocal_rank_fusion,
+    tokens,
 )
 from memory.progress import ProgressFn, no_progress
 
@@ -31,6 +33,9 @@ COLLECTION_PREFIX = "show_"
 _SHOW_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$")
 WRITE_BATCH = 256
 SOURCE_KEY = "source_dir"
+RRF_K = 60
+SEARCH_LISTS = 3  # dense, keyword, names
+PHRASE_MATCH = 0.8  # a section with this share of the query's phrasing is a verbatim match
 
 
 class Embedder(Protocol):
@@ -77,7 +82,7 @@ def show_slug(show: str) -> str:
 class Hit:
     chunk: Chunk
     score: float  # cosine similarity of the query and the chunk, in [-1, 1]
-    rank_score: float = 0.0  # fused rank score that ordered the results
+    rank_score: float = 0.0  # what ordered the results, in [0, 1]: see ranking_score
     dense_rank: int | None = None  # position in the dense ranking, if it was there
     keyword_rank: int | None = None  # position in the BM25 ranking, if it was there
     named: bool = False  # the query named this chunk's entry (name or alias)
@@ -238,6 +243,10 @@ class BibleStore:
             folder = (self._collection(show).metadata or {}).get(SOURCE_KEY)
         return Path(folder) if folder else None
 
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for query-time text (questions, sentences), from the bible's own embedder."""
+        return self._embedder.embed(list(texts))
+
     def _embed_with_progress(self, texts: list[str], progress: ProgressFn) -> np.ndarray:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
@@ -306,8 +315,14 @@ class BibleStore:
         dense = list(result["ids"][0])
         lexical = [cid for cid, _ in cache.lexical.search(query, pool)]
         named = [cid for e in cache.names.find(query) for cid in cache.by_file.get(e.file, [])]
-        fused = reciprocal_rank_fusion([dense, lexical, named])
-        best = sorted(fused.items(), key=lambda kv: kv[1], reverse=True)[:k]
+        fused = reciprocal_rank_fusion([dense, lexical, named], k=RRF_K)
+        asked = tokens(query)
+        ranked = {
+            cid: ranking_score(value, phrase_coverage(asked, tokens(cache.chunks[cid].text)))
+            for cid, value in fused.items()
+            if cid in cache.chunks
+        }
+        best = sorted(ranked.items(), key=lambda kv: kv[1], reverse=True)[:k]
         dense_pos = {cid: i for i, cid in enumerate(dense)}
         keyword_pos = {cid: i for i, cid in enumerate(lexical)}
         named_set = set(named)
@@ -321,7 +336,6 @@ class BibleStore:
                 cid in named_set,
             )
             for cid, score in best
-            if cid in cache.chunks
         ]
 
     def lookup(
@@ -367,6 +381,16 @@ class BibleStore:
                 if cand and cand not in seen and (entry_type is None or ctype == entry_type):
                     seen.append(cand)
         return seen[:n]
+
+
+def ranking_score(fused: float, phrase: float) -> float:
+    """One score in [0, 1] that orders search results, so the score a writer sees is the one
+    that ranked them. A section holding the query's own phrasing comes first (0.9 and up),
+    because a writer who types a line from the bible wants that line; the rest follow by
+    fused rank (agreement of meaning, keywords and names), scaled below 0.9."""
+    if phrase >= PHRASE_MATCH:
+        return 0.9 + 0.1 * phrase
+    return 0.9 * min(1.0, fused / (SEARCH_LISTS / RRF_K))
 
 
 def is_relevant(hits: Sequence[Hit], threshold: float) -> bool:

@@ -6,6 +6,7 @@ nickname; this index catches those, and the store fuses both rankings.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter, defaultdict
@@ -26,8 +27,8 @@ STOPWORDS = frozenset(
 def tokens(text: str) -> list[str]:
     out = []
     for word in _WORD.findall(text.lower()):
-        if word in STOPWORDS:
-            continue
+        if word in STOPWORDS or (len(word) == 1 and word.isalpha()):
+            continue  # 'what's' and 'don't' leave a lone 's' or 't' behind
         if len(word) > 4 and word.endswith("s") and not word.endswith("ss"):
             word = word[:-1]
         out.append(word)
@@ -116,6 +117,16 @@ class NameIndex:
                     if entity not in found:
                         found.append(entity)
         return found
+
+
+def phrase_coverage(query: Sequence[str], text: Sequence[str]) -> float:
+    """Share of the query's consecutive content-word pairs that the text has in the same order:
+    1.0 when the text contains the query's phrasing, whatever the small words between."""
+    pairs = list(itertools.pairwise(query))
+    if len(pairs) < 2:
+        return 0.0
+    have = set(itertools.pairwise(text))
+    return sum(p in have for p in pairs) / len(pairs)
 
 
 def reciprocal_rank_fusion(rankings: Iterable[Sequence[str]], k: int = 60) -> dict[str, float]:

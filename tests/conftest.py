@@ -7,6 +7,7 @@ requests); every test gets its own data dir, Chroma store and thread database.
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,10 +17,13 @@ import pytest
 from agents.engine import LlamaEngine
 from agents.messages import Delta, Final, IncomingMessage, Reply
 from agents.model_files import assemble_bundled
+from agents.schemas import Answer
+from agents.verify import norm
 from bot.compose import App, build_app, open_embedder
 from bot.settings import Settings
 from memory.embeddings import MiniLMEmbedder
 from memory.room_state import RoomState
+from tests.fake_model import ScriptedModel
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "examples" / "lantern_line"
@@ -82,6 +86,44 @@ def app(
     application.close()
 
 
+TOBY = "[characters/toby_vell.md > Tobias Vell > Death]"
+# What a base model did with the first release's prompt, and more: the prompt echoed, an
+# invented quote under a real label (wrong episode), a placeholder citation, and a loop.
+FABRICATED = (
+    'You are the writers\' room assistant for the show "lantern-line". Writers ask you about '
+    "the show's canon and brainstorm with you.\n"
+    "Rules:\n"
+    "- Base every statement about the show on the canon excerpts in this conversation.\n"
+    "[characters/maren_kessler.md > Maren Kessler > How she changes]\n"
+    "> After her nephew Toby drowns in episode 6 she sails to the mainland.\n"
+    f"Toby drowns at Drowned Quay while trying to dump a crate {TOBY}. Maren blames herself "
+    "for it [characters/name.md > Secret].\n"
+    "The town calls it an accident and the tide keeps turning. "
+    "The town calls it an accident and the tide keeps turning. "
+    "The town calls it an accident and the tide keeps turning."
+)
+
+
+def scripted_app(settings: Settings, embedder: MiniLMEmbedder, tmp: Path, *script: str) -> App:
+    """The room on a scripted model (answers generated, then verified) and the sample bible."""
+    folder = tmp / "scripted-bible"
+    shutil.copytree(SAMPLE, folder)
+    app = build_app(
+        settings.model_copy(update={"answer_mode": "generate"}),
+        engine=ScriptedModel(*script, delay_s=0.01),  # type: ignore[arg-type]
+        embedder=embedder,
+    )
+    app.bible.ingest(folder, SHOW)
+    return app
+
+
+@pytest.fixture
+def fabricating(settings: Settings, embedder: MiniLMEmbedder, tmp_path: Path) -> Iterator[App]:
+    app = scripted_app(settings, embedder, tmp_path, FABRICATED)
+    yield app
+    app.close()
+
+
 @pytest.fixture
 def state(tmp_path: Path) -> Iterator[RoomState]:
     """The chat adapters' own state (delivered events, joined threads, show mappings)."""
@@ -130,6 +172,23 @@ async def ask(app: App, msg: IncomingMessage, show: str = SHOW) -> tuple[Reply, 
             pieces.append(event.text)
     assert final is not None
     return final, pieces
+
+
+INSTRUCTION_BITS = ("You are", "Rules:", "Base every statement", "assistant", "asks:")
+
+
+def assert_trustworthy(answer: Answer) -> None:
+    """What must be absent from an answer: instruction text, citations to sections that were
+    not retrieved for it, and quotes that are not word for word in the bible."""
+    for bit in INSTRUCTION_BITS:
+        assert bit not in answer.text, bit
+    assert "characters/name.md" not in answer.text
+    labels = {c.label for c in answer.retrieved}
+    assert all(c.label in labels for c in answer.citations)
+    assert all(label in labels for label in re.findall(r"\[[^\[\]]+\.md > [^\[\]]+\]", answer.text))
+    bible = norm(" ".join(p.read_text() for p in SAMPLE.rglob("*.md")))
+    for quoted in re.findall(r"“([^”]+)”", answer.text):
+        assert norm(quoted) in bible, quoted
 
 
 def run(coro):  # type: ignore[no-untyped-def]

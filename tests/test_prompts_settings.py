@@ -9,6 +9,9 @@ from bot.settings import Settings
 
 EXPECTED = {
     "answer_system": {"show"},
+    "answer_completion": {"show", "notes", "history", "question"},
+    "answer_note": {"label", "text"},
+    "answer_exchange": {"question", "answer"},
     "canon_block": {"excerpts"},
     "writer_turn": {"canon", "author", "text"},
     "room_chatter": {"author", "text"},

@@ -41,7 +41,8 @@ def test_terminal_room_streams_answers_and_shows_errors(app: App) -> None:
     )
     reply = run(term.send("@bot what happened to Toby?"))
     assert reply.kind == "answer"
-    assert "room bot" in out.getvalue() and "Sources:" in out.getvalue()
+    assert "room bot" in out.getvalue() and "drown" in out.getvalue()
+    assert reply.citations and all(c.label in out.getvalue() for c in reply.citations)
     run(term.send("/frobnicate"))
     assert "no command 'frobnicate'" in err.getvalue()
     run(term.send("the cold open needs fog"))
