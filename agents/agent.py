@@ -29,11 +29,12 @@ from agents.budget import Fit, fit_budget
 from agents.canon import citation, excerpt_block, unique
 from agents.chat_model import LocalChatModel
 from agents.engine import Generation, GenerationStats
-from agents.extract import Extractor, compose, content_words
+from agents.extract import Extractor, compose
 from agents.messages import Delta, Event, Final, IncomingMessage, Reply
 from agents.prompts import Prompts
 from agents.render import sources_line
 from agents.schemas import Answer, Citation
+from agents.text import content_words
 from agents.tools import make_tools
 from agents.verify import LABEL, verify
 from memory.bible import BibleStore, Hit, is_relevant
@@ -211,7 +212,9 @@ class CanonAgent:
                 parts.append(piece)
                 yield Delta(piece)
             said = [msg.text, *(t.text for t in thread if t.role == "writer")]
-            checked = verify("".join(parts), retrieved, self._instructions(show), said)
+            checked = verify(
+                "".join(parts), retrieved, self._instructions(show), said, grounded=True
+            )
             removed = checked.removed
             if removed:
                 log.info("answer verification removed %d item(s): %s", len(removed), removed)

@@ -38,7 +38,8 @@ from agents.schemas import (
     summary_schema,
 )
 from agents.structured import StructuredGenerator, token_allowance
-from agents.verify import verify, words
+from agents.text import words
+from agents.verify import verify
 from memory.bible import BibleStore
 from memory.bible_parse import Chunk
 from memory.ledger import Actor, AlreadyBrainstorm, Brainstorm, Ledger, LedgerMessage, Pitch

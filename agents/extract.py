@@ -21,21 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from agents.schemas import Citation
-from agents.verify import sentences
+from agents.text import content_words, sentences
 from memory.bible_parse import Chunk
 
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
 
-# Words that carry no fact a writer asks about.
-STOPWORDS = frozenset(
-    """a about actually after again all also am an and any are as at be been before being but
-    by can could did do does doing done during each else ever exactly for from get gets got had
-    has have he her here hers him his how i if in into is it its just know me mean more most my
-    no not now of on once only or other our out over please really remind said say says she so
-    some still such tell than that the their them then there these they this those through to
-    too up us very was we were what whats when where which while who whom whose why will with
-    would you your happen happened happens thing things show series bible""".split()
-)
 _EMPHASIS = re.compile(r"(?<!\w)[*_]{1,2}([^*_\n]+)[*_]{1,2}(?!\w)")
 DENSE_WEIGHT = 0.6
 LEXICAL_WEIGHT = 0.4
@@ -49,21 +39,6 @@ KEEP_SHARE = 0.7  # further sentences must score at least this share of the best
 def plain(text: str) -> str:
     """Markdown emphasis off and line breaks folded: the sentence as a writer reads it."""
     return " ".join(_EMPHASIS.sub(r"\1", text).split())
-
-
-def stem(word: str) -> str:
-    word = word.lower().removesuffix("'s").strip("'")
-    for suffix in ("ing", "ed", "es", "s"):
-        if len(word) > len(suffix) + 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
-
-
-def content_words(text: str) -> set[str]:
-    """Stemmed words that carry meaning; 'sixteen-year-old' counts as its parts too."""
-    found = re.findall(r"[\w']+(?:-[\w']+)*", text.lower())
-    parts = {stem(p) for w in found for p in {w, *w.split("-")}}
-    return {w for w in parts if w not in STOPWORDS and len(w) > 1}
 
 
 @dataclass(frozen=True)

@@ -22,40 +22,24 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from agents.schemas import Citation
+from agents.text import WORD, contains, content_words, ngrams, norm, sentences, words
 from memory.bible_parse import Chunk
 
 LABEL = re.compile(r"\[([^\[\]\n]*?\.md)(?:\s*>\s*([^\[\]\n]*?))?\s*\]")
 _SOURCES = re.compile(r"^\s*sources?\s*:\s*", re.IGNORECASE)
 _QUOTED = re.compile(r"“([^”\n]+)”|\"([^\"\n]+)\"")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[\"“(]?[A-Z0-9])")
 _TURN_FORMAT = re.compile(r"^\s*[\w][\w .'-]{0,40}\s(?:asks|says|\(to the room\))\s*:", re.I)
-_WORD = re.compile(r"[\w']+")
 ECHO_N = 4  # words per n-gram when comparing a sentence with the instructions
 ECHO_SHARE = 0.5  # share of a sentence's n-grams found in the instructions that marks an echo
 ECHO_RUN = 8  # any run this long copied from the instructions is an echo on its own
 LOOP_N = 6  # a run of this many words said a second time starts a loop
 QUOTE_MIN_WORDS = 3
 THIN_WORDS = 6
-
-
-def norm(text: str) -> str:
-    """Lowercase words separated by single spaces: quotes, dashes, markup and line breaks
-    never decide whether a quote is in the bible."""
-    text = text.lower().replace("’", "'").replace("‘", "'").replace("*", "")
-    return " ".join(_WORD.findall(text.replace("_", " ")))
-
-
-def words(text: str) -> list[str]:
-    return norm(text).split()
-
-
-def ngrams(tokens: Sequence[str], n: int) -> set[tuple[str, ...]]:
-    return {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
-
-
-def contains(haystack: str, needle: str) -> bool:
-    """Whole-word containment of normalised text."""
-    return bool(needle) and f" {needle} " in f" {haystack} "
+SUPPORT_SHARE = 0.5  # of a claim's own words that the retrieved canon must contain
+# A sentence that opens like this offers an idea; it is not presented as canon.
+_SUGGESTION = re.compile(
+    r"^\W*(?:suggestion|idea|one idea|what if|maybe|perhaps|you could|consider)\b", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -65,6 +49,7 @@ class Section:
     citation: Citation
     text: str  # normalised
     numbers: frozenset[str]  # every number the section, its heading or its entry states
+    vocabulary: frozenset[str]  # content words of the section, its heading and its names
 
     @classmethod
     def of(cls, chunk: Chunk) -> Section:
@@ -73,6 +58,7 @@ class Section:
             Citation(file=chunk.file, heading=chunk.heading),
             norm(chunk.text),
             frozenset(_numbers(words(stated))),
+            frozenset(content_words(stated)),
         )
 
 
@@ -95,8 +81,14 @@ class _Context:
     instruction_runs: set[tuple[str, ...]]
     instruction_text: str
     said: list[str]  # normalised words the writers said (quotable too)
+    grounded: bool  # claims must be borne out by the retrieved canon
     removed: list[str]
     used: list[Citation]
+
+    @staticmethod
+    def quiet(ctx: _Context) -> _Context:
+        """The same context, with removals not recorded (for a look-ahead)."""
+        return _Context(**{**ctx.__dict__, "removed": [], "used": []})
 
     def find(self, file: str, heading: str) -> Section | None:
         return self.sections.get((file.strip(), heading.strip()))
@@ -106,7 +98,7 @@ def cut_loop(text: str, n: int = LOOP_N) -> tuple[str, bool]:
     """Text up to where a run of n words (citation labels aside) comes round again, ending on
     the last full sentence before it."""
     seen: set[tuple[str, ...]] = set()
-    spans = [(m.start(), m.group(0).lower()) for m in _WORD.finditer(LABEL.sub(_blank, text))]
+    spans = [(m.start(), m.group(0).lower()) for m in WORD.finditer(LABEL.sub(_blank, text))]
     for i in range(len(spans) - n + 1):
         gram = tuple(w for _, w in spans[i : i + n])
         if gram in seen:
@@ -126,9 +118,15 @@ def verify(
     retrieved: Iterable[Chunk],
     instructions: str,
     said: Sequence[str] = (),
+    *,
+    grounded: bool = False,
 ) -> Verified:
     """The verified form of a model's text. ``instructions`` is the prompt less the canon and
-    the writers' words; ``said`` is what the writers said, which may be quoted back."""
+    the writers' words; ``said`` is what the writers said, which may be quoted back.
+
+    ``grounded`` (answers about canon, not brainstorm riffs) also drops a sentence whose own
+    words (those not in the question) are mostly absent from the retrieved canon, unless it
+    presents itself as a suggestion."""
     inst = words(instructions)
     ctx = _Context(
         sections={(s.citation.file, s.citation.heading): s for s in map(Section.of, retrieved)},
@@ -136,6 +134,7 @@ def verify(
         instruction_runs=ngrams(inst, ECHO_RUN),
         instruction_text=" ".join(inst),
         said=[norm(s) for s in said],
+        grounded=grounded,
         removed=[],
         used=[],
     )
@@ -214,14 +213,17 @@ def _source_of(
 _WRITERS = Citation(file="", heading="")  # marks a quote of the writers' own words
 
 
-def sentences(line: str) -> list[str]:
-    return [s for s in _SENTENCE_END.split(line) if s.strip()]
-
-
 def _prose_line(ctx: _Context, line: str) -> str:
     if _TURN_FORMAT.match(LABEL.sub(" ", line)):
         ctx.removed.append(f"prompt format: {line[:80]}")
         return ""
+    bare = LABEL.sub(" ", line)
+    cites = _keep_labels(_Context.quiet(ctx), line)
+    for m in _QUOTED.finditer(bare):
+        span = m.group(1) or m.group(2) or ""
+        if len(sentences(span)) > 1 and _source_of(ctx, norm(span), cites, quote=True) is None:
+            ctx.removed.append(f"quote not in the bible: {norm(span)[:80]}")
+            return ""  # a quote over several sentences: none of them can stand alone
     kept: list[str] = []
     for sentence in sentences(line):
         checked = _sentence(ctx, sentence)
@@ -255,6 +257,9 @@ def _sentence(ctx: _Context, sentence: str) -> str:
             cites.append(source)
     if not tokens:
         return ""
+    if ctx.grounded and not _supported(ctx, bare):
+        ctx.removed.append(f"claim not in the retrieved canon: {' '.join(bare.split())[:80]}")
+        return ""
     stray = _numbers(tokens) - {n for c in cites for n in _stated_numbers(ctx, c)}
     if cites and stray:
         ctx.removed.append(f"number not in the cited section ({', '.join(sorted(stray))})")
@@ -263,6 +268,17 @@ def _sentence(ctx: _Context, sentence: str) -> str:
     plain = " ".join(LABEL.sub("", sentence).split())
     plain = re.sub(r"\s+([.,;:!?])", r"\1", plain)
     return " ".join([plain, *(c.label for c in _unique(cites))])
+
+
+def _supported(ctx: _Context, sentence: str) -> bool:
+    if _SUGGESTION.match(sentence):
+        return True
+    said = {w for s in ctx.said for w in content_words(s)}
+    own = content_words(sentence) - said
+    if len(own) < 2:
+        return True
+    canon = set().union(*(s.vocabulary for s in ctx.sections.values()))
+    return len(own & canon) / len(own) >= SUPPORT_SHARE
 
 
 def _numbers(tokens: Iterable[str]) -> set[str]:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHES = ("bench.retrieval", "bench.constrained", "bench.room_latency", "bench.ingest_search")
+BENCHES = (
+    "bench.answers",
+    "bench.retrieval",
+    "bench.constrained",
+    "bench.room_latency",
+    "bench.ingest_search",
+)
 
 
 def main() -> int:

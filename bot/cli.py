@@ -167,7 +167,7 @@ def _bible(args: argparse.Namespace, settings: Settings, out: Console, err: Cons
     if args.json:
         out.print_json(json.dumps(render.search_rows(hits)))
         return EXIT_OK
-    out.print(escape(render.search(query, hits)))
+    out.print(escape(render.search(query, hits)), soft_wrap=True)
     return EXIT_OK
 
 

@@ -18,7 +18,7 @@ from agents.engine import LlamaEngine
 from agents.messages import Delta, Final, IncomingMessage, Reply
 from agents.model_files import assemble_bundled
 from agents.schemas import Answer
-from agents.verify import norm
+from agents.text import norm
 from bot.compose import App, build_app, open_embedder
 from bot.settings import Settings
 from memory.embeddings import MiniLMEmbedder
@@ -96,8 +96,8 @@ FABRICATED = (
     "- Base every statement about the show on the canon excerpts in this conversation.\n"
     "[characters/maren_kessler.md > Maren Kessler > How she changes]\n"
     "> After her nephew Toby drowns in episode 6 she sails to the mainland.\n"
-    f"Toby drowns at Drowned Quay while trying to dump a crate {TOBY}. Maren blames herself "
-    "for it [characters/name.md > Secret].\n"
+    f"Toby drowns at Drowned Quay while trying to dump a crate {TOBY}. His death is ruled an "
+    "accident [characters/name.md > Secret].\n"
     "The town calls it an accident and the tide keeps turning. "
     "The town calls it an accident and the tide keeps turning. "
     "The town calls it an accident and the tide keeps turning."

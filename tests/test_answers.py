@@ -25,7 +25,7 @@ def test_each_fabrication_is_removed_and_what_remains_is_correct(fabricating: Ap
     assert "episode 6" not in reply.text and "sails to the mainland" not in reply.text
     assert reply.text.count("The town calls it an accident") == 1  # the loop is cut
     assert "Toby drowns at Drowned Quay while trying to dump a crate" in reply.text
-    assert TOBY in reply.text and "Maren blames herself for it" in reply.text
+    assert TOBY in reply.text and "His death is ruled an accident." in reply.text
     assert {c.file for c in reply.citations} == {"characters/toby_vell.md"}
     assert_trustworthy(answer)
     kinds = " | ".join(answer.removed)

@@ -49,3 +49,12 @@ def test_settings_read_env_and_hide_secrets(monkeypatch: pytest.MonkeyPatch) -> 
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     assert settings.n_ctx == 2048
     assert "xoxb-secret-value" not in repr(settings) and "xoxb-secret-value" not in str(settings)
+
+
+def test_no_prompt_holds_an_example_citation_a_model_could_copy() -> None:
+    """The first release's `[characters/name.md > Heading]` example came back as a citation.
+    (Structured prompts name S1, S2 labels, but their grammar admits only the real ones.)"""
+    for path in resources.files("prompts").iterdir():
+        if path.name.endswith(".txt"):
+            text = path.read_text(encoding="utf-8")
+            assert ".md" not in text, path

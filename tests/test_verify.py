@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from agents.verify import cut_loop, norm, verify
+from agents.text import norm
+from agents.verify import cut_loop, verify
 from memory.bible_parse import Chunk
 
 DEATH = Chunk(
@@ -121,3 +122,23 @@ def test_normalisation_ignores_quotes_dashes_and_line_breaks() -> None:
     assert norm("“Undertow” — after\ngoing   overboard") == norm(
         '"Undertow", after going overboard'
     )
+
+
+def test_grounded_answers_drop_claims_the_canon_does_not_bear_out() -> None:
+    text = (
+        "Toby drowns at Drowned Quay trying to dump a crate. "
+        "He has a secret girlfriend in Glasgow who runs a bakery. "
+        "Suggestion: the girlfriend could visit the wake."
+    )
+    out = verify(text, [DEATH, CHANGES], INSTRUCTIONS, ("what happened to Toby?",), grounded=True)
+    assert "Toby drowns at Drowned Quay" in out.text
+    assert "Glasgow" not in out.text and "bakery" not in out.text
+    assert "Suggestion: the girlfriend could visit the wake." in out.text  # offered as an idea
+    assert any("claim not in the retrieved canon" in r for r in out.removed)
+    # Riffs and provocations are ideas by nature: not grounded, so the claim stays there.
+    assert "Glasgow" in verify(text, [DEATH], INSTRUCTIONS).text
+
+
+def test_an_invented_quote_over_several_sentences_is_removed() -> None:
+    out = check('"We are in a time of need. We are all the same, and different now."\nToby drowns.')
+    assert "time of need" not in out.text and "Toby drowns." in out.text
