@@ -238,13 +238,7 @@ def _sentence(ctx: _Context, sentence: str) -> str:
     if _echoes(ctx, tokens):
         ctx.removed.append(f"instruction text: {' '.join(sentence.split())[:80]}")
         return ""
-    cites: list[Citation] = []
-    for m in LABEL.finditer(sentence):
-        section = ctx.find(m.group(1), m.group(2) or "")
-        if section is None:
-            ctx.removed.append(f"citation to a section not retrieved: {m.group(0)}")
-        else:
-            cites.append(section.citation)
+    cites = _keep_labels(ctx, sentence)
     for m in _QUOTED.finditer(bare):
         quoted = norm(m.group(1) or m.group(2) or "")
         if len(quoted.split()) < QUOTE_MIN_WORDS:

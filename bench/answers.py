@@ -32,8 +32,8 @@ from typing import Any
 
 import yaml
 
-from agents.messages import Final, IncomingMessage, Reply
-from bench.common import bench_settings
+from agents.messages import Final, Reply
+from bench.common import bench_settings, message
 from bot.compose import build_app
 from bot.settings import Settings, default_sample_bible
 from memory.bible_parse import parse_bible_file
@@ -152,18 +152,6 @@ class Figures:
         print(f"  errors                       {self.errors}")
         median = statistics.median(self.times) if self.times else 0.0
         print(f"  median time per answer       {median:.2f} s")
-
-
-def message(text: str, thread: str) -> IncomingMessage:
-    return IncomingMessage(
-        platform="bench",
-        workspace="w",
-        channel="c",
-        thread=thread,
-        author="dana",
-        text=text,
-        mentions_bot=True,
-    )
 
 
 async def run_model(

@@ -6,6 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from agents.messages import IncomingMessage
 from agents.model_files import BUNDLED_CHAT_FORMAT, assemble_bundled
 from bot.settings import Settings
 
@@ -30,3 +31,16 @@ def bench_settings(data_dir: Path, **overrides: object) -> Settings:
 
 def fmt(value: float) -> str:
     return f"{value:8.1f}"
+
+
+def message(text: str, thread: str) -> IncomingMessage:
+    """A writer's question to the bot in a bench thread."""
+    return IncomingMessage(
+        platform="bench",
+        workspace="w",
+        channel="c",
+        thread=thread,
+        author="dana",
+        text=text,
+        mentions_bot=True,
+    )

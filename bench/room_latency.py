@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from agents.engine import LlamaEngine
-from agents.messages import Final, IncomingMessage
-from bench.common import bench_settings
+from agents.messages import Final
+from bench.common import bench_settings, message
 from bot.compose import App, build_app
 from bot.settings import default_sample_bible
 
@@ -32,18 +32,6 @@ def llama_of(app: App) -> Any:
     engine = app.room.engine
     assert isinstance(engine, LlamaEngine)
     return engine.llama
-
-
-def message(text: str, thread: str) -> IncomingMessage:
-    return IncomingMessage(
-        platform="bench",
-        workspace="w",
-        channel="c",
-        thread=thread,
-        author="dana",
-        text=text,
-        mentions_bot=True,
-    )
 
 
 async def room_logline(app: App, premise: str, thread: str) -> tuple[float, float, str]:
