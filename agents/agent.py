@@ -121,9 +121,8 @@ class CanonAgent:
             {"token_budget": self._config.history_token_budget}
         )
         named = self._bible.named_in(show, msg.text)
-        hits: list[Hit] = await tools["search_bible"].ainvoke(
-            {"query": self._query(msg, show, named, thread)}
-        )
+        query = self._query(msg, show, named, thread)
+        hits: list[Hit] = await tools["search_bible"].ainvoke({"query": query})
         canon: list[Chunk] = [h.chunk for h in hits]
         for entity in named:
             found = await tools["lookup_entry"].ainvoke({"name": entity.name})
@@ -131,7 +130,12 @@ class CanonAgent:
                 # The best-matching sections first, then the rest of the entry, two at most.
                 extra = [c for c in found[1] if c not in canon][:2]
                 canon.extend(extra)
-        relevant = bool(named) or is_relevant(hits, self._config.relevance_threshold)
+        # Whether the bible speaks to the question is judged on the writer's own words: the
+        # thread's names added to the query would make any question look relevant.
+        own = (
+            hits if query == msg.text else await tools["search_bible"].ainvoke({"query": msg.text})
+        )
+        relevant = bool(named) or is_relevant(own, self._config.relevance_threshold)
         return canon, thread, relevant, hits
 
     def _query(
@@ -192,18 +196,19 @@ class CanonAgent:
 
     async def answer(self, msg: IncomingMessage, show: str) -> AsyncIterator[Event]:
         canon, thread, relevant, _ = await self.gather(msg, show)
+        mode = self.mode
         if not relevant:
             canon = []
             # A follow-up ("shorter, please") in a thread that already quotes canon is about
-            # that canon: no warning, and nothing new to quote.
-            relevant = any(turn.canon_ids for turn in thread)
+            # that canon when the model can rewrite it: no warning, nothing new to quote. An
+            # extract cannot rewrite, and the thread's sentences would not answer a new question.
+            relevant = mode == "generate" and any(turn.canon_ids for turn in thread)
         quoted_before = [c for t in thread for c in self._chunks(show, t.canon_ids)]
         retrieved = canon + [c for c in quoted_before if c not in canon]
         plan = self.build_turn(msg, show, canon, thread)
         notice = "" if relevant else not_canon_notice(show)
         if notice:
             yield Delta(notice + "\n\n")
-        mode = self.mode
         removed: list[str] = []
         body, citations = "", []
         if mode == "generate":
@@ -230,7 +235,7 @@ class CanonAgent:
             picked = await asyncio.to_thread(
                 self._extractor.pick,
                 self._query(msg, show, named, thread),
-                canon or quoted_before,
+                canon or (quoted_before if relevant else []),
                 self._config.extract_sentences,
                 [e.file for e in named],
             )

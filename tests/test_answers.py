@@ -91,3 +91,15 @@ def test_a_question_the_bible_does_not_cover_says_so_and_cites_nothing(app: App)
     reply, _ = run(ask(app, message("What is the boiling point of liquid nitrogen?")))
     assert reply.text.startswith("The lantern-line bible has nothing on this")
     assert reply.citations == [] and "[" not in reply.text
+
+
+def test_an_unrelated_question_later_in_a_thread_is_still_flagged(app: App) -> None:
+    """The thread already quotes canon; an extract must not answer a new, unrelated question
+    with the thread's old sentences."""
+    first, _ = run(ask(app, message("Who is Silas Quill?", thread="t-later")))
+    assert first.citations
+    later, _ = run(
+        ask(app, message("what is the boiling point of liquid nitrogen?", thread="t-later"))
+    )
+    assert later.text.startswith("The lantern-line bible has nothing on this")
+    assert later.citations == [] and "[" not in later.text
