@@ -217,8 +217,9 @@ class CanonAgent:
                 parts.append(piece)
                 yield Delta(piece)
             said = [msg.text, *(t.text for t in thread if t.role == "writer")]
+            # Where the bible has nothing, the notice already says none of it is canon.
             checked = verify(
-                "".join(parts), retrieved, self._instructions(show), said, grounded=True
+                "".join(parts), retrieved, self._instructions(show), said, grounded=relevant
             )
             removed = checked.removed
             if removed:
@@ -241,6 +242,8 @@ class CanonAgent:
             )
             body = compose(picked)
             citations = unique(p.citation for p in picked)
+        if not body and not notice:  # nothing stood up, and nothing to quote instead
+            body = "I could not find an answer to that in the bible. Try asking with a name."
         text = "\n\n".join(part for part in (notice, body) if part)
         self._remember(msg, plan, text)
         result = Answer(
