@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from agents.schemas import Citation
 from agents.text import WORD, contains, content_words, ngrams, norm, sentences, words
@@ -88,7 +88,7 @@ class _Context:
     @staticmethod
     def quiet(ctx: _Context) -> _Context:
         """The same context, with removals not recorded (for a look-ahead)."""
-        return _Context(**{**ctx.__dict__, "removed": [], "used": []})
+        return replace(ctx, removed=[], used=[])
 
     def find(self, file: str, heading: str) -> Section | None:
         return self.sections.get((file.strip(), heading.strip()))
