@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Iterable, Sequence
 
 from agents.prompts import Prompts
 from agents.schemas import Citation
 from memory.bible import BibleStore
 from memory.bible_parse import Chunk
-
-_LABEL = re.compile(r"\[([^\[\]]+?\.md) > ([^\[\]]+?)\]")
 
 
 def citation(chunk: Chunk) -> Citation:
@@ -39,16 +36,6 @@ async def relevant_chunks(
     entry, a strong dense match, or dense and keyword search agreeing."""
     hits = await asyncio.to_thread(bible.search, show, query, k)
     return [h.chunk for h in hits if h.named or h.score >= threshold or h.agrees()]
-
-
-def cited_labels(text: str) -> list[Citation]:
-    """Citations the model wrote in the form [file > heading]."""
-    out: list[Citation] = []
-    for match in _LABEL.finditer(text):
-        item = Citation(file=match.group(1).strip(), heading=match.group(2).strip())
-        if item not in out:
-            out.append(item)
-    return out
 
 
 def unique(citations: Iterable[Citation]) -> list[Citation]:

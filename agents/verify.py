@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
+from agents.canon import unique
 from agents.schemas import Citation
 from agents.text import WORD, contains, content_words, ngrams, norm, sentences, words
 from memory.bible_parse import Chunk
@@ -84,11 +85,6 @@ class _Context:
     grounded: bool  # claims must be borne out by the retrieved canon
     removed: list[str]
     used: list[Citation]
-
-    @staticmethod
-    def quiet(ctx: _Context) -> _Context:
-        """The same context, with removals not recorded (for a look-ahead)."""
-        return replace(ctx, removed=[], used=[])
 
     def find(self, file: str, heading: str) -> Section | None:
         return self.sections.get((file.strip(), heading.strip()))
@@ -164,17 +160,25 @@ def verify(
             if kept:
                 out.append(kept)
     body = re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip()
-    return Verified(body, _unique(ctx.used), ctx.removed)
+    return Verified(body, unique(ctx.used), ctx.removed)
 
 
-def _keep_labels(ctx: _Context, line: str) -> list[Citation]:
-    kept = []
-    for m in LABEL.finditer(line):
+def _retrieved(ctx: _Context, text: str) -> tuple[list[Citation], list[str]]:
+    """The citations in text that name retrieved sections, and the labels that do not."""
+    kept: list[Citation] = []
+    unknown: list[str] = []
+    for m in LABEL.finditer(text):
         section = ctx.find(m.group(1), m.group(2) or "")
         if section is None:
-            ctx.removed.append(f"citation to a section not retrieved: {m.group(0)}")
+            unknown.append(m.group(0))
         else:
             kept.append(section.citation)
+    return kept, unknown
+
+
+def _keep_labels(ctx: _Context, text: str) -> list[Citation]:
+    kept, unknown = _retrieved(ctx, text)
+    ctx.removed += [f"citation to a section not retrieved: {label}" for label in unknown]
     return kept
 
 
@@ -218,7 +222,7 @@ def _prose_line(ctx: _Context, line: str) -> str:
         ctx.removed.append(f"prompt format: {line[:80]}")
         return ""
     bare = LABEL.sub(" ", line)
-    cites = _keep_labels(_Context.quiet(ctx), line)
+    cites, _ = _retrieved(ctx, line)  # recorded sentence by sentence below
     for m in _QUOTED.finditer(bare):
         span = m.group(1) or m.group(2) or ""
         if len(sentences(span)) > 1 and _source_of(ctx, norm(span), cites, quote=True) is None:
@@ -261,7 +265,7 @@ def _sentence(ctx: _Context, sentence: str) -> str:
     ctx.used.extend(cites)
     plain = " ".join(LABEL.sub("", sentence).split())
     plain = re.sub(r"\s+([.,;:!?])", r"\1", plain)
-    return " ".join([plain, *(c.label for c in _unique(cites))])
+    return " ".join([plain, *(c.label for c in unique(cites))])
 
 
 def _supported(ctx: _Context, sentence: str) -> bool:
@@ -294,11 +298,3 @@ def _echoes(ctx: _Context, tokens: list[str]) -> bool:
     grams = [tuple(tokens[i : i + ECHO_N]) for i in range(len(tokens) - ECHO_N + 1)]
     shared = sum(g in ctx.instructions for g in grams)
     return shared / len(grams) >= ECHO_SHARE
-
-
-def _unique(citations: Iterable[Citation]) -> list[Citation]:
-    out: list[Citation] = []
-    for c in citations:
-        if c.file and c not in out:
-            out.append(c)
-    return out
