@@ -73,6 +73,23 @@ class TurnPlan:
     history: list[Turn]
 
 
+@dataclass(frozen=True)
+class Gathered:
+    """What the tools found for one question. ``query`` is what was searched: the writer's
+    words, with the thread's names added when they name no one ("what does she want?" in a
+    thread about Maren); ``about`` is who the question is about, named or implied."""
+
+    canon: list[Chunk]
+    thread: list[Turn]
+    relevant: bool
+    query: str
+    about: list[Entity]
+
+
+def _names(entities: Sequence[Entity]) -> str:
+    return ", ".join(e.name for e in entities)
+
+
 def not_canon_notice(show: str) -> str:
     return (
         f"The {show} bible has nothing on this, so none of what follows is canon. "
@@ -112,16 +129,16 @@ class CanonAgent:
             return self._config.answer_mode
         return "generate" if self._engine.is_instruct else "extract"
 
-    async def gather(
-        self, msg: IncomingMessage, show: str
-    ) -> tuple[list[Chunk], list[Turn], bool, list[Hit]]:
-        """Run the tools: returns (ranked canon, thread so far, relevant?, raw search hits)."""
+    async def gather(self, msg: IncomingMessage, show: str) -> Gathered:
+        """Run the tools: the ranked canon, the thread so far, and whether the bible speaks
+        to the question."""
         tools = make_tools(self._bible, show, self._history, msg.key, self._config.search_k)
         thread: list[Turn] = await tools["read_thread"].ainvoke(
             {"token_budget": self._config.history_token_budget}
         )
         named = self._bible.named_in(show, msg.text)
-        query = self._query(msg, show, named, thread)
+        about = named or self._recently_named(show, thread)
+        query = msg.text if named or not about else f"{msg.text} ({_names(about)})"
         hits: list[Hit] = await tools["search_bible"].ainvoke({"query": query})
         canon: list[Chunk] = [h.chunk for h in hits]
         for entity in named:
@@ -136,16 +153,7 @@ class CanonAgent:
             hits if query == msg.text else await tools["search_bible"].ainvoke({"query": msg.text})
         )
         relevant = bool(named) or is_relevant(own, self._config.relevance_threshold)
-        return canon, thread, relevant, hits
-
-    def _query(
-        self, msg: IncomingMessage, show: str, named: list[Entity], thread: list[Turn]
-    ) -> str:
-        """ "What does she want?" in a thread about Maren: search as if it said Maren."""
-        if named:
-            return msg.text
-        recent = self._recently_named(show, thread)
-        return f"{msg.text} ({', '.join(e.name for e in recent)})" if recent else msg.text
+        return Gathered(canon, thread, relevant, query, about)
 
     def _recently_named(self, show: str, thread: list[Turn]) -> list[Entity]:
         """Entries named in the thread's latest writer turn that named any."""
@@ -195,7 +203,8 @@ class CanonAgent:
         return TurnPlan(messages, turn_text, fresh, history)
 
     async def answer(self, msg: IncomingMessage, show: str) -> AsyncIterator[Event]:
-        canon, thread, relevant, _ = await self.gather(msg, show)
+        found = await self.gather(msg, show)
+        canon, thread, relevant = found.canon, found.thread, found.relevant
         mode = self.mode
         if not relevant:
             canon = []
@@ -232,13 +241,12 @@ class CanonAgent:
             else:
                 mode = "floor"
         if mode != "generate":
-            named = self._bible.named_in(show, msg.text) or self._recently_named(show, thread)
             picked = await asyncio.to_thread(
                 self._extractor.pick,
-                self._query(msg, show, named, thread),
+                found.query,
                 canon or (quoted_before if relevant else []),
                 self._config.extract_sentences,
-                [e.file for e in named],
+                [e.file for e in found.about],
             )
             body = compose(picked)
             citations = unique(p.citation for p in picked)

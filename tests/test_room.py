@@ -131,8 +131,8 @@ def test_thread_history_survives_a_restart_and_feeds_follow_ups(
         assert [t.role for t in turns] == ["writer", "assistant"]
         assert turns[0].text == "Who is Maren Kessler?"
         follow = message("And what does she want?", thread="story-1")
-        canon, thread, _, _ = run(reopened.room.agent.gather(follow, SHOW))
-        plan = reopened.room.agent.build_turn(follow, SHOW, canon, thread)
+        found = run(reopened.room.agent.gather(follow, SHOW))
+        plan = reopened.room.agent.build_turn(follow, SHOW, found.canon, found.thread)
         assert "Who is Maren Kessler?" in plan.messages[1].content
         assert not {c.id for c in plan.fresh} & set(turns[0].canon_ids)  # not quoted twice
         reply, _ = run(ask(reopened, follow))
