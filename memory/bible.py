@@ -119,6 +119,13 @@ class _ShowCache:
     entities: list[Entity]
     names: NameIndex
     by_file: dict[str, list[str]]  # file -> chunk ids in document order
+    # Keyword tokens of each chunk's text, filled as searches meet them (phrase matching).
+    text_tokens: dict[str, list[str]] = field(default_factory=dict)
+
+    def tokens_of(self, cid: str) -> list[str]:
+        if cid not in self.text_tokens:
+            self.text_tokens[cid] = tokens(self.chunks[cid].text)
+        return self.text_tokens[cid]
 
 
 def _chunk_from_record(cid: str, doc: str, meta: dict[str, Any]) -> Chunk:
@@ -318,7 +325,7 @@ class BibleStore:
         fused = reciprocal_rank_fusion([dense, lexical, named], k=RRF_K)
         asked = tokens(query)
         ranked = {
-            cid: ranking_score(value, phrase_coverage(asked, tokens(cache.chunks[cid].text)))
+            cid: ranking_score(value, phrase_coverage(asked, cache.tokens_of(cid)))
             for cid, value in fused.items()
             if cid in cache.chunks
         }
