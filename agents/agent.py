@@ -24,19 +24,16 @@ from dataclasses import dataclass
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from agents.backend import ModelBackend
 from agents.budget import Fit, fit_budget
 from agents.canon import citation, excerpt_block, unique
-from agents.chat_model import LocalChatModel
-from agents.engine import Generation, GenerationStats
-from agents.extract import Extractor, compose
-from agents.messages import Delta, Event, Final, IncomingMessage, Reply
+from agents.cite import Cited, floor_of, stream_and_cite
+from agents.extract import Extractor, Picked
+from agents.llm.base import GenerationStats, ModelBackend, TextRequest
+from agents.llm.chat_model import chat_text
+from agents.messages import Delta, Final, Message, Reply, Update
 from agents.prompts import Prompts
-from agents.render import sources_line
-from agents.schemas import Answer, Citation
-from agents.text import content_words
+from agents.schemas import Answer
 from agents.tools import make_tools
-from agents.verify import LABEL, verify
 from memory.bible import BibleStore, Hit, is_relevant
 from memory.bible_parse import Chunk
 from memory.history import HistoryStore, Turn
@@ -97,12 +94,6 @@ def not_canon_notice(show: str) -> str:
     )
 
 
-def supporting(text: str, sections: Sequence[Chunk], least: int = 2) -> list[Citation]:
-    """Sections that share at least ``least`` content words with an uncited answer."""
-    said = content_words(LABEL.sub(" ", text))
-    return unique(citation(c) for c in sections if len(said & content_words(c.text)) >= least)
-
-
 class CanonAgent:
     def __init__(
         self,
@@ -129,7 +120,7 @@ class CanonAgent:
             return self._config.answer_mode
         return "generate" if self._engine.is_instruct else "extract"
 
-    async def gather(self, msg: IncomingMessage, show: str) -> Gathered:
+    async def gather(self, msg: Message, show: str) -> Gathered:
         """Run the tools: the ranked canon, the thread so far, and whether the bible speaks
         to the question."""
         tools = make_tools(self._bible, show, self._history, msg.key, self._config.search_k)
@@ -165,7 +156,7 @@ class CanonAgent:
         return []
 
     def build_turn(
-        self, msg: IncomingMessage, show: str, canon: list[Chunk], thread: list[Turn]
+        self, msg: Message, show: str, canon: list[Chunk], thread: list[Turn]
     ) -> TurnPlan:
         """Messages for the model, the prompt text of this turn, and the canon it quotes."""
         system = self._prompts.render("answer_system", show=show)
@@ -202,7 +193,7 @@ class CanonAgent:
         messages.append(HumanMessage(content=turn_text))
         return TurnPlan(messages, turn_text, fresh, history)
 
-    async def answer(self, msg: IncomingMessage, show: str) -> AsyncIterator[Event]:
+    async def answer(self, msg: Message, show: str) -> AsyncIterator[Update]:
         found = await self.gather(msg, show)
         canon, thread, relevant = found.canon, found.thread, found.relevant
         mode = self.mode
@@ -218,38 +209,36 @@ class CanonAgent:
         notice = "" if relevant else not_canon_notice(show)
         if notice:
             yield Delta(notice + "\n\n")
-        removed: list[str] = []
-        body, citations = "", []
-        if mode == "generate":
-            parts: list[str] = []
-            async for piece in self._generate(msg, show, plan):
-                parts.append(piece)
-                yield Delta(piece)
-            said = [msg.text, *(t.text for t in thread if t.role == "writer")]
-            # Where the bible has nothing, the notice already says none of it is canon.
-            checked = verify(
-                "".join(parts), retrieved, self._instructions(show), said, grounded=relevant
-            )
-            removed = checked.removed
-            if removed:
-                log.info("answer verification removed %d item(s): %s", len(removed), removed)
-            if not checked.thin:
-                body = checked.text
-                citations = checked.citations or supporting(body, retrieved)[:3]
-                if not checked.citations and citations:
-                    body += "\n\n" + sources_line(citations)
-            else:
-                mode = "floor"
-        if mode != "generate":
-            picked = await asyncio.to_thread(
+        cited = Cited("", [])
+
+        async def floor() -> list[Picked]:
+            return await asyncio.to_thread(
                 self._extractor.pick,
                 found.query,
                 canon or (quoted_before if relevant else []),
                 self._config.extract_sentences,
                 [e.file for e in found.about],
             )
-            body = compose(picked)
-            citations = unique(p.citation for p in picked)
+
+        if mode == "generate":
+            said = [msg.text, *(t.text for t in thread if t.role == "writer")]
+            # Where the bible has nothing, the notice already says none of it is canon.
+            async for item in stream_and_cite(
+                self._generate(msg, show, plan),
+                canon=retrieved,
+                instructions=self._instructions(show),
+                said=said,
+                grounded=relevant,
+                floor=floor,
+            ):
+                if isinstance(item, Delta):
+                    yield item
+                else:
+                    cited = item
+            mode = "floor" if cited.floor else mode
+        else:
+            cited = floor_of(await floor())
+        body, citations = cited.text, cited.citations
         if not body and not notice:  # nothing stood up, and nothing to quote instead
             body = "I could not find an answer to that in the bible. Try asking with a name."
         text = "\n\n".join(part for part in (notice, body) if part)
@@ -260,32 +249,29 @@ class CanonAgent:
             retrieved=unique(citation(c) for c in retrieved),
             mode=mode,  # type: ignore[arg-type]
             canon_found=relevant,
-            removed=removed,
+            removed=cited.removed,
         )
-        yield Final(Reply(kind="answer", text=text, citations=citations, data=result.model_dump()))
+        yield Final(Reply(kind="answer", text=text, citations=citations, result=result))
 
-    async def _generate(
-        self, msg: IncomingMessage, show: str, plan: TurnPlan
-    ) -> AsyncIterator[str]:
+    async def _generate(self, msg: Message, show: str, plan: TurnPlan) -> AsyncIterator[str]:
         """The model's text, streamed: a chat for an instruct model, a completion for a base
         model. Neither is final until verified."""
         stats = GenerationStats()
         self.last_stats = stats
         if self._engine.is_instruct:
-            model = LocalChatModel(
-                engine=self._engine,
+            async for piece in chat_text(
+                self._engine,
+                plan.messages,
                 lane=msg.lane,
                 max_tokens=self._config.max_tokens,
                 temperature=self._config.temperature,
                 deadline_s=self._config.deadline_s,
                 stats=stats,
-            )
-            stop = [f"\n{msg.author} asks:"]
-            async for chunk in model.astream(plan.messages, stop=stop):
-                if chunk.text:
-                    yield chunk.text
+                stop=[f"\n{msg.author} asks:"],
+            ):
+                yield piece
             return
-        gen = Generation(
+        request = TextRequest(
             prompt=self._completion(show, msg.text, plan),
             lane=msg.lane,
             max_tokens=self._config.max_tokens,
@@ -294,7 +280,7 @@ class CanonAgent:
             stop=COMPLETION_STOPS,
             repeat_penalty=1.1,
         )
-        async for piece in self._engine.stream(gen, stats):
+        async for piece in self._engine.stream(request, stats):
             yield piece
 
     def _completion(self, show: str, question: str, plan: TurnPlan) -> str:
@@ -326,7 +312,7 @@ class CanonAgent:
         ]
         return "\n".join(parts)
 
-    def _remember(self, msg: IncomingMessage, plan: TurnPlan, text: str) -> None:
+    def _remember(self, msg: Message, plan: TurnPlan, text: str) -> None:
         """The writer's turn and the answer they got, saved together."""
         count = self._engine.count_tokens
         self._history.append(

@@ -18,18 +18,25 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 
 from agents.errors import BadRequest, RoomError
-from agents.messages import IncomingMessage, Reply
+from agents.messages import Reply
 from agents.schemas import Citation
 from memory.bible import BibleStore, slugify
-from memory.ledger import Brainstorm, Ledger
+from memory.ledger import Actor, Brainstorm, Ledger
 
 PROMOTED_DIR = "room"  # subfolder of the bible folder that promotions are written to
 
 
 class NotAllowed(RoomError):
     pass
+
+
+class CanonChange(BaseModel):
+    action: str  # 'add' or 'undo'
+    promotion: int
+    file: str
 
 
 @dataclass(frozen=True)
@@ -115,10 +122,12 @@ class CanonEditor:
         self._read_only = [p.resolve() for p in read_only]
         self._lock = threading.Lock()  # one change to a bible folder at a time
 
-    def _check_allowed(self, msg: IncomingMessage, show: str, action: str, target: str) -> None:
-        if msg.may_edit_canon:
+    def _check_allowed(
+        self, actor: Actor, allowed: bool, show: str, action: str, target: str
+    ) -> None:
+        if allowed:
             return
-        self._ledger.note(show, msg.actor, "canon.refused", change=action, target=target)
+        self._ledger.promotions.note(show, actor, "canon.refused", change=action, target=target)
         raise NotAllowed(
             f"Only the room's canon editors can change the {show} bible; nothing changed. "
             "Ask your showrunner, who can promote it (the bot's admin sets who may)."
@@ -142,13 +151,14 @@ class CanonEditor:
 
     # ---- add ----------------------------------------------------------------------------------
     def add(
-        self, msg: IncomingMessage, show: str, target: str | None, bs: Brainstorm | None
+        self, actor: Actor, allowed: bool, show: str, target: str | None, bs: Brainstorm | None
     ) -> Reply:
-        self._check_allowed(msg, show, "add", target or "")
+        """``allowed``: the core's decision that ``actor`` may edit canon (agents.access)."""
+        self._check_allowed(actor, allowed, show, "add", target or "")
         today = datetime.now(UTC).date().isoformat()
-        draft = self._draft(msg, show, (target or "").strip().lower(), bs, today)
+        draft = self._draft(actor.name, show, (target or "").strip().lower(), bs, today)
         with self._lock:
-            active = self._ledger.active_promotion(show, draft.kind, draft.source_id)
+            active = self._ledger.promotions.active(show, draft.kind, draft.source_id)
             if active is not None:
                 raise BadRequest(f"That is already in the {show} bible: {active.file}")
             folder = self._folder(show)
@@ -160,13 +170,13 @@ class CanonEditor:
                 report = self._bible.ingest(folder, show)
                 if any(p.path == draft.rel_path for p in report.skipped):
                     raise RoomError("the new bible file did not parse")
-                promotion = self._ledger.add_promotion(
+                promotion = self._ledger.promotions.add(
                     show,
                     draft.kind,
                     draft.source_id,
                     draft.rel_path,
                     content_hash(draft.text),
-                    msg.actor,
+                    actor,
                 )
             except BaseException:
                 path.unlink(missing_ok=True)
@@ -177,36 +187,36 @@ class CanonEditor:
             kind="canon",
             text=(
                 f"Added {draft.what} to the {show} bible as {cite.label}, approved by "
-                f"{msg.author}. Undo with: canon undo"
+                f"{actor.name}. Undo with: canon undo"
             ),
-            data={"action": "add", "promotion": promotion.id, "file": draft.rel_path},
+            result=CanonChange(action="add", promotion=promotion.id, file=draft.rel_path),
             citations=[cite],
         )
 
     def _draft(
-        self, msg: IncomingMessage, show: str, target: str, bs: Brainstorm | None, today: str
+        self, approver: str, show: str, target: str, bs: Brainstorm | None, today: str
     ) -> Draft:
         if target == "wrap":
             if bs is None:
                 raise BadRequest("'canon add wrap' works inside a brainstorm thread.")
-            wrap = self._ledger.latest_wrap(bs.id)
+            wrap = self._ledger.log.latest_wrap(bs.id)
             if wrap is None:
                 raise BadRequest("This thread has no wrap-up yet. Run: wrap")
-            return wrap_draft(wrap.id, wrap.data, bs, msg.author, today)
+            return wrap_draft(wrap.id, wrap.data, bs, approver, today)
         number = target.lstrip("#")
         if not number.isdigit():
             raise BadRequest("Say what to add: canon add N (a pitch number), or canon add wrap")
-        pitch = self._ledger.pitch(int(number))
-        source = None if pitch is None else self._ledger.brainstorm_by_id(pitch.brainstorm_id)
+        pitch = self._ledger.pitches.by_id(int(number))
+        source = None if pitch is None else self._ledger.log.brainstorm_by_id(pitch.brainstorm_id)
         if pitch is None or source is None or source.show != show:
             raise BadRequest(f"There is no pitch #{number} for {show}.")
-        return pitch_draft(pitch.id, pitch.author, pitch.text, source, msg.author, today)
+        return pitch_draft(pitch.id, pitch.author, pitch.text, source, approver, today)
 
     # ---- undo ---------------------------------------------------------------------------------
-    def undo(self, msg: IncomingMessage, show: str) -> Reply:
-        self._check_allowed(msg, show, "undo", "")
+    def undo(self, actor: Actor, allowed: bool, show: str) -> Reply:
+        self._check_allowed(actor, allowed, show, "undo", "")
         with self._lock:
-            last = self._ledger.last_promotion(show)
+            last = self._ledger.promotions.last(show)
             if last is None:
                 raise BadRequest(f"Nothing to undo: no addition to the {show} bible is in effect.")
             folder = self._folder(show)
@@ -223,7 +233,7 @@ class CanonEditor:
             _remove(path)
             try:
                 self._bible.ingest(folder, show)
-                self._ledger.mark_undone(last, msg.actor)
+                self._ledger.promotions.mark_undone(last, actor)
             except BaseException:
                 if kept is not None:  # put it back: the bible and the ledger must agree
                     _write_atomically(path, kept)
@@ -232,7 +242,7 @@ class CanonEditor:
         return Reply(
             kind="canon",
             text=f"Removed {last.file} from the {show} bible (added by {last.approved_by}).",
-            data={"action": "undo", "promotion": last.id, "file": last.file},
+            result=CanonChange(action="undo", promotion=last.id, file=last.file),
         )
 
 

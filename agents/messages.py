@@ -1,13 +1,19 @@
-"""Neutral message and reply types: what adapters translate to and from.
+"""Neutral events in and out of the core: what adapters translate to and from.
 
-No platform syntax here. ``raw`` carries the platform's own event for the adapter that made
-it; the core never reads it.
+One door: every platform event becomes a ``Message``, a ``Command`` or a ``Reaction`` and
+goes to ``Room.handle``. Each carries where it happened and who did it, including the
+author's role IDs, so the core (not the adapter) decides what the author may do. ``raw``
+carries the platform's own event for the adapter that made it; the core never reads it.
+
+Out come ``Working`` (slow work started), ``Delta`` (text still being written) and ``Final``
+(the finished ``Reply``, which carries its typed result).
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,25 +21,22 @@ from agents.schemas import Citation
 from memory.history import ConversationKey
 from memory.ledger import Actor
 
-ReplyKind = Literal[
-    "answer",
-    "loglines",
-    "beats",
-    "character",
-    "search",
-    "help",
-    "error",
-    "noted",
-    "brainstorm",
-    "pitch",
-    "riff",
-    "vote",
-    "wrap",
-    "canon",
-]
+
+@runtime_checkable
+class ThreadOpener(Protocol):
+    """How a platform opens a thread for a brainstorm started from a channel. ``name`` is
+    the core's suggestion (platforms that name threads themselves may ignore it); it returns
+    the new thread's ID and a link to it. ``discard`` removes it if the opening fails."""
+
+    def open(self, title: str, name: str) -> Awaitable[tuple[str, str]]: ...
+
+    def discard(self, thread: str) -> Awaitable[None]: ...
 
 
-class IncomingMessage(BaseModel):
+class RoomEvent(BaseModel):
+    """Where and by whom. ``thread`` is the conversation (a thread, a DM, or a writer's own
+    command history); ``in_thread`` says the platform event came from inside a thread."""
+
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     platform: str
@@ -41,16 +44,18 @@ class IncomingMessage(BaseModel):
     channel: str
     thread: str
     author: str
-    text: str
-    mentions_bot: bool = False
-    # A message in a thread the bot is part of that does not address it. Outside brainstorms
-    # the bot answers these (the thread is a conversation with it); in brainstorms it listens.
-    in_bot_thread: bool = False
     author_id: str = ""  # stable platform ID; votes and permissions go by it, not the name
+    roles: tuple[str, ...] = ()  # the author's role IDs, where the platform has roles
+    in_thread: bool = False
     message_id: str = ""  # the platform's reference to this message (what reactions point at)
     link: str = ""  # a link to the thread, for provenance
-    # Set by the adapter from its configured user or role IDs; the core never guesses.
-    may_edit_canon: bool = False
+    prefix: str = "/"  # how a writer types a command here ("/wr " on Slack), for hints
+    addressed_as: str = "@bot"  # how a writer says something to the bot here, for hints
+    # A show the platform names itself (the terminal's --show); chat platforms leave it to
+    # the channel's mapping, which the core resolves.
+    show: str | None = None
+    # Offered where a command given in a channel may open a thread (see ThreadOpener).
+    threads: ThreadOpener | None = Field(default=None, exclude=True, repr=False)
     raw: Any = Field(default=None, exclude=True, repr=False)
 
     @property
@@ -67,17 +72,61 @@ class IncomingMessage(BaseModel):
         return f"{self.platform}/{self.workspace}/{self.channel}"
 
 
-class Reply(BaseModel):
-    """A finished reply. ``text`` is neutral Markdown-ish text; ``data`` the structured result."""
-
-    kind: ReplyKind
+class Message(RoomEvent):
     text: str
-    data: dict[str, Any] | None = None
+    mentions_bot: bool = False
+    # A message in a thread the bot is part of that does not address it. Outside brainstorms
+    # the bot answers these (the thread is a conversation with it); in brainstorms it listens.
+    in_bot_thread: bool = False
+
+
+class Command(RoomEvent):
+    """A command with arguments by name (Slack's and Discord's typed options); text
+    commands ('/logline ...') arrive as a ``Message`` and are parsed by the core."""
+
+    name: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class Reaction(RoomEvent):
+    """A reaction added to or removed from ``message_id``; ``token`` is the platform's name
+    for it ('+1', '-1::skin-tone-2' on Slack, the emoji itself on Discord)."""
+
+    token: str
+    added: bool
+
+
+class Reply(BaseModel):
+    """A finished reply. ``text`` is neutral text (``**bold**`` is the only markup);
+    ``result`` the typed result it renders; ``thread`` set when the core opened a new thread
+    that the reply belongs in."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    kind: str
+    text: str
+    result: BaseModel | None = None
     citations: list[Citation] = Field(default_factory=list)
+    thread: str | None = None
+    private: bool = False  # for the asker only, where the platform can (a command's choice)
 
     @property
     def ok(self) -> bool:
         return self.kind != "error"
+
+    @property
+    def data(self) -> dict[str, Any] | None:
+        """The result as JSON-ready data (``ask --json``)."""
+        return None if self.result is None else self.result.model_dump()
+
+    @classmethod
+    def error(cls, text: str) -> Reply:
+        return cls(kind="error", text=text)
+
+    @classmethod
+    def noted(cls) -> Reply:
+        """The room kept the message; nothing to post."""
+        return cls(kind="noted", text="")
 
 
 @dataclass(frozen=True)
@@ -98,4 +147,13 @@ class Final:
     reply: Reply
 
 
-Event = Working | Delta | Final
+Update = Working | Delta | Final
+
+
+async def final_reply(updates: AsyncIterator[Update]) -> Reply:
+    """The finished reply of a stream of updates, for callers that show only the end."""
+    reply = Reply.error("No reply was produced. Please try again.")
+    async for update in updates:
+        if isinstance(update, Final):
+            reply = update.reply
+    return reply

@@ -1,12 +1,28 @@
-"""Neutral text renderings of results (Markdown-ish, no platform syntax)."""
+"""Neutral text renderings of results: one renderer per result type.
+
+The only markup is ``**bold**`` for titles; each platform turns it into its own (Slack's
+``*bold*``, Discord's Markdown, the terminal's bold) and adds only its escaping and limits.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from agents.schemas import BeatSheet, BrainstormOpening, CharacterCard, Citation, LoglineSet, WrapUp
 from memory.bible import Hit
 from memory.bible_parse import Chunk
+
+BOLD = re.compile(r"\*\*(.+?)\*\*")
+
+
+def bold(text: str) -> str:
+    return f"**{text}**"
+
+
+def plain(text: str) -> str:
+    """Neutral text without its markup, for plain output (`writersroom ask`)."""
+    return BOLD.sub(r"\1", text)
 
 
 def sources_line(citations: Sequence[Citation]) -> str:
@@ -14,7 +30,7 @@ def sources_line(citations: Sequence[Citation]) -> str:
 
 
 def loglines(result: LoglineSet) -> str:
-    lines = [f"Loglines for: {result.premise}"]
+    lines = [f"{bold('Loglines')} for: {result.premise}"]
     for i, item in enumerate(result.loglines, 1):
         lines.append(f"{i}. {item.logline}")
         lines.append(
@@ -27,7 +43,7 @@ def loglines(result: LoglineSet) -> str:
 
 
 def beats(sheet: BeatSheet) -> str:
-    lines = [f"Beat sheet ({sheet.structure}) for: {sheet.premise}"]
+    lines = [f"{bold(f'Beat sheet ({sheet.structure})')} for: {sheet.premise}"]
     for i, beat in enumerate(sheet.beats, 1):
         story = f" [{beat.story_line} story]" if beat.story_line else ""
         who = f" (with {', '.join(beat.characters)})" if beat.characters else ""
@@ -42,7 +58,7 @@ def card(c: CharacterCard) -> str:
         facts.append(f"first episode: {c.first_episode}")
     if c.last_episode is not None:
         facts.append(f"last episode: {c.last_episode}")
-    lines = [c.name + (f" (also: {', '.join(c.aliases)})" if c.aliases else "")]
+    lines = [bold(c.name) + (f" (also: {', '.join(c.aliases)})" if c.aliases else "")]
     lines.append(" | ".join(f for f in facts if f))
     lines += [
         f"Who: {c.summary}",
@@ -62,7 +78,7 @@ def search(query: str, hits: Sequence[Hit]) -> str:
     best), citation, snippet, and who put a room-promoted entry into the bible."""
     if not hits:
         return f"Nothing in the bible matches '{query}'."
-    lines = [f"Bible search: {query}"]
+    lines = [f"{bold('Bible search:')} {query}"]
     for hit in hits:
         snippet = " ".join(hit.chunk.text.split())
         snippet = snippet if len(snippet) <= 160 else snippet[:157] + "..."
@@ -106,7 +122,7 @@ def provenance(chunk: Chunk) -> str:
 
 
 def brainstorm_opening(opening: BrainstormOpening, show: str) -> str:
-    lines = [f"Brainstorm: {opening.topic}"]
+    lines = [f"{bold('Brainstorm:')} {opening.topic}"]
     if opening.canon:
         lines.append("Canon in play: " + " ".join(c.label for c in opening.canon))
     else:
@@ -127,14 +143,14 @@ def _votes(n: int) -> str:
 
 
 def wrap_up(w: WrapUp) -> str:
-    lines = [f"Wrap-up: {w.topic}", w.summary, "", "Decisions:"]
+    lines = [f"{bold('Wrap-up:')} {w.topic}", w.summary, "", bold("Decisions:")]
     lines += [f"- {d.text} ({d.author})" for d in w.decisions] or ["- none marked (decision: …)"]
-    lines += ["", "Top pitches:"]
+    lines += ["", bold("Top pitches:")]
     lines += [
         f"{i}. #{p.number} {p.author}: {p.text} ({_votes(p.votes)})"
         for i, p in enumerate(w.top_pitches, 1)
     ] or ["- no pitches yet"]
-    lines += ["", "Open questions:"]
+    lines += ["", bold("Open questions:")]
     lines += [f"- {q.text} ({q.author})" for q in w.open_questions] or ["- none"]
     if w.beat_sheet is not None:
         lines += ["", beats(w.beat_sheet)]

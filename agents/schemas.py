@@ -273,6 +273,7 @@ class WrapUp(BaseModel):
     top_pitches: list[PitchResult] = Field(default_factory=list)
     open_questions: list[Attributed] = Field(default_factory=list)
     beat_sheet: BeatSheet | None = None
+    wrap: int | None = None  # the wrap-up's number in the ledger, once saved
 
     _strip = field_validator("summary")(_nonblank)
 

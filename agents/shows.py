@@ -13,10 +13,10 @@ from memory.room_state import RoomState
 
 
 class NoShowForChannel(BadRequest):
-    def __init__(self, command_hint: str) -> None:
+    def __init__(self, prefix: str) -> None:
         super().__init__(
             "This channel is not linked to a show yet. Someone allowed to can run "
-            f"`{command_hint}` here, or the bot's admin can set WR_DEFAULT_SHOW."
+            f"`{prefix}show NAME` here, or the bot's admin can set WR_DEFAULT_SHOW."
         )
 
 
@@ -46,3 +46,6 @@ class ShowResolver:
             or self._file_map.get((workspace, channel))
             or self._default
         )
+
+    def link(self, platform: str, workspace: str, channel: str, show: str, by: str) -> None:
+        self._state.map_show(platform, workspace, channel, show, by)

@@ -168,7 +168,7 @@ async def run_model(
         for i, item in enumerate(questions):
             start = time.monotonic()
             reply = Reply(kind="error", text="no reply")
-            async for event in app.room.handle(message(item["q"], f"q{i}"), SHOW):
+            async for event in app.room.handle(message(item["q"], f"q{i}", SHOW)):
                 if isinstance(event, Final):
                     reply = event.reply
             figures.times.append(time.monotonic() - start)

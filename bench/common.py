@@ -6,8 +6,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from agents.messages import IncomingMessage
-from agents.model_files import BUNDLED_CHAT_FORMAT, assemble_bundled
+from agents.llm.model_files import BUNDLED_CHAT_FORMAT, assemble_bundled
+from agents.messages import Message
 from bot.settings import Settings
 
 
@@ -33,10 +33,11 @@ def fmt(value: float) -> str:
     return f"{value:8.1f}"
 
 
-def message(text: str, thread: str) -> IncomingMessage:
-    """A writer's question to the bot in a bench thread."""
-    return IncomingMessage(
+def message(text: str, thread: str, show: str) -> Message:
+    """A writer's question to the bot about ``show`` in a bench thread."""
+    return Message(
         platform="bench",
+        show=show,
         workspace="w",
         channel="c",
         thread=thread,

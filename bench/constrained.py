@@ -15,11 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from agents.engine import Generation, LlamaEngine
-from agents.model_files import resolve_model
+from agents.llm.llama import Generation, LlamaEngine, grammar_for, reference_grammar
+from agents.llm.model_files import resolve_model
 from agents.prompts import Prompts
 from agents.schemas import logline_schema
-from agents.structured import grammar_for
 from bench.common import bench_settings, fmt
 
 
@@ -66,10 +65,8 @@ async def run(
             if gram:
                 fallbacks.append(c.stats.grammar_fallbacks)
         if reference:
-            from llama_cpp import LlamaGrammar
-
             llama = engine.llama
-            lg = LlamaGrammar.from_string(grammar, verbose=False)
+            lg = reference_grammar(grammar)
             n, first, t_end = 0, 0.0, 0.0
             for _ in llama.create_completion(
                 prompt, max_tokens=max_tokens, temperature=0.8, grammar=lg, stream=True, seed=r

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agents.engine import LlamaEngine
+from agents.llm.llama import LlamaEngine
 from agents.messages import Final
 from bench.common import bench_settings, message
 from bot.compose import App, build_app
@@ -29,22 +29,23 @@ SHOW = "bench-show"
 
 def llama_of(app: App) -> Any:
     """The llama_cpp.Llama under the room, for resets and the direct reference call."""
-    engine = app.room.engine
+    engine = app.room.services.backend
     assert isinstance(engine, LlamaEngine)
     return engine.llama
 
 
 async def room_logline(app: App, premise: str, thread: str) -> tuple[float, float, str]:
-    structured = app.room._structured
+    engine = app.room.services.backend
+    assert isinstance(engine, LlamaEngine)
     llama_of(app).reset()  # cold KV cache, as for the direct call
     start = time.monotonic()
-    async for event in app.room.handle(message(f"/logline {premise} 2", thread), SHOW):
+    async for event in app.room.handle(message(f"/logline {premise} 2", thread, SHOW)):
         if isinstance(event, Final) and event.reply.kind == "error":
             raise SystemExit(f"room failed: {event.reply.text}")
-    stats = structured.last_stats
+    stats = engine.last_structured_stats
     assert stats is not None
     ttft = stats.submitted_at + stats.ttft_s - start
-    return ttft, stats.tokens_per_s, structured.last_prompt
+    return ttft, stats.tokens_per_s, engine.last_structured_prompt
 
 
 def direct(app: App, prompt: str, max_tokens: int) -> tuple[float, float]:
@@ -70,12 +71,12 @@ def direct(app: App, prompt: str, max_tokens: int) -> tuple[float, float]:
 
 
 async def follow_up(app: App, thread: str) -> tuple[float, float, int, int]:
-    agent = app.room.agent
+    agent = app.room.services.agent
     llama_of(app).reset()
     ttfts = []
     prompt_tokens = reused = 0
     for text in ("Who is Maren Kessler?", "What does she want most?"):
-        async for _ in app.room.handle(message(text, thread), SHOW):
+        async for _ in app.room.handle(message(text, thread, SHOW)):
             pass
         stats = agent.last_stats
         assert stats is not None

@@ -10,24 +10,18 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
-from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
 from agents import render
-from agents.errors import RoomError
-from agents.messages import Final, Reply
-from agents.model_files import ModelFileError
-from bot.compose import App, MissingSecret, build_app, build_slack, ensure_sample_show, open_bible
+from agents.messages import Final, Message, Reply
+from bot import compose
 from bot.progress import progress_bars
-from bot.settings import Settings
-from bot.terminal import TerminalRoom, to_message
-from memory.bible import IngestReport, InvalidShowName, StoreBusy, UnknownShow, show_slug
-from memory.embeddings import EmbeddingModelMissing
-from memory.room_state import RoomState
+from bot.terminal import TerminalRoom, terminal_message
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -96,10 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Console(soft_wrap=True, highlight=False)
     err = Console(stderr=True, soft_wrap=True, highlight=False)
     try:
-        settings = Settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        err.print(f"error: setting WR_{str(first['loc'][0]).upper()}: {first['msg']}")
+        settings = compose.load_settings()
+    except compose.BadSetting as exc:
+        err.print(f"error: {escape(str(exc))}")
         return EXIT_USAGE
     try:
         if args.command == "bible":
@@ -111,16 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "discord":
             return asyncio.run(_discord(args, settings, err))
         return asyncio.run(_room(args, settings, out, err))
-    except (
-        RoomError,
-        ModelFileError,
-        EmbeddingModelMissing,
-        UnknownShow,
-        InvalidShowName,
-        StoreBusy,
-        MissingSecret,
-        FileNotFoundError,
-    ) as exc:
+    except compose.USER_ERRORS as exc:
         err.print(f"error: {escape(str(exc))}")
         return EXIT_FAIL
     except KeyboardInterrupt:
@@ -133,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAIL
 
 
-def print_report(report: IngestReport, err: Console) -> None:
+def print_report(report: Any, err: Console) -> None:
     err.print(
         f"Ingested show [green]{report.show}[/]: {report.files} files, {report.chunks} chunks "
         f"({report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
@@ -144,26 +128,18 @@ def print_report(report: IngestReport, err: Console) -> None:
         err.print(f"  [yellow]skipped[/] {escape(where)}: {escape(problem.reason)}")
 
 
-def _bible(args: argparse.Namespace, settings: Settings, out: Console, err: Console) -> int:
-    from pathlib import Path
-
-    bible = open_bible(settings)
+def _bible(args: argparse.Namespace, settings: Any, out: Console, err: Console) -> int:
     if args.bible_command == "shows":
-        for show in bible.shows():
+        for show in compose.list_shows(settings):
             out.print(show)
         return EXIT_OK
     if args.bible_command == "ingest":
-        show = show_slug(args.show)
         with progress_bars(err, enabled=err.is_terminal) as progress:
-            report = bible.ingest(Path(args.directory), show, progress)
+            report = compose.ingest(settings, Path(args.directory), args.show, progress)
         print_report(report, err)
         return EXIT_OK if report.chunks or not report.skipped else EXIT_FAIL
-    show = show_slug(args.show or settings.default_show)
-    ensure_sample_show(settings, bible, show)
-    if not bible.has_show(show):
-        raise UnknownShow(show, bible.shows())
     query = " ".join(args.query)
-    hits = bible.search(show, query, k=max(1, args.k))
+    _, hits = compose.search(settings, args.show, query, max(1, args.k))
     if args.json:
         out.print_json(json.dumps(render.search_rows(hits)))
         return EXIT_OK
@@ -171,52 +147,34 @@ def _bible(args: argparse.Namespace, settings: Settings, out: Console, err: Cons
     return EXIT_OK
 
 
-def _ideas(args: argparse.Namespace, settings: Settings, err: Console) -> int:
-    from pathlib import Path
-
-    from memory.ideas_export import export_markdown
-    from memory.ledger import Ledger
-
-    show = show_slug(args.show)
-    if not settings.ledger_path.exists():
-        err.print("error: no ideas ledger yet: no brainstorm has been held on this machine.")
-        return EXIT_FAIL
-    ledger = Ledger(settings.ledger_path)
-    try:
-        if show not in ledger.shows():
-            known = ", ".join(ledger.shows()) or "none"
-            err.print(f"error: no brainstorms for '{show}' (shows with brainstorms: {known}).")
-            return EXIT_FAIL
-        text = export_markdown(ledger, show)
-    finally:
-        ledger.close()
+def _ideas(args: argparse.Namespace, settings: Any, err: Console) -> int:
+    text = compose.export_ideas(settings, args.show)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
-        err.print(f"Wrote the {show} ideas ledger to {args.output}")
+        err.print(f"Wrote the {compose.show_name(args.show)} ideas ledger to {args.output}")
     else:
         sys.stdout.write(text)
     return EXIT_OK
 
 
-async def _room(args: argparse.Namespace, settings: Settings, out: Console, err: Console) -> int:
-    show = show_slug(args.show or settings.default_show)
+def _app(settings: Any, err: Console, show: str | None = None) -> compose.App:
+    """The room, assembled with progress bars; the first run's sample ingest reported."""
     with progress_bars(err, enabled=err.is_terminal) as progress:
-        app = build_app(settings, progress)
-        report = ensure_sample_show(settings, app.bible, show, progress)
-    if report is not None:
-        print_report(report, err)
+        app = compose.build_app(settings, progress, show=show)
+    if app.report is not None:
+        print_report(app.report, err)
+    return app
+
+
+async def _room(args: argparse.Namespace, settings: Any, out: Console, err: Console) -> int:
+    app = _app(settings, err, args.show)
+    show = app.show
     try:
         if args.command == "chat":
             if sys.stdin.isatty():
                 import readline  # noqa: F401  (line editing and history for input())
             term = TerminalRoom(
-                app.room,
-                show=show,
-                writer=args.writer,
-                thread=args.thread,
-                out=out,
-                err=err,
-                canon_writers=settings.terminal_canon_writer_names,
+                app.room, show=show, writer=args.writer, thread=args.thread, out=out, err=err
             )
             return await term.repl(input)
         return await _ask(app, args, show, out, err)
@@ -224,75 +182,45 @@ async def _room(args: argparse.Namespace, settings: Settings, out: Console, err:
         app.close()
 
 
-@contextmanager
-def _platform_room(settings: Settings, err: Console) -> Iterator[tuple[App, RoomState]]:
-    """The room and the adapters' state, for a bot that runs until stopped."""
-    with progress_bars(err, enabled=err.is_terminal) as progress:
-        app = build_app(settings, progress)
-        if settings.default_show:
-            ensure_sample_show(settings, app.bible, show_slug(settings.default_show), progress)
-    state = RoomState(settings.state_path)
-    try:
-        yield app, state
-    finally:
-        state.close()
-        app.close()
-
-
-async def _slack(args: argparse.Namespace, settings: Settings, err: Console) -> int:
+async def _slack(args: argparse.Namespace, settings: Any, err: Console) -> int:
     from bot.slack_bot import serve_http, serve_socket_mode
 
-    if not args.http and settings.slack_app_token is None:
-        raise MissingSecret(["SLACK_APP_TOKEN"])
-    with _platform_room(settings, err) as (app, state):
-        slack = build_slack(app, state)
+    compose.check_slack(settings, http=args.http)
+    app = _app(settings, err)
+    try:
+        slack = compose.build_slack(app)
         if args.http:
             err.print(f"Slack events on http://{args.host}:{args.port}/slack/events")
             await serve_http(slack, args.host, args.port)
         else:
-            assert settings.slack_app_token is not None
             err.print("Connecting to Slack in Socket Mode…")
-            await serve_socket_mode(slack, settings.slack_app_token.get_secret_value())
+            await serve_socket_mode(slack, compose.slack_app_token(app))
+    finally:
+        app.close()
     return EXIT_OK
 
 
-async def _discord(args: argparse.Namespace, settings: Settings, err: Console) -> int:
-    from agents.shows import ShowResolver, load_show_map
-    from bot.discord_bot import DiscordRoom, run_discord
+async def _discord(args: argparse.Namespace, settings: Any, err: Console) -> int:
+    from bot.discord_bot import run_discord
 
-    if settings.discord_token is None:
-        raise MissingSecret(["DISCORD_TOKEN"])
-    with _platform_room(settings, err) as (app, state):
-        shows = ShowResolver(state, load_show_map(settings.show_map), settings.default_show)
-        bot = DiscordRoom(
-            app.room,
-            shows,
-            state,
-            admin_roles=settings.discord_admin_role_ids,
-            canon_editors=settings.discord_canon_editor_ids,
-        )
+    compose.check_discord(settings)
+    app = _app(settings, err)
+    try:
+        bot, token, api_base = compose.build_discord(app)
         err.print("Connecting to Discord…")
-        await run_discord(
-            bot,
-            settings.discord_token.get_secret_value(),
-            settings.discord_api_base,
-            args.sync_guild,
-        )
+        await run_discord(bot, token, api_base, args.sync_guild)
+    finally:
+        app.close()
     return EXIT_OK
 
 
-async def _ask(app: App, args: argparse.Namespace, show: str, out: Console, err: Console) -> int:
-    text = " ".join(args.text)
-    editors = app.settings.terminal_canon_writer_names
-    msg = to_message(
-        text,
-        writer=args.writer,
-        thread=args.thread,
-        may_edit_canon=not editors or args.writer in editors,
-    )
-    msg = msg.model_copy(update={"mentions_bot": True})
-    reply = Reply(kind="error", text="No reply.")
-    async for event in app.room.handle(msg, show):
+async def _ask(
+    app: compose.App, args: argparse.Namespace, show: str, out: Console, err: Console
+) -> int:
+    msg: Message = terminal_message(" ".join(args.text), writer=args.writer, thread=args.thread)
+    msg = msg.model_copy(update={"mentions_bot": True, "show": show})
+    reply = Reply.error("No reply.")
+    async for event in app.room.handle(msg):
         if isinstance(event, Final):
             reply = event.reply
     if reply.kind == "error":
@@ -302,14 +230,11 @@ async def _ask(app: App, args: argparse.Namespace, show: str, out: Console, err:
         payload = (
             reply.data
             if reply.data is not None
-            else {
-                "text": reply.text,
-                "citations": [c.model_dump() for c in reply.citations],
-            }
+            else {"text": reply.text, "citations": [c.model_dump() for c in reply.citations]}
         )
         print(json.dumps({"kind": reply.kind, **payload}, indent=2))
     else:
-        print(reply.text)
+        print(render.plain(reply.text))
     return EXIT_OK
 
 

@@ -1,33 +1,57 @@
-"""The composition root: settings in, wired services out. Nothing else reads settings."""
+"""The composition root: settings in, wired services out. Nothing else reads settings, and
+nothing else in ``bot/`` imports ``memory/``: the adapters get a ``Room`` and what they need
+from here."""
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
+from agents.access import Access
 from agents.agent import AgentConfig, CanonAgent
-from agents.backend import ModelBackend
-from agents.brainstorm import BrainstormConfig, Brainstorms
-from agents.canon import relevant_chunks
 from agents.canon_editor import CanonEditor
-from agents.engine import LlamaEngine
 from agents.extract import Extractor
-from agents.model_files import resolve_model
+from agents.llm.base import ModelBackend
+from agents.llm.llama import LlamaEngine
+from agents.llm.model_files import ModelFileError, resolve_model
 from agents.prompts import Prompts
-from agents.room import Room, RoomConfig
+from agents.room import Room
+from agents.services import RoomConfig, Services
 from agents.shows import ShowResolver, load_show_map
-from agents.structured import StructuredGenerator
 from bot.settings import Settings
-from bot.slack_bot import SlackRoom
-from memory.bible import BibleStore, Embedder, IngestReport, open_chroma
-from memory.embeddings import MiniLMEmbedder, default_onnx_path, default_tokenizer_json
+
+if TYPE_CHECKING:
+    from bot.discord_bot import DiscordRoom
+    from bot.slack_bot import SlackRoom
+from agents.errors import RoomError
+from memory.bible import (
+    BibleStore,
+    Embedder,
+    IngestReport,
+    InvalidShowName,
+    StoreBusy,
+    UnknownShow,
+    open_chroma,
+    show_slug,
+)
+from memory.embeddings import (
+    EmbeddingModelMissing,
+    MiniLMEmbedder,
+    default_onnx_path,
+    default_tokenizer_json,
+)
 from memory.history import HistoryStore
+from memory.ideas_export import export_markdown
 from memory.ledger import Ledger
-from memory.progress import ProgressFn, no_progress
+from memory.progress import BYTES, ProgressFn, no_progress, stage_unit
 from memory.room_state import RoomState
+
+__all__ = ["BYTES", "ProgressFn", "stage_unit"]  # the progress contract, for bot/progress
 
 
 def open_embedder(settings: Settings) -> MiniLMEmbedder:
@@ -68,8 +92,9 @@ class App:
     settings: Settings
     bible: BibleStore
     room: Room
-    history: HistoryStore
     closers: list[Callable[[], Any]] = field(default_factory=list)
+    show: str = ""  # the show asked for, else WR_DEFAULT_SHOW
+    report: IngestReport | None = None  # the first run's ingest of the sample show
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -93,21 +118,53 @@ def ensure_sample_show(
     return bible.ingest(folder, show, progress)
 
 
+def access_of(settings: Settings) -> Access:
+    """Who may link channels and edit canon, per platform (see agents.access)."""
+    discord_admins = frozenset(str(i) for i in settings.discord_admin_role_ids)
+    return Access(
+        admins={"slack": settings.slack_admin_ids, "discord": discord_admins},
+        editors={
+            "slack": settings.slack_canon_editor_ids,
+            "discord": frozenset(str(i) for i in settings.discord_canon_editor_ids),
+            "terminal": settings.terminal_canon_writer_names,
+        },
+        open_platforms=frozenset({"terminal"}),
+    )
+
+
+def room_config(settings: Settings) -> RoomConfig:
+    return RoomConfig(
+        max_message_chars=settings.max_message_chars,
+        search_k=settings.search_k,
+        max_field_chars=settings.max_field_chars,
+        relevance_threshold=settings.relevance_threshold,
+        riff_max_tokens=settings.max_tokens,
+        summary_chars=2 * settings.max_field_chars,
+        transcript_token_budget=settings.history_token_budget,
+        deadline_s=settings.request_deadline_s,
+    )
+
+
 def build_app(
     settings: Settings,
     progress: ProgressFn = no_progress,
     *,
     engine: ModelBackend | None = None,
     embedder: Embedder | None = None,
+    show: str | None = None,
 ) -> App:
-    """Wire the room. Tests and benchmarks may pass an engine or embedder to share one."""
+    """Wire the room. Tests and benchmarks may pass a backend or embedder to share one.
+    With ``show``, the first run ingests the bundled sample if that is the show asked for."""
     bible = open_bible(settings, embedder)
-    closers: list[Callable[[], Any]] = []
+    closers: list[Callable[[], Any]] = [bible.close]
     if engine is None:
         own = open_engine(settings, progress)
         closers.append(own.close)
         engine = own
     history = HistoryStore(settings.history_path)
+    ledger = Ledger(settings.ledger_path)
+    state = RoomState(settings.state_path)
+    closers += [history.close, ledger.close, state.close]
     prompts = Prompts()
     extractor = Extractor(bible.embed)
     agent = CanonAgent(
@@ -126,72 +183,42 @@ def build_app(
         ),
         extractor=extractor,
     )
-    structured = StructuredGenerator(
-        engine, seed=settings.seed, deadline_s=settings.request_deadline_s
-    )
-    ledger = Ledger(settings.ledger_path)
-    brainstorms = Brainstorms(
-        engine=engine,
-        bible=bible,
-        ledger=ledger,
-        prompts=prompts,
-        structured=structured,
-        relevant=partial(relevant_chunks, bible, settings.relevance_threshold),
-        config=BrainstormConfig(
-            max_tokens=settings.max_tokens,
-            max_field_chars=settings.max_field_chars,
-            summary_chars=2 * settings.max_field_chars,
-            transcript_token_budget=settings.history_token_budget,
-            deadline_s=settings.request_deadline_s,
-        ),
-        extractor=extractor,
-    )
-    room = Room(
-        engine=engine,
+    services = Services(
+        backend=engine,
         bible=bible,
         history=history,
+        ledger=ledger,
+        state=state,
         prompts=prompts,
         agent=agent,
-        structured=structured,
-        brainstorms=brainstorms,
+        extractor=extractor,
         canon=CanonEditor(bible, ledger, read_only=[settings.sample_bible]),
-        config=RoomConfig(
-            max_message_chars=settings.max_message_chars,
-            search_k=settings.search_k,
-            max_field_chars=settings.max_field_chars,
-            relevance_threshold=settings.relevance_threshold,
-        ),
+        shows=ShowResolver(state, load_show_map(settings.show_map), settings.default_show),
+        access=access_of(settings),
+        config=room_config(settings),
     )
-    closers += [bible.close, history.close, ledger.close]
-    return App(settings, bible, room, history, closers)
+    wanted = show or settings.default_show
+    app = App(settings, bible, Room(services), closers, show_slug(wanted) if wanted else "")
+    try:
+        if app.show:
+            app.report = ensure_sample_show(settings, bible, app.show, progress)
+    except BaseException:
+        app.close()
+        raise
+    return app
 
 
-def build_slack(app: App, state: RoomState) -> SlackRoom:
-    """The Slack adapter on an assembled room; needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET
-    (Socket Mode also SLACK_APP_TOKEN)."""
-    s = app.settings
-    missing = [
-        name
-        for name, value in (
-            ("SLACK_BOT_TOKEN", s.slack_bot_token),
-            ("SLACK_SIGNING_SECRET", s.slack_signing_secret),
-        )
-        if value is None
-    ]
-    if missing:
-        raise MissingSecret(missing)
-    assert s.slack_bot_token is not None and s.slack_signing_secret is not None
-    shows = ShowResolver(state, load_show_map(s.show_map), s.default_show)
-    return SlackRoom(
-        app.room,
-        shows,
-        state,
-        bot_token=s.slack_bot_token.get_secret_value(),
-        signing_secret=s.slack_signing_secret.get_secret_value(),
-        api_url=s.slack_api_url,
-        admins=s.slack_admin_ids,
-        canon_editors=s.slack_canon_editor_ids,
-    )
+class BadSetting(ValueError):
+    """A setting that cannot be used, named as the writer sets it (WR_...)."""
+
+
+def load_settings() -> Settings:
+    """Settings from the environment and .env, read once for the whole process."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise BadSetting(f"setting WR_{str(first['loc'][0]).upper()}: {first['msg']}") from None
 
 
 class MissingSecret(RuntimeError):
@@ -200,3 +227,121 @@ class MissingSecret(RuntimeError):
             f"Set {' and '.join(names)} (in .env or the environment) to connect to the chat "
             "platform; the README's setup section says where to find them."
         )
+
+
+def check_slack(settings: Settings, http: bool) -> None:
+    """Slack needs SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (Socket Mode also
+    SLACK_APP_TOKEN); checked before the room is assembled, so a missing one fails fast."""
+    needed = [] if http else [("SLACK_APP_TOKEN", settings.slack_app_token)]
+    needed += [
+        ("SLACK_BOT_TOKEN", settings.slack_bot_token),
+        ("SLACK_SIGNING_SECRET", settings.slack_signing_secret),
+    ]
+    missing = [name for name, value in needed if value is None]
+    if missing:
+        raise MissingSecret(missing)
+
+
+def check_discord(settings: Settings) -> None:
+    if settings.discord_token is None:
+        raise MissingSecret(["DISCORD_TOKEN"])
+
+
+def build_slack(app: App) -> SlackRoom:
+    """The Slack adapter on an assembled room (``check_slack`` first)."""
+    from bot.slack_bot import SlackRoom
+
+    s = app.settings
+    check_slack(s, http=True)
+    assert s.slack_bot_token is not None and s.slack_signing_secret is not None
+    return SlackRoom(
+        app.room,
+        bot_token=s.slack_bot_token.get_secret_value(),
+        signing_secret=s.slack_signing_secret.get_secret_value(),
+        api_url=s.slack_api_url,
+    )
+
+
+def slack_app_token(app: App) -> str:
+    token = app.settings.slack_app_token
+    if token is None:
+        raise MissingSecret(["SLACK_APP_TOKEN"])
+    return token.get_secret_value()
+
+
+def build_discord(app: App) -> tuple[DiscordRoom, str, str | None]:
+    """The Discord adapter, its token and API base (a local server, in tests)."""
+    from bot.discord_bot import DiscordRoom
+
+    s = app.settings
+    check_discord(s)
+    assert s.discord_token is not None
+    return DiscordRoom(app.room), s.discord_token.get_secret_value(), s.discord_api_base
+
+
+# ---- what the command line does without a room ----------------------------------------------
+class NotFound(RoomError):
+    """Something the command line was asked for does not exist (a show, a ledger)."""
+
+
+# Failures whose message is written for the person at the keyboard: printed, no traceback.
+USER_ERRORS: tuple[type[Exception], ...] = (
+    RoomError,
+    ModelFileError,
+    EmbeddingModelMissing,
+    UnknownShow,
+    InvalidShowName,
+    StoreBusy,
+    MissingSecret,
+    FileNotFoundError,
+)
+
+
+def show_name(name: str) -> str:
+    """A show as the bible names it ('Lantern Line' -> 'lantern-line')."""
+    return show_slug(name)
+
+
+def ingest(settings: Settings, directory: Path, show: str, progress: ProgressFn) -> IngestReport:
+    bible = open_bible(settings)
+    try:
+        return bible.ingest(directory, show_slug(show), progress)
+    finally:
+        bible.close()
+
+
+def list_shows(settings: Settings) -> list[str]:
+    bible = open_bible(settings)
+    try:
+        return bible.shows()
+    finally:
+        bible.close()
+
+
+def search(settings: Settings, show: str | None, query: str, k: int) -> tuple[str, list[Any]]:
+    """The show searched and its hits (``agents.render`` shows them)."""
+    bible = open_bible(settings)
+    try:
+        slug = show_slug(show or settings.default_show)
+        ensure_sample_show(settings, bible, slug)
+        if not bible.has_show(slug):
+            raise UnknownShow(slug, bible.shows())
+        return slug, bible.search(slug, query, k=k)
+    finally:
+        bible.close()
+
+
+def export_ideas(settings: Settings, show: str) -> str:
+    """A show's ideas ledger as Markdown: reads the ledger only, no model, no Chroma lock."""
+    slug = show_slug(show)
+    if not settings.ledger_path.exists():
+        raise NotFound("no ideas ledger yet: no brainstorm has been held on this machine.")
+    ledger = Ledger(settings.ledger_path)
+    try:
+        shows = ledger.log.shows()
+        if slug not in shows:
+            known = ", ".join(shows) or "none"
+            raise NotFound(f"no brainstorms for '{slug}' (shows with brainstorms: {known}).")
+        return export_markdown(ledger, slug)
+    finally:
+        ledger.close()

@@ -1,13 +1,16 @@
 """The room in Discord (discord.py): mentions answered in threads, follow-ups in the bot's
-threads without a mention, direct messages, and app commands from the command table.
+threads without a mention, direct messages, reactions as votes, and app commands built from
+the command registry (choices, autocomplete and descriptions included).
 
-The core comes in through the constructor. Every message is sent with allowed mentions set
-to none, so nothing the model writes can ping anyone.
+This module only translates Discord's events into the core's and sends replies; every rule
+lives in the core. Every message is sent with allowed mentions set to none, so nothing the
+model writes can ping anyone.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -17,50 +20,81 @@ import discord
 import yarl
 from discord import app_commands
 
-from agents.commands import COMMANDS
-from agents.messages import Event, IncomingMessage
+from agents.commands import CommandSpec, commands
+from agents.errors import BadRequest
+from agents.messages import Command, Message, Reaction, RoomEvent, Update, final_reply
 from agents.room import Room
-from agents.schemas import STRUCTURES
-from agents.shows import NoShowForChannel, ShowResolver
-from bot.discord_render import render, split
+from bot.discord_render import LIMIT, split
 from bot.streaming import deliver
-from memory.bible import show_slug
-from memory.ledger import Actor
-from memory.room_state import RoomState
 
 log = logging.getLogger(__name__)
 PLATFORM = "discord"
 _MENTION = re.compile(r"<@!?\d+>")
 NO_PINGS = discord.AllowedMentions.none()
+WEEK_MINUTES = 10080  # a brainstorm thread archives after a week without messages
+DESCRIPTION_CHARS = 100  # Discord's limit for command and option descriptions
+_TYPES: dict[str, type] = {"text": str, "int": int, "bool": bool}
+
+
+def thread_link(workspace: str, thread: str) -> str:
+    return f"https://discord.com/channels/{'@me' if workspace == 'dm' else workspace}/{thread}"
+
+
+def _thread_name(text: str) -> str:
+    name = _MENTION.sub("", text).replace("@", "").strip() or "room"
+    return name[:90]
+
+
+def _roles(user: Any) -> tuple[str, ...]:
+    return tuple(str(r.id) for r in getattr(user, "roles", []))
+
+
+class _Threads:
+    """A brainstorm from a channel: a parent message, a thread on it, the opening inside."""
+
+    def __init__(self, channel: Any, author: str, workspace: str) -> None:
+        self._channel, self._author, self._workspace = channel, author, workspace
+        self.opened: dict[str, tuple[Any, Any]] = {}  # thread ID -> (parent message, thread)
+
+    async def open(self, title: str, name: str) -> tuple[str, str]:
+        parent = await self._channel.send(
+            f"**Brainstorm:** {title[:1800]}\n*opened by {self._author}*", allowed_mentions=NO_PINGS
+        )
+        try:
+            thread = await parent.create_thread(
+                name=_thread_name(title), auto_archive_duration=10080
+            )
+        except discord.HTTPException:
+            log.warning("could not create a brainstorm thread", exc_info=True)
+            await parent.delete()
+            raise BadRequest(
+                "I could not open a thread here. The bot needs the Create Public Threads "
+                "permission in this channel (direct messages have no threads)."
+            ) from None
+        self.opened[str(thread.id)] = (parent, thread)
+        return str(thread.id), thread_link(self._workspace, str(thread.id))
+
+    async def discard(self, thread: str) -> None:
+        parent, _ = self.opened.pop(thread, (None, None))
+        if parent is not None:
+            await parent.delete()
 
 
 class DiscordRoom(discord.Client):
-    def __init__(
-        self,
-        room: Room,
-        shows: ShowResolver,
-        state: RoomState,
-        *,
-        admin_roles: frozenset[int],
-        canon_editors: frozenset[int] = frozenset(),
-        update_interval_s: float = 1.0,
-    ) -> None:
+    def __init__(self, room: Room, *, update_interval_s: float = 1.0) -> None:
         intents = discord.Intents.default()
         # Privileged: without it, thread follow-ups that do not mention the bot arrive empty.
         intents.message_content = True
         super().__init__(intents=intents, allowed_mentions=NO_PINGS)
         self.room = room
-        self._shows = shows
-        self._state = state
-        self._admin_roles = admin_roles
-        self._canon_editors = canon_editors | admin_roles  # role or user IDs
         self._interval = update_interval_s
         self.tree = app_commands.CommandTree(self)
         self.replies_sent = 0
         self.messages_handled = 0  # every message the room saw, answered or only recorded
-        self.reactions_counted = 0  # reactions that changed a pitch's votes
+        self.reactions_counted = 0  # reactions on pitches that counted as votes
         self._reactions = asyncio.Lock()
-        self._register_commands()
+        for spec in commands():
+            self.tree.add_command(self._app_command(spec))
 
     # ---- conversation --------------------------------------------------------------------
     async def on_message(self, message: discord.Message) -> None:
@@ -90,53 +124,44 @@ class DiscordRoom(discord.Client):
                     name=_thread_name(message.clean_content), auto_archive_duration=1440
                 )
             )
-        elif isinstance(channel, discord.Thread) and self._state.in_thread(
+        elif isinstance(channel, discord.Thread) and self.room.in_thread(
             PLATFORM, workspace, str(channel.parent_id), str(channel.id)
         ):
             target = channel
         else:
             return
-        parent = str(getattr(target, "parent_id", None) or target.id)
-        self._state.join_thread(PLATFORM, workspace, parent, str(target.id))
-        show = self._shows.resolve(PLATFORM, workspace, parent)
-        if show is None:
-            await target.send(str(NoShowForChannel("/show NAME")), allowed_mentions=NO_PINGS)
-            return
-        msg = IncomingMessage(
+        msg = Message(
             platform=PLATFORM,
             workspace=workspace,
-            channel=parent,
+            channel=str(getattr(target, "parent_id", None) or target.id),
             thread=str(target.id),
             author=message.author.display_name,
             author_id=str(message.author.id),
+            roles=_roles(message.author),
+            in_thread=isinstance(channel, discord.Thread),
             text=_MENTION.sub("", message.content).strip(),
             mentions_bot=mentioned,
             in_bot_thread=not mentioned,
             message_id=str(message.id),
             link=thread_link(workspace, str(target.id)),
-            may_edit_canon=self._may_edit(message.author),
             raw=message,
         )
-        await self._stream(target, self.room.handle(msg, show))
+        self.room.join_thread(msg)
+        await self._stream(target, self.room.handle(msg))
 
-    def _may_edit(self, user: discord.User | discord.Member) -> bool:
-        """Canon editors are configured role IDs (names can be copied) or user IDs."""
-        ids = {r.id for r in getattr(user, "roles", [])} | {user.id}
-        return bool(ids & self._canon_editors)
-
-    async def _stream(self, target: Any, events: AsyncIterator[Event]) -> None:
+    async def _stream(self, target: Any, updates: AsyncIterator[Update]) -> None:
         """Stream a reply into the channel or thread (see bot.streaming.deliver)."""
 
         async def edit(posted: discord.Message, text: str) -> None:
             await posted.edit(content=text, allowed_mentions=NO_PINGS)
 
         reply = await deliver(
-            events,
+            updates,
             post=lambda text: target.send(text, allowed_mentions=NO_PINGS),
             edit=edit,
             placeholder="*thinking…*",
-            preview=lambda text: text[-1990:],
-            finish=lambda r: split(render(r)),
+            preview=lambda text: text[-(LIMIT - 10) :],
+            finish=lambda r: split(r.text),
             interval_s=self._interval,
         )
         self.messages_handled += 1
@@ -154,115 +179,88 @@ class DiscordRoom(discord.Client):
         if self.user is None or payload.user_id == self.user.id:
             return
         member = payload.member
-        name = member.display_name if member is not None else str(payload.user_id)
+        where = str(payload.channel_id)
+        reaction = Reaction(
+            platform=PLATFORM,
+            workspace=str(payload.guild_id or "dm"),
+            channel=where,
+            thread=where,
+            author=member.display_name if member is not None else str(payload.user_id),
+            author_id=str(payload.user_id),
+            message_id=str(payload.message_id),
+            token=str(payload.emoji),
+            added=added,
+        )
         # One at a time, in the order they arrived: a quick add-then-remove must end removed.
         async with self._reactions:
-            await self._count_vote(payload, name, added)
+            if (await final_reply(self.room.handle(reaction))).kind == "vote":
+                self.reactions_counted += 1
 
-    async def _count_vote(
-        self, payload: discord.RawReactionActionEvent, name: str, added: bool
-    ) -> None:
-        pitch = await asyncio.to_thread(
-            self.room.react,
-            PLATFORM,
-            str(payload.guild_id or "dm"),
-            str(payload.message_id),
-            Actor(str(payload.user_id), name),
-            str(payload.emoji),
-            added,
+    # ---- app commands, from the registry -----------------------------------------------------
+    def _app_command(self, spec: CommandSpec) -> app_commands.Command[Any, Any, None]:
+        """One app command for a registry command: typed options, choices, autocomplete.
+        A required choice with one value ('bible search') is implied, not asked for."""
+        implied = {p.name: p.choices[0] for p in spec.params if p.required and len(p.choices) == 1}
+        asked = [p for p in spec.params if p.name not in implied]
+
+        async def callback(interaction: discord.Interaction, **values: Any) -> None:
+            await self._command(interaction, spec.name, {**implied, **values})
+
+        options = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD)] + [
+            inspect.Parameter(
+                p.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=_TYPES[p.kind] if p.required else _TYPES[p.kind] | None,
+                default=inspect.Parameter.empty if p.required else None,
+            )
+            for p in asked
+        ]
+        callback.__signature__ = inspect.Signature(options)  # type: ignore[attr-defined]
+        described = app_commands.describe(
+            **{p.name: p.description[:DESCRIPTION_CHARS] for p in asked}
+        )(callback)
+        choices = {
+            p.name: [app_commands.Choice(name=c, value=c) for c in p.choices]
+            for p in asked
+            if p.choices
+        }
+        if choices:
+            described = app_commands.choices(**choices)(described)
+        complete = {p.name: self._suggester(p.complete) for p in asked if p.complete}
+        if complete:
+            described = app_commands.autocomplete(**complete)(described)
+        return app_commands.Command(
+            name=spec.name, description=spec.summary[:DESCRIPTION_CHARS], callback=described
         )
-        if pitch is not None:
-            self.reactions_counted += 1
 
-    # ---- app commands --------------------------------------------------------------------
-    def _register_commands(self) -> None:
-        by_name = {c.name: c for c in COMMANDS}
-
-        @self.tree.command(name="logline", description=by_name["logline"].summary[:100])
-        @app_commands.describe(premise="The story idea", n="How many loglines (1-10)")
-        async def logline(interaction: discord.Interaction, premise: str, n: int = 3) -> None:
-            await self._command(interaction, "logline", {"premise": premise, "n": n})
-
-        @self.tree.command(name="beats", description=by_name["beats"].summary[:100])
-        @app_commands.describe(premise="The story idea to break", structure="Beat structure")
-        @app_commands.choices(structure=[app_commands.Choice(name=s, value=s) for s in STRUCTURES])
-        async def beats(
-            interaction: discord.Interaction,
-            premise: str,
-            structure: str = "save-the-cat",
-        ) -> None:
-            await self._command(interaction, "beats", {"premise": premise, "structure": structure})
-
-        @self.tree.command(name="character", description=by_name["character"].summary[:100])
-        @app_commands.describe(name="The character's name or an alias")
-        async def character(interaction: discord.Interaction, name: str) -> None:
-            await self._command(interaction, "character", {"name": name})
-
-        @character.autocomplete("name")
-        async def character_names(
+    def _suggester(self, source: str) -> Any:
+        async def suggest(
             interaction: discord.Interaction, current: str
         ) -> list[app_commands.Choice[str]]:
-            show = self._show_for(interaction)
-            if show is None or not self.room.bible.has_show(show):
-                return []
-            names = [e.name for e in self.room.bible.entities(show, "character")]
-            hits = [n for n in names if current.lower() in n.lower()]
-            return [app_commands.Choice(name=n, value=n) for n in hits[:25]]
+            names = self.room.suggest(self._event_of(interaction), source, current)
+            return [app_commands.Choice(name=n, value=n) for n in names]
 
-        @self.tree.command(name="bible", description="Search the show bible")
-        @app_commands.describe(query="What to look for")
-        async def bible(interaction: discord.Interaction, query: str) -> None:
-            await self._command(interaction, "bible", {"action": "search", "query": query})
+        return suggest
 
-        @self.tree.command(name="brainstorm", description=by_name["brainstorm"].summary[:100])
-        @app_commands.describe(topic="What the room is breaking")
-        async def brainstorm(interaction: discord.Interaction, topic: str) -> None:
-            await self._command(interaction, "brainstorm", {"topic": topic})
-
-        @self.tree.command(name="riff", description=by_name["riff"].summary[:100])
-        @app_commands.describe(pitch="A pitch number (default: the latest pitch)")
-        async def riff(interaction: discord.Interaction, pitch: int | None = None) -> None:
-            await self._command(interaction, "riff", {"pitch": pitch})
-
-        @self.tree.command(name="wrap", description=by_name["wrap"].summary[:100])
-        @app_commands.describe(beats="Add a beat sheet from the voted pitches")
-        @app_commands.choices(structure=[app_commands.Choice(name=s, value=s) for s in STRUCTURES])
-        async def wrap(
-            interaction: discord.Interaction, beats: bool = False, structure: str = "tv-four-act"
-        ) -> None:
-            args = {"beats": "beats" if beats else None, "structure": structure}
-            await self._command(interaction, "wrap", args)
-
-        @self.tree.command(name="vote", description=by_name["vote"].summary[:100])
-        async def vote(interaction: discord.Interaction, pitch: int) -> None:
-            await self._command(interaction, "vote", {"pitch": pitch})
-
-        @self.tree.command(name="unvote", description=by_name["unvote"].summary[:100])
-        async def unvote(interaction: discord.Interaction, pitch: int) -> None:
-            await self._command(interaction, "unvote", {"pitch": pitch})
-
-        @self.tree.command(name="canon", description=by_name["canon"].summary[:100])
-        @app_commands.describe(action="add or undo", target="A pitch number, or 'wrap'")
-        @app_commands.choices(
-            action=[app_commands.Choice(name=a, value=a) for a in ("add", "undo")]
-        )
-        async def canon(
-            interaction: discord.Interaction, action: str, target: str | None = None
-        ) -> None:
-            await self._command(interaction, "canon", {"action": action, "target": target})
-
-        @self.tree.command(name="help", description="List the commands")
-        async def help_(interaction: discord.Interaction) -> None:
-            await self._command(interaction, "help", {})
-
-        @self.tree.command(name="show", description="Link this channel to a show (admins)")
-        async def show(interaction: discord.Interaction, name: str) -> None:
-            await interaction.response.defer(ephemeral=True, thinking=True)
-            await interaction.followup.send(self._map_show(interaction, name), ephemeral=True)
-
-    def _show_for(self, interaction: discord.Interaction) -> str | None:
+    def _event_of(self, interaction: discord.Interaction) -> RoomEvent:
+        user = interaction.user
         workspace = str(interaction.guild_id or "dm")
-        return self._shows.resolve(PLATFORM, workspace, _parent_channel(interaction))
+        parent = getattr(interaction.channel, "parent_id", None)
+        in_thread = parent is not None
+        return RoomEvent(
+            platform=PLATFORM,
+            workspace=workspace,
+            channel=str(parent or interaction.channel_id),
+            # In a thread the command belongs to that thread (a brainstorm's wrap, say);
+            # elsewhere each writer's commands keep a history of their own.
+            thread=str(interaction.channel_id) if in_thread else f"command-{user.id}",
+            author=user.display_name,
+            author_id=str(user.id),
+            roles=_roles(user),
+            in_thread=in_thread,
+            link=thread_link(workspace, str(interaction.channel_id)) if in_thread else "",
+            raw=interaction,
+        )
 
     async def _command(
         self, interaction: discord.Interaction, name: str, args: dict[str, Any]
@@ -270,115 +268,31 @@ class DiscordRoom(discord.Client):
         # Deferred at once (ephemerally, so that errors stay with the asker); the result is
         # posted to the channel for the room.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        show = self._show_for(interaction)
-        if show is None:
-            await interaction.followup.send(str(NoShowForChannel("/show NAME")), ephemeral=True)
-            return
-        user = interaction.user
-        workspace = str(interaction.guild_id or "dm")
-        in_thread = getattr(interaction.channel, "parent_id", None) is not None
-        msg = IncomingMessage(
-            platform=PLATFORM,
-            workspace=workspace,
-            channel=_parent_channel(interaction),
-            # In a thread the command belongs to that thread (a brainstorm's wrap, say);
-            # elsewhere each writer's commands keep a history of their own.
-            thread=str(interaction.channel_id) if in_thread else f"command-{user.id}",
-            author=user.display_name,
-            author_id=str(user.id),
-            text=f"/{name}",
-            mentions_bot=True,
-            link=thread_link(workspace, str(interaction.channel_id)) if in_thread else "",
-            may_edit_canon=self._may_edit(user),
+        where = self._event_of(interaction)
+        threads = _Threads(interaction.channel, where.author, where.workspace)
+        command = Command(
+            **where.model_dump(exclude={"raw", "threads"}),
             raw=interaction,
+            threads=threads,
+            name=name,
+            args=args,
         )
-        if name == "brainstorm":
-            await self._open_brainstorm(interaction, msg, show, args)
+        reply = await final_reply(self.room.handle(command))
+        if not reply.ok or reply.private:
+            await interaction.followup.send(reply.text[:LIMIT], ephemeral=True)
             return
-        reply = await self.room.command(msg, show, name, args)
-        if not reply.ok:
-            await interaction.followup.send(reply.text[:2000], ephemeral=True)
-            return
-        parts = split(f"*{user.display_name} asked for /{name}*\n{render(reply)}")
-        channel: Any = interaction.channel
+        if reply.thread:  # a brainstorm: the opening goes in its new thread
+            _, target = threads.opened[reply.thread]
+            self.room.join_thread(command.model_copy(update={"thread": reply.thread}))
+            parts, done = split(reply.text), "Opened the brainstorm thread."
+        else:
+            target = interaction.channel
+            parts = split(f"*{where.author} asked for /{name}*\n{reply.text}")
+            done = "Posted for the room."
         for part in parts:
-            await channel.send(part, allowed_mentions=NO_PINGS)
-        await interaction.followup.send("Posted for the room.", ephemeral=True)
+            await target.send(part, allowed_mentions=NO_PINGS)
+        await interaction.followup.send(done, ephemeral=True)
         self.replies_sent += 1
-
-    async def _open_brainstorm(
-        self, interaction: discord.Interaction, msg: IncomingMessage, show: str, args: dict
-    ) -> None:
-        """A parent message in the channel and a thread on it, the opening in the thread. If
-        the opening fails, the parent goes again, so no empty brainstorm is left behind."""
-        channel: Any = interaction.channel
-        if getattr(channel, "parent_id", None) is not None:
-            await interaction.followup.send(
-                "Start a brainstorm from a channel, not inside a thread.", ephemeral=True
-            )
-            return
-        topic = str(args.get("topic", "")).strip()
-        parent = await channel.send(
-            f"**Brainstorm:** {topic[:1800]}\n*opened by {msg.author}*",
-            allowed_mentions=NO_PINGS,
-        )
-        try:
-            thread = await parent.create_thread(
-                name=_thread_name(topic), auto_archive_duration=10080
-            )
-        except discord.HTTPException:
-            log.warning("could not create a brainstorm thread", exc_info=True)
-            await parent.delete()
-            await interaction.followup.send(
-                "I could not open a thread here. The bot needs the Create Public Threads "
-                "permission in this channel (direct messages have no threads).",
-                ephemeral=True,
-            )
-            return
-        here = msg.model_copy(
-            update={"thread": str(thread.id), "link": thread_link(msg.workspace, str(thread.id))}
-        )
-        reply = await self.room.command(here, show, "brainstorm", args)
-        if not reply.ok:
-            await parent.delete()
-            await interaction.followup.send(reply.text[:2000], ephemeral=True)
-            return
-        self._state.join_thread(PLATFORM, msg.workspace, msg.channel, str(thread.id))
-        for part in split(render(reply)):
-            await thread.send(part, allowed_mentions=NO_PINGS)
-        await interaction.followup.send("Opened the brainstorm thread.", ephemeral=True)
-        self.replies_sent += 1
-
-    def _map_show(self, interaction: discord.Interaction, name: str) -> str:
-        roles = {r.id for r in getattr(interaction.user, "roles", [])}
-        if not roles & self._admin_roles:
-            return (
-                "Only the room's admin roles can change which show this channel uses. "
-                "Nothing changed."
-            )
-        show = show_slug(name)
-        if not self.room.bible.has_show(show):
-            known = ", ".join(self.room.bible.shows()) or "none yet"
-            return f"There is no bible for '{show}' (known shows: {known}). Nothing changed."
-        workspace = str(interaction.guild_id or "dm")
-        self._state.map_show(
-            PLATFORM, workspace, str(interaction.channel_id), show, str(interaction.user.id)
-        )
-        return f"This channel now works on {show}."
-
-
-def _parent_channel(interaction: discord.Interaction) -> str:
-    parent = getattr(interaction.channel, "parent_id", None) or interaction.channel_id
-    return str(parent)
-
-
-def thread_link(workspace: str, thread: str) -> str:
-    return f"https://discord.com/channels/{'@me' if workspace == 'dm' else workspace}/{thread}"
-
-
-def _thread_name(text: str) -> str:
-    name = _MENTION.sub("", text).replace("@", "").strip() or "room"
-    return name[:90]
 
 
 def use_api_base(base: str) -> None:

@@ -3,10 +3,6 @@ closing and reopening a code fence that a split would otherwise break."""
 
 from __future__ import annotations
 
-from agents import render as plain
-from agents.messages import Reply
-from agents.schemas import BeatSheet, CharacterCard, LoglineSet
-
 LIMIT = 2000
 
 
@@ -42,16 +38,3 @@ def split(text: str, limit: int = LIMIT) -> list[str]:
     if current and any(c.strip() for c in current):
         parts.append("\n".join(current))
     return parts or [""]
-
-
-def render(reply: Reply) -> str:
-    """Structured results reuse the neutral text with Markdown emphasis on headings."""
-    data = reply.data or {}
-    if reply.kind == "loglines":
-        return "**" + plain.loglines(LoglineSet.model_validate(data)).replace("\n", "**\n", 1)
-    if reply.kind == "beats":
-        return "**" + plain.beats(BeatSheet.model_validate(data)).replace("\n", "**\n", 1)
-    if reply.kind == "character" and data.get("found"):
-        card = CharacterCard.model_validate({k: v for k, v in data.items() if k != "found"})
-        return "**" + plain.card(card).replace("\n", "**\n", 1)
-    return reply.text

@@ -20,7 +20,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from memory.progress import BYTES, ProgressFn, stage_unit
+from bot.compose import BYTES, ProgressFn, stage_unit
 
 
 class _Amount(ProgressColumn):

@@ -3,8 +3,7 @@ paragraph boundaries to stay well under Slack's message size."""
 
 from __future__ import annotations
 
-from agents.messages import Reply
-from agents.schemas import BeatSheet, CharacterCard, Citation, LoglineSet
+from agents.render import BOLD
 
 MAX_CHARS = 3000
 
@@ -32,59 +31,6 @@ def split(text: str, limit: int = MAX_CHARS) -> list[str]:
     return parts or [""]
 
 
-def _sources(citations: list[Citation]) -> str:
-    return "_Sources: " + " ".join(escape(c.label) for c in citations) + "_" if citations else ""
-
-
-def _loglines(result: LoglineSet) -> str:
-    lines = [f"*Loglines* for _{escape(result.premise)}_"]
-    for i, item in enumerate(result.loglines, 1):
-        lines.append(f"{i}. *{escape(item.logline)}*")
-        lines.append(
-            f"    protagonist: {escape(item.protagonist)} · goal: {escape(item.goal)} · "
-            f"obstacle: {escape(item.obstacle)} · hook: {escape(item.hook)}"
-        )
-    return "\n".join([*lines, _sources(result.sources)]).strip()
-
-
-def _beats(sheet: BeatSheet) -> str:
-    lines = [f"*Beat sheet* ({sheet.structure}) for _{escape(sheet.premise)}_"]
-    for i, beat in enumerate(sheet.beats, 1):
-        story = f" [{beat.story_line}]" if beat.story_line else ""
-        who = f" _with {escape(', '.join(beat.characters))}_" if beat.characters else ""
-        lines.append(f"*{i}. {escape(beat.name)}*{story}: {escape(beat.what_happens)}{who}")
-    return "\n".join([*lines, _sources(sheet.sources)]).strip()
-
-
-def _card(card: CharacterCard) -> str:
-    aka = f" (also {escape(', '.join(card.aliases))})" if card.aliases else ""
-    facts = " · ".join(
-        f
-        for f in (
-            f"status: {escape(card.status)}" if card.status else "",
-            f"first episode: {card.first_episode}" if card.first_episode is not None else "",
-            f"last episode: {card.last_episode}" if card.last_episode is not None else "",
-        )
-        if f
-    )
-    body = [
-        f"*{escape(card.name)}*{aka}",
-        facts,
-        f"*Who:* {escape(card.summary)}",
-        f"*Wants:* {escape(card.wants)}",
-        f"*Arc:* {escape(card.arc)}",
-        f"*Voice:* {escape(card.voice)}",
-        _sources(card.sources),
-    ]
-    return "\n".join(line for line in body if line)
-
-
-def render(reply: Reply) -> str:
-    data = reply.data or {}
-    if reply.kind == "loglines":
-        return _loglines(LoglineSet.model_validate(data))
-    if reply.kind == "beats":
-        return _beats(BeatSheet.model_validate(data))
-    if reply.kind == "character" and data.get("found"):
-        return _card(CharacterCard.model_validate({k: v for k, v in data.items() if k != "found"}))
-    return escape(reply.text)
+def mrkdwn(text: str) -> str:
+    """Neutral text as Slack mrkdwn: escaped, titles in Slack's bold."""
+    return BOLD.sub(r"*\1*", escape(text))

@@ -7,14 +7,14 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
-from agents.messages import Delta, Event, Final, Reply, Working
+from agents.messages import Delta, Final, Reply, Update, Working
 
 log = logging.getLogger(__name__)
 H = TypeVar("H")  # a platform's handle on a posted message
 
 
 async def relay(
-    events: AsyncIterator[Event],
+    events: AsyncIterator[Update],
     show: Callable[[str], Awaitable[object]],
     interval_s: float,
     working: Callable[[], Awaitable[object]] | None = None,
@@ -44,7 +44,7 @@ async def relay(
 
 
 async def deliver(
-    events: AsyncIterator[Event],
+    events: AsyncIterator[Update],
     *,
     post: Callable[[str], Awaitable[H]],
     edit: Callable[[H, str], Awaitable[object]],

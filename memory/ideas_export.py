@@ -24,12 +24,12 @@ def _canon_status(promotions: list[Promotion], kind: str, source_id: int) -> str
 
 
 def export_markdown(ledger: Ledger, show: str) -> str:
-    brainstorms = ledger.brainstorms(show)
-    promotions = ledger.promotions(show)
+    brainstorms = ledger.log.brainstorms(show)
+    promotions = ledger.promotions.of_show(show)
     pitch_count = 0
     sections: list[str] = []
     for bs in brainstorms:
-        pitches = sorted(ledger.pitches(bs.id), key=lambda p: (-p.votes, p.id))
+        pitches = sorted(ledger.pitches.of_brainstorm(bs.id), key=lambda p: (-p.votes, p.id))
         pitch_count += len(pitches)
         lines = [f"## {_cell(bs.topic)}", ""]
         where = f" in {bs.link}" if bs.link else ""
@@ -46,7 +46,7 @@ def export_markdown(ledger: Ledger, show: str) -> str:
             ]
         else:
             lines.append("No pitches.")
-        wrap = ledger.latest_wrap(bs.id)
+        wrap = ledger.log.latest_wrap(bs.id)
         if wrap is not None:
             lines += ["", f"### Wrap-up ({_day(wrap.created_at)}, asked by {wrap.by})", ""]
             lines.append(str(wrap.data.get("summary", "")))

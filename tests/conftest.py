@@ -14,16 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from agents.engine import LlamaEngine
-from agents.messages import Delta, Final, IncomingMessage, Reply
-from agents.model_files import assemble_bundled
+from agents.llm.llama import LlamaEngine
+from agents.llm.model_files import assemble_bundled
+from agents.llm.scripted import ScriptedBackend
+from agents.messages import Command, Delta, Final, Message, Reply, final_reply
 from agents.schemas import Answer
 from agents.text import norm
 from bot.compose import App, build_app, open_embedder
 from bot.settings import Settings
 from memory.embeddings import MiniLMEmbedder
-from memory.room_state import RoomState
-from tests.fake_model import ScriptedModel
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "examples" / "lantern_line"
@@ -47,6 +46,12 @@ def settings(tmp_path: Path, model_path: Path) -> Settings:
         max_field_chars=40,
         request_deadline_s=120,
         sample_bible=SAMPLE,
+        # Who may do what on each platform (agents.access): the fakes' users and roles.
+        slack_admins="UADMIN",
+        slack_canon_editors="UANA",
+        discord_admin_roles="777",
+        discord_canon_editors="4242",
+        terminal_canon_writers="ana",
     )
 
 
@@ -110,7 +115,7 @@ def scripted_app(settings: Settings, embedder: MiniLMEmbedder, tmp: Path, *scrip
     shutil.copytree(SAMPLE, folder)
     app = build_app(
         settings.model_copy(update={"answer_mode": "generate"}),
-        engine=ScriptedModel(*script, delay_s=0.01),  # type: ignore[arg-type]
+        engine=ScriptedBackend(*script, delay_s=0.01),
         embedder=embedder,
     )
     app.bible.ingest(folder, SHOW)
@@ -122,14 +127,6 @@ def fabricating(settings: Settings, embedder: MiniLMEmbedder, tmp_path: Path) ->
     app = scripted_app(settings, embedder, tmp_path, FABRICATED)
     yield app
     app.close()
-
-
-@pytest.fixture
-def state(tmp_path: Path) -> Iterator[RoomState]:
-    """The chat adapters' own state (delivered events, joined threads, show mappings)."""
-    store = RoomState(tmp_path / "state.sqlite3")
-    yield store
-    store.close()
 
 
 @pytest.fixture
@@ -147,25 +144,36 @@ def message(
     thread: str = "t1",
     author: str = "dana",
     mentions_bot: bool = True,
-    may_edit_canon: bool = False,
-) -> IncomingMessage:
-    return IncomingMessage(
-        platform="test",
-        workspace="ws",
+    show: str = SHOW,
+) -> Message:
+    """A message in the terminal room (where 'ana' is the canon editor, see settings)."""
+    return Message(
+        platform="terminal",
+        workspace="local",
         channel=channel,
         thread=thread,
         author=author,
+        author_id=author,
         text=text,
         mentions_bot=mentions_bot,
-        may_edit_canon=may_edit_canon,
+        show=show,
     )
 
 
-async def ask(app: App, msg: IncomingMessage, show: str = SHOW) -> tuple[Reply, list[str]]:
+async def command(app: App, said: Message, name: str, args: dict[str, object]) -> Reply:
+    """A command with typed arguments (as Slack and Discord give them), from the same
+    writer and thread as ``said``."""
+    event = Command(
+        **said.model_dump(exclude={"text", "mentions_bot", "in_bot_thread"}), name=name, args=args
+    )
+    return await final_reply(app.room.handle(event))
+
+
+async def ask(app: App, msg: Message) -> tuple[Reply, list[str]]:
     """Run one message through the room; returns the final reply and the streamed pieces."""
     pieces: list[str] = []
     final: Reply | None = None
-    async for event in app.room.handle(msg, show):
+    async for event in app.room.handle(msg):
         if isinstance(event, Final):
             final = event.reply
         elif isinstance(event, Delta):

@@ -18,9 +18,7 @@ import discord
 from aiohttp import web
 
 from agents.room import Room
-from agents.shows import ShowResolver
 from bot.discord_bot import DiscordRoom, use_api_base
-from memory.room_state import RoomState
 
 GUILD, CHANNEL, BOT, APP = 900, 901, 800, 700
 WRITER, ADMIN_ROLE, CANON_ROLE = 555, 777, 4242
@@ -374,18 +372,10 @@ class DiscordHarness:
             await asyncio.sleep(0.05)
 
 
-def bot_maker(
-    room: Room, state: RoomState, *, default: str, canon_editors: frozenset[int] = frozenset()
-) -> Callable[[], DiscordRoom]:
-    """The bot under test, built inside the harness; ADMIN_ROLE is the admin role."""
-    return lambda: DiscordRoom(
-        room,
-        ShowResolver(state, {}, default),
-        state,
-        admin_roles=frozenset({ADMIN_ROLE}),
-        canon_editors=canon_editors,
-        update_interval_s=0.2,
-    )
+def bot_maker(room: Room) -> Callable[[], DiscordRoom]:
+    """The bot under test, built inside the harness (ADMIN_ROLE and CANON_ROLE are the test
+    settings' admin and canon-editor roles)."""
+    return lambda: DiscordRoom(room, update_interval_s=0.2)
 
 
 @asynccontextmanager

@@ -30,8 +30,8 @@ def bible_files(app: App) -> dict[str, str]:
 
 
 def pitches(app: App) -> list[Pitch]:
-    ledger = app.room.brainstorms.ledger
-    return [p for bs in ledger.brainstorms(SHOW) for p in ledger.pitches(bs.id)]
+    ledger = app.room.services.ledger
+    return [p for bs in ledger.log.brainstorms(SHOW) for p in ledger.pitches.of_brainstorm(bs.id)]
 
 
 def pitch_by_author(app: App, author: str) -> Pitch:
@@ -42,7 +42,7 @@ def pitch_by_author(app: App, author: str) -> Pitch:
 
 def assert_nothing_promoted(app: App, before: dict[str, str]) -> None:
     assert bible_files(app) == before
-    assert app.room.brainstorms.ledger.promotions(SHOW) == []
+    assert app.room.services.ledger.promotions.of_show(SHOW) == []
     hits = app.bible.search(SHOW, "Maren is secretly a robot", k=5)
     assert all("robot" not in h.chunk.text for h in hits)
 
@@ -55,7 +55,7 @@ def assert_promoted(app: App, pitch: Pitch, approver: str) -> str:
 
     The query names no bible entry: chunks of named entries (here the fog bell and Quill)
     outrank everything else in the fused ranking, by design for questions about them."""
-    promos = app.room.brainstorms.ledger.promotions(SHOW)
+    promos = app.room.services.ledger.promotions.of_show(SHOW)
     assert [(p.source_kind, p.source_id, p.undone_at) for p in promos] == [
         ("pitch", pitch.id, None)
     ]
@@ -74,5 +74,5 @@ def assert_promoted(app: App, pitch: Pitch, approver: str) -> str:
 def assert_undone(app: App, before: dict[str, str], file: str) -> None:
     assert bible_files(app) == before
     assert all(h.chunk.file != file for h in app.bible.search(SHOW, SEARCH_FOR_SAM, k=8))
-    promos = app.room.brainstorms.ledger.promotions(SHOW)
+    promos = app.room.services.ledger.promotions.of_show(SHOW)
     assert len(promos) == 1 and promos[0].undone_at is not None

@@ -17,9 +17,7 @@ from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 
 from agents.room import Room
-from agents.shows import ShowResolver
 from bot.slack_bot import SlackRoom
-from memory.room_state import RoomState
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_USER = "UBOT"
@@ -129,27 +127,16 @@ class SlackHarness:
             await asyncio.sleep(0.05)
 
 
-def room_maker(
-    room: Room,
-    state: RoomState,
-    *,
-    default: str | None,
-    interval: float = 0.2,
-    canon_editors: frozenset[str] = frozenset(),
-) -> Callable[[str], SlackRoom]:
-    """The adapter under test, built once the fake Web API's address is known; UADMIN is
-    the admin."""
+def room_maker(room: Room, *, interval: float = 0.2) -> Callable[[str], SlackRoom]:
+    """The adapter under test, built once the fake Web API's address is known (who is an
+    admin or a canon editor comes from the test settings: UADMIN, UANA)."""
 
     def make(api_url: str) -> SlackRoom:
         return SlackRoom(
             room,
-            ShowResolver(state, {}, default),
-            state,
             bot_token="xoxb-test",
             signing_secret=SIGNING_SECRET,
             api_url=api_url,
-            admins=frozenset({"UADMIN"}),
-            canon_editors=canon_editors,
             update_interval_s=interval,
         )
 

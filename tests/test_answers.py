@@ -32,7 +32,7 @@ def test_each_fabrication_is_removed_and_what_remains_is_correct(fabricating: Ap
     for why in ("loop", "instruction text", "quote not in the bible", "not retrieved"):
         assert why in kinds
     # The thread keeps the verified answer, not the draft.
-    turns = fabricating.history.turns(message("").key)
+    turns = fabricating.room.services.history.turns(message("").key)
     assert turns[-1].text == reply.text and "episode 6" not in turns[-1].prompt_text
 
 
@@ -72,7 +72,7 @@ def test_the_base_model_generating_gets_a_completion_prompt_and_is_verified(
     app.close()
     gen = build_app(
         settings.model_copy(update={"answer_mode": "generate", "max_tokens": 60}),
-        engine=app.room.engine,
+        engine=app.room.services.backend,
         embedder=app.bible._embedder,
     )
     try:

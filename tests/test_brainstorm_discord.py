@@ -11,7 +11,6 @@ from typing import Any
 
 from bot.compose import App
 from bot.discord_bot import DiscordRoom
-from memory.room_state import RoomState
 from tests.conftest import SHOW, run
 from tests.discord_fake import (
     BOT,
@@ -41,8 +40,8 @@ WRITERS = {"dana": 555, "sam": 556, "ana": 557, "lee": 558}
 _mids = itertools.count(50_000)
 
 
-def make_bot(app: App, state: RoomState) -> Callable[[], DiscordRoom]:
-    return bot_maker(app.room, state, default=SHOW, canon_editors=frozenset({CANON_ROLE}))
+def make_bot(app: App) -> Callable[[], DiscordRoom]:
+    return bot_maker(app.room)
 
 
 def shown(h: DiscordHarness, thread: int) -> list[str]:
@@ -87,9 +86,9 @@ async def command(
     await h.wait_for(lambda: len(followups(h)) > before)
 
 
-def test_brainstorm_scenario_in_discord(app: App, state: RoomState) -> None:
+def test_brainstorm_scenario_in_discord(app: App) -> None:
     async def go() -> None:
-        async with discord_harness(make_bot(app, state)) as h:
+        async with discord_harness(make_bot(app)) as h:
             await command(
                 h, "dana", "brainstorm", [{"name": "topic", "type": 3, "value": TOPIC}], CHANNEL
             )
@@ -156,7 +155,7 @@ def test_brainstorm_scenario_in_discord(app: App, state: RoomState) -> None:
 
             await command(h, "ana", "canon", canon_add, thread)
             file = assert_promoted(app, p_sam, approver="ana")
-            bs = app.room.brainstorms.ledger.brainstorms(SHOW)[0]
+            bs = app.room.services.ledger.log.brainstorms(SHOW)[0]
             assert bs.link == f"https://discord.com/channels/900/{thread}"
             await say(h, "ana", "canon undo", thread, mention=True)
             assert_undone(app, before, file)

@@ -9,7 +9,6 @@ from typing import Any
 
 from bot.compose import App
 from bot.slack_bot import SlackRoom
-from memory.room_state import RoomState
 from tests.conftest import SHOW, run
 from tests.scenario import (
     DANA_PITCH,
@@ -28,8 +27,8 @@ _events = itertools.count(1)
 _ts = itertools.count(1)
 
 
-def make_room(app: App, state: RoomState) -> Callable[[str], SlackRoom]:
-    return room_maker(app.room, state, default=SHOW, canon_editors=frozenset({"UANA"}))
+def make_room(app: App) -> Callable[[str], SlackRoom]:
+    return room_maker(app.room)
 
 
 def texts(h: SlackHarness) -> list[str]:
@@ -67,9 +66,9 @@ async def react(h: SlackHarness, user: str, emoji: str, ts: str, added: bool = T
     assert await h.event(event, f"Ev{next(_events)}") == 200
 
 
-def test_brainstorm_scenario_in_slack(app: App, state: RoomState) -> None:
+def test_brainstorm_scenario_in_slack(app: App) -> None:
     async def go() -> None:
-        async with slack_harness(make_room(app, state)) as h:
+        async with slack_harness(make_room(app)) as h:
             assert await h.command(f"brainstorm {TOPIC}") == 200
             await h.wait_for(lambda: h.slack.replies_sent >= 1)
             parent, opening = h.fake.named("chat.postMessage")[:2]
@@ -114,7 +113,7 @@ def test_brainstorm_scenario_in_slack(app: App, state: RoomState) -> None:
 
             await say(h, "UANA", f"canon add {p_sam.id}", thread, mention=True)
             file = assert_promoted(app, p_sam, approver="ana")
-            bs = app.room.brainstorms.ledger.brainstorms(SHOW)[0]
+            bs = app.room.services.ledger.log.brainstorms(SHOW)[0]
             assert bs.link.endswith(f"/C1/thread/C1-{thread}")
             await say(h, "UANA", "canon undo", thread, mention=True)
             assert_undone(app, before, file)
@@ -124,9 +123,9 @@ def test_brainstorm_scenario_in_slack(app: App, state: RoomState) -> None:
     run(go())
 
 
-def test_thread_commands_by_slash_point_to_the_thread(app: App, state: RoomState) -> None:
+def test_thread_commands_by_slash_point_to_the_thread(app: App) -> None:
     async def go() -> None:
-        async with slack_harness(make_room(app, state)) as h:
+        async with slack_harness(make_room(app)) as h:
             await h.command("wrap")
             await h.wait_for(lambda: bool(h.fake.named("respond")))
             assert "@room-bot wrap" in h.fake.named("respond")[-1]["text"]

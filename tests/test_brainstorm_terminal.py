@@ -36,7 +36,6 @@ def writer(app: App, name: str, thread: str = "main") -> TerminalRoom:
         thread=thread,
         out=out,
         err=out,
-        canon_writers=frozenset({"ana"}),
     )
 
 
@@ -105,7 +104,7 @@ def test_brainstorm_scenario_in_the_terminal_room(app: App, settings: Settings) 
         assert_undone(app, before, file)
         assert (await ana.send("/canon undo")).kind == "error"
 
-        actions = [e.action for e in app.room.brainstorms.ledger.audit_log(SHOW)]
+        actions = [e.action for e in app.room.services.ledger.promotions.audit_log(SHOW)]
         assert actions.count("canon.refused") == 2
         assert actions[-3:] == ["canon.add", "canon.refused", "canon.undo"]
 

@@ -3,7 +3,7 @@
 from pathlib import Path
 from types import SimpleNamespace
 
-from agents.engine import LlamaEngine, fold_system_into_first_user
+from agents.llm.llama import LlamaEngine, fold_system_into_first_user
 
 TEMPLATE = (
     "{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>"

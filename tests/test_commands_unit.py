@@ -3,7 +3,7 @@
 import pytest
 
 from agents.budget import fit_budget
-from agents.commands import COMMANDS, get_command, help_text, parse_command, validate_args
+from agents.commands import commands, get_command, help_text, parse_command, validate_args
 from agents.errors import BadRequest, ContextOverflow
 
 
@@ -54,7 +54,7 @@ def test_typed_options_are_validated_like_text() -> None:
 
 def test_help_lists_every_command() -> None:
     text = help_text()
-    for spec in COMMANDS:
+    for spec in commands():
         assert spec.usage in text
     assert "premise" in help_text("logline")
 

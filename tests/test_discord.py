@@ -11,8 +11,7 @@ from pathlib import Path
 from bot.compose import App
 from bot.discord_bot import DiscordRoom
 from bot.discord_render import split
-from memory.room_state import RoomState
-from tests.conftest import SHOW, ingest_other_show, run
+from tests.conftest import ingest_other_show, run
 from tests.discord_fake import (
     ADMIN_ROLE,
     BOT,
@@ -26,17 +25,17 @@ from tests.discord_fake import (
 )
 
 
-def maker(app: App, state: RoomState) -> Callable[[], DiscordRoom]:
-    return bot_maker(app.room, state, default=SHOW)
+def maker(app: App) -> Callable[[], DiscordRoom]:
+    return bot_maker(app.room)
 
 
 def posts(h: DiscordHarness, channel: int | str) -> list[dict]:
     return h.fake.named("POST", rf"^/channels/{channel}/messages$")
 
 
-def test_mention_gets_a_thread_and_follow_ups_need_no_mention(app: App, state: RoomState) -> None:
+def test_mention_gets_a_thread_and_follow_ups_need_no_mention(app: App) -> None:
     async def go() -> None:
-        async with discord_harness(maker(app, state)) as h:
+        async with discord_harness(maker(app)) as h:
             h.message(
                 message_payload(
                     CHANNEL, 555, f"<@{BOT}> what happened to Toby?", mid=111, mentions=[BOT]
@@ -70,11 +69,9 @@ def test_mention_gets_a_thread_and_follow_ups_need_no_mention(app: App, state: R
     run(go())
 
 
-def test_slash_command_is_deferred_at_once_while_the_model_is_busy(
-    app: App, state: RoomState
-) -> None:
+def test_slash_command_is_deferred_at_once_while_the_model_is_busy(app: App) -> None:
     async def go() -> None:
-        async with discord_harness(maker(app, state)) as h:
+        async with discord_harness(maker(app)) as h:
             h.message(
                 message_payload(
                     CHANNEL, 555, f"<@{BOT}> tell me all about the Lamplighter", mentions=[BOT]
@@ -133,7 +130,7 @@ def test_long_answers_split_at_2000_with_fences_intact() -> None:
     assert len(items) == 20 and all(line.endswith("y" * 50) for line in items)
 
 
-def test_nothing_the_bot_sends_can_ping(app: App, state: RoomState) -> None:
+def test_nothing_the_bot_sends_can_ping(app: App) -> None:
     """Rendering path: a scripted reply stands in for model output that tries to ping."""
     from agents.messages import Delta, Final, Reply
 
@@ -143,7 +140,7 @@ def test_nothing_the_bot_sends_can_ping(app: App, state: RoomState) -> None:
         yield Final(Reply(kind="answer", text="@everyone look <@&777> and @here"))
 
     async def go() -> DiscordHarness:
-        async with discord_harness(maker(app, state)) as h:
+        async with discord_harness(maker(app)) as h:
             channel = h.bot.get_channel(CHANNEL)
             await h.bot._stream(channel, scripted())
             return h
@@ -154,19 +151,17 @@ def test_nothing_the_bot_sends_can_ping(app: App, state: RoomState) -> None:
 
 
 def test_only_configured_role_ids_change_the_show_and_shows_stay_apart(
-    app: App, state: RoomState, tmp_path: Path
+    app: App, tmp_path: Path
 ) -> None:
     ingest_other_show(app, tmp_path)
 
     async def go() -> None:
-        async with discord_harness(maker(app, state)) as h:
+        async with discord_harness(maker(app)) as h:
             opt = [{"name": "name", "type": 3, "value": "dust-bowl"}]
             h.interaction(interaction_payload("show", opt, roles=[]))
             await h.wait_for(lambda: bool(h.fake.named("POST", r"^/webhooks/")))
-            assert (
-                "Only the room's admin roles" in h.fake.named("POST", r"^/webhooks/")[-1]["content"]
-            )
-            assert state.mapped_show("discord", "900", str(CHANNEL)) is None
+            assert "Only the room's admins" in h.fake.named("POST", r"^/webhooks/")[-1]["content"]
+            assert app.room.services.state.mapped_show("discord", "900", str(CHANNEL)) is None
             h.interaction(interaction_payload("show", opt, roles=[ADMIN_ROLE]))
             await h.wait_for(lambda: len(h.fake.named("POST", r"^/webhooks/")) >= 2)
             assert "now works on dust-bowl" in h.fake.named("POST", r"^/webhooks/")[-1]["content"]

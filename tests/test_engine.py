@@ -7,11 +7,10 @@ import time
 
 import pytest
 
-from agents.engine import Generation, LlamaEngine, _StopFilter, common_prefix
 from agents.errors import DeadlineExceeded
-from agents.scheduler import FairScheduler
+from agents.llm.llama import Generation, LlamaEngine, _StopFilter, common_prefix, grammar_for
+from agents.llm.scheduler import FairScheduler
 from agents.schemas import logline_schema
-from agents.structured import grammar_for
 from tests.conftest import run
 
 PROMPT = "<start_of_turn>user\nName a ship.<end_of_turn>\n<start_of_turn>model\n"
@@ -19,10 +18,10 @@ PROMPT = "<start_of_turn>user\nName a ship.<end_of_turn>\n<start_of_turn>model\n
 
 def test_stream_yields_pieces_and_stats(engine: LlamaEngine) -> None:
     async def go() -> tuple[list[str], object]:
-        from agents.engine import GenerationStats
+        from agents.llm.base import GenerationStats
 
         stats = GenerationStats()
-        pieces = [p async for p in engine.stream(Generation(PROMPT, max_tokens=12), stats)]
+        pieces = [p async for p in engine.generate(Generation(PROMPT, max_tokens=12), stats)]
         return pieces, stats
 
     pieces, stats = run(go())
@@ -62,7 +61,7 @@ def test_deadline_gives_a_clear_error(engine: LlamaEngine) -> None:
 
 def test_abandoned_stream_is_cancelled(engine: LlamaEngine) -> None:
     async def go() -> int:
-        agen = engine.stream(Generation(PROMPT, max_tokens=400))
+        agen = engine.generate(Generation(PROMPT, max_tokens=400))
         await agen.__anext__()
         await agen.aclose()
         done = await engine.complete(Generation(PROMPT, max_tokens=3))
@@ -107,7 +106,7 @@ def test_stop_filter_and_prefix_helpers() -> None:
 
 
 def test_missing_model_file_is_explained(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from agents.model_files import ModelFileError, resolve_model
+    from agents.llm.model_files import ModelFileError, resolve_model
 
     with pytest.raises(ModelFileError, match=r"does not exist\. Fix WR_MODEL_PATH"):
         resolve_model(tmp_path / "nope.gguf", tmp_path)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from agents.model_files import assemble_bundled
+from agents.llm.model_files import assemble_bundled
 from bot.progress import progress_bars
 
 

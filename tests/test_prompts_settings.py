@@ -23,6 +23,10 @@ EXPECTED = {
     "brainstorm_riff": {"canon", "transcript", "build_on", "author", "ask"},
     "room_line": {"author", "tag", "text"},
     "wrap_summary": {"show", "topic", "transcript"},
+    "provocation_from_canon": {"sentence"},
+    "riff_credit": {"credit", "text"},
+    "riff_nothing": set(),
+    "wrap_fallback": {"topic", "messages", "writers", "pitches"},
 }
 
 
@@ -33,7 +37,7 @@ def test_every_prompt_file_is_known_and_renders() -> None:
     for name, wanted in EXPECTED.items():
         text = resources.files("prompts").joinpath(f"{name}.txt").read_text()
         assert variables(text) == wanted
-        assert prompts.render(name, **dict.fromkeys(wanted, "X"))
+        assert prompts.render(name, **dict.fromkeys(wanted, "X")).strip()
 
 
 def test_missing_or_extra_variables_fail_loudly() -> None:

@@ -7,11 +7,11 @@ import pytest
 from agents.schemas import STRUCTURES, Answer, BeatSheet, CharacterCard, LoglineSet
 from bot.compose import App, build_app
 from bot.settings import Settings
-from tests.conftest import SHOW, ask, assert_trustworthy, message, run
+from tests.conftest import SHOW, ask, assert_trustworthy, command, message, run
 
 
 def stored(app: App) -> tuple[int, int]:
-    return app.history.count(), app.bible.count(SHOW)
+    return app.room.services.history.count(), app.bible.count(SHOW)
 
 
 def test_logline_returns_n_valid_distinct_loglines(app: App) -> None:
@@ -94,23 +94,23 @@ def test_bad_input_is_explained_and_changes_nothing(app: App, text: str, needle:
 
 def test_unknown_show_is_explained_and_changes_nothing(app: App) -> None:
     before = stored(app)
-    reply, _ = run(ask(app, message("Who is Maren?"), show="the-wire-reboot"))
+    reply, _ = run(ask(app, message("Who is Maren?", show="the-wire-reboot")))
     assert reply.kind == "error"
     assert "no bible for the show 'the-wire-reboot'" in reply.text and "bible ingest" in reply.text
     assert stored(app) == before
 
 
 def test_typed_command_entry_point(app: App) -> None:
-    reply = run(app.room.command(message(""), SHOW, "logline", {"premise": " ", "n": 2}))
+    reply = run(command(app, message(""), "logline", {"premise": " ", "n": 2}))
     assert reply.kind == "error" and "needs PREMISE" in reply.text
-    reply = run(app.room.command(message(""), SHOW, "help", {}))
+    reply = run(command(app, message(""), "help", {}))
     assert reply.kind == "help" and "logline" in reply.text
 
 
 def test_room_chatter_is_kept_without_a_reply(app: App) -> None:
     reply, pieces = run(ask(app, message("I think Quill is too obvious", mentions_bot=False)))
     assert reply.kind == "noted" and pieces == []
-    turns = app.history.turns(message("").key)
+    turns = app.room.services.history.turns(message("").key)
     assert turns[-1].text == "I think Quill is too obvious" and turns[-1].author == "dana"
 
 
@@ -122,22 +122,22 @@ def test_thread_history_survives_a_restart_and_feeds_follow_ups(
     app.close()
     reopened = build_app(
         settings.model_copy(update={"answer_mode": "generate"}),
-        engine=app.room.engine,
+        engine=app.room.services.backend,
         embedder=app.bible._embedder,
     )
     try:
         key = message("", thread="story-1").key
-        turns = reopened.history.turns(key)
+        turns = reopened.room.services.history.turns(key)
         assert [t.role for t in turns] == ["writer", "assistant"]
         assert turns[0].text == "Who is Maren Kessler?"
         follow = message("And what does she want?", thread="story-1")
-        found = run(reopened.room.agent.gather(follow, SHOW))
-        plan = reopened.room.agent.build_turn(follow, SHOW, found.canon, found.thread)
+        found = run(reopened.room.services.agent.gather(follow, SHOW))
+        plan = reopened.room.services.agent.build_turn(follow, SHOW, found.canon, found.thread)
         assert "Who is Maren Kessler?" in plan.messages[1].content
         assert not {c.id for c in plan.fresh} & set(turns[0].canon_ids)  # not quoted twice
         reply, _ = run(ask(reopened, follow))
         assert reply.kind == "answer"
-        assert reopened.room.agent.last_stats.reused_tokens > 0
+        assert reopened.room.services.agent.last_stats.reused_tokens > 0
     finally:
         reopened.close()
 
@@ -157,7 +157,7 @@ def test_a_model_timeout_is_explained_and_saves_nothing(settings: Settings, app:
     app.close()  # one process, one owner of the embedded store
     slow = build_app(
         settings.model_copy(update={"request_deadline_s": 0.01, "answer_mode": "generate"}),
-        engine=app.room.engine,
+        engine=app.room.services.backend,
         embedder=app.bible._embedder,
     )
     try:

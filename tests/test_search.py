@@ -10,7 +10,7 @@ from bot.compose import App
 from bot.settings import Settings
 from memory.ledger import Actor
 from memory.lexical import phrase_coverage, tokens
-from tests.conftest import SHOW, ask, message, run
+from tests.conftest import SHOW, ask, command, message, run
 from tests.test_terminal_and_cli import cli
 
 LINE = "Quill hears the fog bell from the oyster sheds"
@@ -18,12 +18,12 @@ LINE = "Quill hears the fog bell from the oyster sheds"
 
 def promote(app: App, text: str) -> str:
     """A pitch promoted into canon through the room, as an editor would; returns its file."""
-    ledger = app.room.brainstorms.ledger
-    editor = message("x", author="ana", may_edit_canon=True)
-    bs = ledger.open_brainstorm(editor.key, SHOW, "the bell", Actor("ana", "ana"))
-    pitch = ledger.record(bs, Actor("sam", "sam"), text, pitch=text)
+    ledger = app.room.services.ledger
+    editor = message("x", author="ana")
+    bs = ledger.log.open_brainstorm(editor.key, SHOW, "the bell", Actor("ana", "ana"))
+    pitch = ledger.log.record(bs, Actor("sam", "sam"), text, pitch=text)
     assert pitch is not None
-    added = run(app.room.command(editor, SHOW, "canon", {"action": "add", "target": str(pitch.id)}))
+    added = run(command(app, editor, "canon", {"action": "add", "target": str(pitch.id)}))
     assert added.kind == "canon", added.text
     return str(added.data["file"])  # type: ignore[index]
 

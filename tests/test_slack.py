@@ -8,18 +8,18 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.compose import App
+from agents.llm.llama import LlamaEngine
+from bot.compose import App, build_app
+from bot.settings import Settings
 from bot.slack_bot import SlackRoom
 from bot.slack_render import escape, split
-from memory.room_state import RoomState
-from tests.conftest import SHOW, ingest_other_show, run
+from memory.embeddings import MiniLMEmbedder
+from tests.conftest import ingest_other_show, run
 from tests.slack_fake import BOT_USER, SlackHarness, room_maker, slack_harness
 
 
-def maker(
-    app: App, state: RoomState, default: str | None = SHOW, interval: float = 0.2
-) -> Callable[[str], SlackRoom]:
-    return room_maker(app.room, state, default=default, interval=interval)
+def maker(app: App, interval: float = 0.2) -> Callable[[str], SlackRoom]:
+    return room_maker(app.room, interval=interval)
 
 
 def mention(text: str, ts: str, channel: str = "C1", **extra: str) -> dict[str, str]:
@@ -38,9 +38,9 @@ async def finished(h: SlackHarness, n: int = 1) -> None:
     await h.wait_for(lambda: h.slack.replies_sent >= n)
 
 
-def test_mention_then_thread_follow_up_without_mention(app: App, state: RoomState) -> None:
+def test_mention_then_thread_follow_up_without_mention(app: App) -> None:
     async def go() -> SlackHarness:
-        async with slack_harness(maker(app, state)) as h:
+        async with slack_harness(maker(app)) as h:
             assert await h.event(mention("what happened to Toby?", "100.1"), "Ev1") == 200
             await finished(h)
             first = h.fake.named("chat.postMessage")[0]
@@ -81,17 +81,15 @@ def test_mention_then_thread_follow_up_without_mention(app: App, state: RoomStat
     assert "toby_vell.md" in first_final or "ep104_undertow.md" in first_final
 
 
-def test_retries_and_duplicates_give_one_answer_even_after_restart(
-    app: App, state: RoomState
-) -> None:
+def test_retries_and_duplicates_give_one_answer_even_after_restart(app: App) -> None:
     async def go() -> None:
-        async with slack_harness(maker(app, state)) as h:
+        async with slack_harness(maker(app)) as h:
             for _ in range(3):
                 assert await h.event(mention("who is Nell?", "200.1"), "EvDup") == 200
             await finished(h)
             await asyncio.sleep(0.5)
             assert len(h.fake.named("chat.postMessage")) == 1
-        async with slack_harness(maker(app, state)) as h2:  # a restarted bot, same state
+        async with slack_harness(maker(app)) as h2:  # a restarted bot, same state
             assert await h2.event(mention("who is Nell?", "200.1"), "EvDup") == 200
             await asyncio.sleep(0.5)
             assert h2.fake.named("chat.postMessage") == []
@@ -99,9 +97,9 @@ def test_retries_and_duplicates_give_one_answer_even_after_restart(
     run(go())
 
 
-def test_forged_or_stale_requests_get_401_and_reach_no_handler(app: App, state: RoomState) -> None:
+def test_forged_or_stale_requests_get_401_and_reach_no_handler(app: App) -> None:
     async def go() -> None:
-        async with slack_harness(maker(app, state)) as h:
+        async with slack_harness(maker(app)) as h:
             assert await h.event(mention("hi", "300.1"), "EvF", secret="wrong-secret") == 401
             old = int(time.time()) - 6 * 60
             assert await h.event(mention("hi", "300.2"), "EvO", timestamp=old) == 401
@@ -111,11 +109,9 @@ def test_forged_or_stale_requests_get_401_and_reach_no_handler(app: App, state: 
     run(go())
 
 
-def test_slash_command_is_acknowledged_at_once_while_the_model_is_busy(
-    app: App, state: RoomState
-) -> None:
+def test_slash_command_is_acknowledged_at_once_while_the_model_is_busy(app: App) -> None:
     async def go() -> None:
-        async with slack_harness(maker(app, state)) as h:
+        async with slack_harness(maker(app)) as h:
             await h.event(mention("tell me everything about the Lamplighter", "400.1"), "EvBusy")
             await h.wait_for(lambda: bool(h.fake.named("chat.postMessage")))
             start = time.monotonic()
@@ -136,9 +132,9 @@ def test_slash_command_is_acknowledged_at_once_while_the_model_is_busy(
     run(go())
 
 
-def test_rate_limit_is_waited_out_and_delivered_once(app: App, state: RoomState) -> None:
+def test_rate_limit_is_waited_out_and_delivered_once(app: App) -> None:
     async def go() -> None:
-        async with slack_harness(maker(app, state)) as h:
+        async with slack_harness(maker(app)) as h:
             h.fake.rate_limit_once.add("chat.postMessage")
             await h.event(mention("who is Ada?", "500.1"), "Ev429")
             await finished(h)
@@ -158,12 +154,12 @@ def test_model_output_cannot_ping_or_link() -> None:
 
 
 def test_a_channel_mapped_to_one_show_never_gets_another_shows_canon(
-    app: App, state: RoomState, tmp_path: Path
+    app: App, tmp_path: Path
 ) -> None:
     ingest_other_show(app, tmp_path)
 
     async def go() -> None:
-        async with slack_harness(maker(app, state)) as h:
+        async with slack_harness(maker(app)) as h:
             await h.command("show dust-bowl", user="UDANA", channel="C2")  # not an admin
             await h.wait_for(lambda: bool(h.fake.named("respond")))
             assert "Only the room's admins" in h.fake.named("respond")[-1]["text"]
@@ -185,19 +181,27 @@ def test_a_channel_mapped_to_one_show_never_gets_another_shows_canon(
     run(go())
 
 
-def test_a_channel_with_no_show_gets_a_hint(app: App, state: RoomState) -> None:
+def test_a_channel_with_no_show_gets_a_hint(
+    settings: Settings, engine: LlamaEngine, embedder: MiniLMEmbedder
+) -> None:
+    unset = settings.model_copy(update={"default_show": ""})
+    app = build_app(unset, engine=engine, embedder=embedder)
+
     async def go() -> None:
-        async with slack_harness(maker(app, state, default=None)) as h:
+        async with slack_harness(maker(app)) as h:
             await h.event(mention("who is Maren?", "700.1", channel="C9"), "EvNoShow")
             await h.wait_for(lambda: bool(h.fake.named("chat.postMessage")))
             assert "not linked to a show" in h.fake.named("chat.postMessage")[0]["text"]
 
-    run(go())
+    try:
+        run(go())
+    finally:
+        app.close()
 
 
-def test_direct_messages_are_answered(app: App, state: RoomState) -> None:
+def test_direct_messages_are_answered(app: App) -> None:
     async def go() -> None:
-        async with slack_harness(maker(app, state)) as h:
+        async with slack_harness(maker(app)) as h:
             dm = {
                 "type": "message",
                 "user": "UDANA",
@@ -215,7 +219,7 @@ def test_direct_messages_are_answered(app: App, state: RoomState) -> None:
     run(go())
 
 
-def test_streamed_and_final_text_is_neutralised(app: App, state: RoomState) -> None:
+def test_streamed_and_final_text_is_neutralised(app: App) -> None:
     """Rendering path only: a scripted reply stands in for model output that tries to ping."""
     from agents.messages import Delta, Final, Reply
 
@@ -226,7 +230,7 @@ def test_streamed_and_final_text_is_neutralised(app: App, state: RoomState) -> N
         yield Final(Reply(kind="answer", text="Everyone look <!channel> and <@U999> <!here>"))
 
     async def go() -> SlackHarness:
-        async with slack_harness(maker(app, state, interval=0.1)) as h:
+        async with slack_harness(maker(app, interval=0.1)) as h:
             await h.slack._stream("C1", "900.1", scripted())
             return h
 

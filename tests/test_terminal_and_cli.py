@@ -12,7 +12,7 @@ from rich.console import Console
 
 from bot.compose import App
 from bot.settings import Settings
-from bot.terminal import TerminalRoom, to_message
+from bot.terminal import TerminalRoom, terminal_message
 from tests.conftest import REPO, SHOW, run
 
 
@@ -27,10 +27,10 @@ def consoles() -> tuple[Console, io.StringIO, Console, io.StringIO]:
 
 
 def test_lines_become_neutral_messages() -> None:
-    msg = to_message("@bot who is Maren?", writer="dana", thread="t")
+    msg = terminal_message("@bot who is Maren?", writer="dana", thread="t")
     assert msg.mentions_bot and msg.text == "who is Maren?" and msg.platform == "terminal"
-    assert to_message("/beats x", writer="dana", thread="t").mentions_bot
-    chatter = to_message("coffee?", writer="dana", thread="t")
+    assert terminal_message("/beats x", writer="dana", thread="t").mentions_bot
+    chatter = terminal_message("coffee?", writer="dana", thread="t")
     assert not chatter.mentions_bot and chatter.text == "coffee?"
 
 

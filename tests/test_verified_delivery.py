@@ -7,8 +7,7 @@ only: the real model's answers are tested in test_answers.py)."""
 from __future__ import annotations
 
 from bot.compose import App
-from memory.room_state import RoomState
-from tests.conftest import SHOW, run
+from tests.conftest import run
 from tests.discord_fake import BOT, CHANNEL, bot_maker, discord_harness, message_payload
 from tests.slack_fake import BOT_USER, room_maker, slack_harness
 
@@ -24,9 +23,9 @@ def assert_final_is_verified(final: str, previews: list[str]) -> None:
     assert "characters/toby_vell.md" in final
 
 
-def test_slack_final_edit_is_the_verified_text(fabricating: App, state: RoomState) -> None:
+def test_slack_final_edit_is_the_verified_text(fabricating: App) -> None:
     async def go() -> list[dict]:
-        make = room_maker(fabricating.room, state, default=SHOW, interval=0.05)
+        make = room_maker(fabricating.room, interval=0.05)
         async with slack_harness(make) as h:
             event = {
                 "type": "app_mention",
@@ -45,9 +44,9 @@ def test_slack_final_edit_is_the_verified_text(fabricating: App, state: RoomStat
     assert_final_is_verified(texts[-1], texts[:-1])
 
 
-def test_discord_final_edit_is_the_verified_text(fabricating: App, state: RoomState) -> None:
+def test_discord_final_edit_is_the_verified_text(fabricating: App) -> None:
     async def go() -> list[dict]:
-        async with discord_harness(bot_maker(fabricating.room, state, default=SHOW)) as h:
+        async with discord_harness(bot_maker(fabricating.room)) as h:
             h.message(
                 message_payload(
                     CHANNEL, 555, f"<@{BOT}> what happened to Toby?", mid=111, mentions=[BOT]

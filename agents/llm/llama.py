@@ -1,4 +1,5 @@
-"""The local model: llama-cpp-python in process, one worker thread, streamed and bounded.
+"""The local model backend: llama-cpp-python in process, one worker thread, streamed and
+bounded.
 
 Everything that touches the llama.cpp context runs on the scheduler's thread, so the event
 loop never blocks and no two requests share the context at once. Each request carries a
@@ -10,28 +11,51 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import json
 import logging
 import os
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from agents.errors import Cancelled, ContextOverflow, DeadlineExceeded, ModelUnavailable, RoomError
-from agents.sampling import GrammarError, TokenSampler
-from agents.scheduler import FairScheduler
+from agents.llm.base import Completion, GenerationStats, StructuredRequest, T, TextRequest
+from agents.llm.sampling import GrammarError, TokenSampler
+from agents.llm.scheduler import FairScheduler
+from agents.llm.structured import validated
 
 log = logging.getLogger(__name__)
 _GRACE_S = 2.0
 
 
+STRUCTURED_ATTEMPTS = 3
+STRUCTURED_REPEAT_PENALTY = 1.15
+
+
+@lru_cache(maxsize=64)
+def grammar_for(schema_json: str) -> str:
+    """A JSON schema as a GBNF grammar; key order is the order the model writes."""
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    return json_schema_to_gbnf(schema_json)
+
+
+def reference_grammar(gbnf: str) -> Any:
+    """llama-cpp-python's own grammar object, for benchmarks that compare against it."""
+    from llama_cpp import LlamaGrammar
+
+    return LlamaGrammar.from_string(gbnf, verbose=False)
+
+
 @dataclass(frozen=True)
 class Generation:
-    """One request to the model. ``lane`` is the fairness unit (a channel)."""
+    """One request as this engine runs it: a formatted prompt, and optionally a grammar."""
 
     prompt: str
     lane: str = "default"
@@ -42,29 +66,6 @@ class Generation:
     stop: tuple[str, ...] = ()
     seed: int | None = None
     repeat_penalty: float = 1.0
-
-
-@dataclass
-class GenerationStats:
-    prompt_tokens: int = 0
-    reused_tokens: int = 0
-    generated_tokens: int = 0
-    queue_s: float = 0.0
-    ttft_s: float = 0.0  # from submission to the first token
-    decode_s: float = 0.0  # from the first token to the last
-    grammar_fallbacks: int = 0
-    full_vocab_fallbacks: int = 0
-    submitted_at: float = 0.0  # time.monotonic() when the request was queued
-
-    @property
-    def tokens_per_s(self) -> float:
-        return (self.generated_tokens - 1) / self.decode_s if self.decode_s > 0 else 0.0
-
-
-@dataclass
-class Completion:
-    text: str
-    stats: GenerationStats = field(default_factory=GenerationStats)
 
 
 def common_prefix(a: np.ndarray, b: Sequence[int]) -> int:
@@ -135,6 +136,9 @@ class LlamaEngine:
         self._formatter: Callable[[list[dict[str, str]]], str] | None = None
         self._load_lock = threading.Lock()
         self._scheduler = FairScheduler()
+        # The last structured request, for benchmarks and logs.
+        self.last_structured_prompt = ""
+        self.last_structured_stats: GenerationStats | None = None
 
     # ---- loading -------------------------------------------------------------------------
     def load(self) -> Any:
@@ -218,8 +222,52 @@ class LlamaEngine:
             return 0
         return len(self.load().tokenize(text.encode(), add_bos=False, special=True))
 
+    # ---- the backend operations ----------------------------------------------------------
+    def stream(
+        self, request: TextRequest, stats: GenerationStats | None = None
+    ) -> AsyncIterator[str]:
+        return self.generate(self._generation(request), stats)
+
+    async def produce(self, request: StructuredRequest[T]) -> T:
+        """Grammar-constrained decoding (so the JSON always parses), validated; an invalid
+        result is retried with the next seed."""
+        gen = Generation(
+            prompt=self.format_chat(list(request.messages)),
+            lane=request.lane,
+            max_tokens=request.max_tokens,
+            temperature=request.temperature,
+            grammar=grammar_for(json.dumps(request.schema)),
+            repeat_penalty=STRUCTURED_REPEAT_PENALTY,
+            deadline_s=request.deadline_s,
+        )
+        self.last_structured_prompt = gen.prompt
+
+        async def attempt(n: int) -> Completion:
+            completion = await self.complete(Generation(**{**gen.__dict__, "seed": self._seed + n}))
+            self.last_structured_stats = completion.stats
+            return completion
+
+        return await validated(request.what, STRUCTURED_ATTEMPTS, attempt, request.build)
+
+    def _generation(self, request: TextRequest) -> Generation:
+        prompt = (
+            request.prompt
+            if request.prompt is not None
+            else self.format_chat(list(request.messages))
+        )
+        return Generation(
+            prompt=prompt,
+            lane=request.lane,
+            max_tokens=request.max_tokens,
+            temperature=request.temperature,
+            deadline_s=request.deadline_s,
+            stop=request.stop,
+            seed=request.seed,
+            repeat_penalty=request.repeat_penalty,
+        )
+
     # ---- generation ----------------------------------------------------------------------
-    async def stream(
+    async def generate(
         self, gen: Generation, stats: GenerationStats | None = None
     ) -> AsyncIterator[str]:
         """Yield text pieces as tokens arrive; raises RoomError subclasses on failure."""
@@ -260,7 +308,7 @@ class LlamaEngine:
 
     async def complete(self, gen: Generation) -> Completion:
         stats = GenerationStats()
-        parts = [piece async for piece in self.stream(gen, stats)]
+        parts = [piece async for piece in self.generate(gen, stats)]
         return Completion("".join(parts), stats)
 
     def _run(

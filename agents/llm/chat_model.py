@@ -1,6 +1,6 @@
-"""A LangChain chat model over the in-process llama.cpp engine.
+"""A LangChain chat model over any model backend.
 
-LangChain composes the conversation; the engine owns scheduling, deadlines and the KV
+LangChain composes the conversation; the backend owns scheduling, deadlines and the KV
 cache. Streaming goes token by token through ``astream``.
 """
 
@@ -16,8 +16,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict
 
-from agents.backend import ModelBackend
-from agents.engine import Generation, GenerationStats
+from agents.llm.base import GenerationStats, ModelBackend, TextRequest
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system"}
 
@@ -47,11 +46,11 @@ class LocalChatModel(BaseChatModel):
 
     @property
     def _llm_type(self) -> str:
-        return "writersroom-llama-cpp"
+        return "writersroom-backend"
 
-    def _generation(self, messages: list[BaseMessage], stop: list[str] | None) -> Generation:
-        return Generation(
-            prompt=self.engine.format_chat(to_chat_dicts(messages)),
+    def _request(self, messages: list[BaseMessage], stop: list[str] | None) -> TextRequest:
+        return TextRequest(
+            messages=tuple(to_chat_dicts(messages)),
             lane=self.lane,
             max_tokens=self.max_tokens,
             temperature=self.temperature,
@@ -66,8 +65,8 @@ class LocalChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        gen = self._generation(messages, stop)
-        async for piece in self.engine.stream(gen, self.stats):
+        request = self._request(messages, stop)
+        async for piece in self.engine.stream(request, self.stats):
             chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
             if run_manager is not None:
                 await run_manager.on_llm_new_token(piece, chunk=chunk)
@@ -91,3 +90,28 @@ class LocalChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         return asyncio.run(self._agenerate(messages, stop))
+
+
+async def chat_text(
+    backend: ModelBackend,
+    messages: list[BaseMessage],
+    *,
+    lane: str,
+    max_tokens: int,
+    temperature: float,
+    deadline_s: float | None,
+    stats: GenerationStats | None = None,
+    stop: list[str] | None = None,
+) -> AsyncIterator[str]:
+    """The text of a chat reply through LangChain, piece by piece."""
+    model = LocalChatModel(
+        engine=backend,
+        lane=lane,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        deadline_s=deadline_s,
+        stats=stats,
+    )
+    async for chunk in model.astream(messages, stop=stop):
+        if chunk.text:
+            yield chunk.text

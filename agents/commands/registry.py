@@ -1,0 +1,150 @@
+"""The command table: every command module registers here, and every adapter reads it.
+
+Text adapters (terminal, message text) parse ``/name args`` with ``parse_command``; adapters
+with typed options (Slack, Discord) pass a dict to ``validate_args``. Both end in the same
+checked argument dict.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agents.commands.spec import CommandSpec, Param
+from agents.errors import BadRequest
+
+_REGISTRY: dict[str, CommandSpec] = {}
+
+
+def register(spec: CommandSpec) -> CommandSpec:
+    if spec.name in _REGISTRY and _REGISTRY[spec.name] is not spec:
+        raise ValueError(f"command {spec.name} is registered twice")
+    if (spec.handler is None) == (spec.stream is None):
+        raise ValueError(f"command {spec.name} needs exactly one of handler and stream")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def unregister(name: str) -> None:
+    _REGISTRY.pop(name, None)
+
+
+def commands() -> tuple[CommandSpec, ...]:
+    """Every command, in the order they were registered (the order help lists them)."""
+    return tuple(_REGISTRY.values())
+
+
+def get_command(name: str) -> CommandSpec:
+    spec = _REGISTRY.get(name.lower())
+    if spec is None:
+        known = ", ".join(_REGISTRY)
+        raise BadRequest(f"There is no command '{name}'. The commands are: {known}. Try: help")
+    return spec
+
+
+def _takes(param: Param, word: str) -> bool:
+    word = word.lower()
+    if param.kind == "int":
+        return word.lstrip("#").isdigit()
+    if param.kind == "bool":
+        return word in (param.name, "yes", "true")
+    return bool(param.choices) and word in param.choices
+
+
+def parse_command(text: str) -> tuple[CommandSpec, dict[str, Any]]:
+    """Parse '/logline a premise 3' style text into a command and checked arguments."""
+    words = text.strip().lstrip("/").split()
+    if not words:
+        raise BadRequest("That command is empty. Try: help")
+    spec = get_command(words[0])
+    rest = words[1:]
+    values: dict[str, Any] = {}
+    leading = [p for p in spec.params if p.choices and not p.rest and p.required]
+    for param in leading:  # e.g. 'bible search ...'
+        if rest and rest[0].lower() in param.choices:
+            values[param.name] = rest.pop(0).lower()
+    trailing = [p for p in spec.params if not p.required and not p.rest]
+    for param in reversed(trailing):  # e.g. '... 3' or '... tv-four-act'
+        if rest and _takes(param, rest[-1]):
+            values[param.name] = rest.pop()
+    free = [p for p in spec.params if p.rest]
+    if free and rest:
+        values[free[0].name] = " ".join(rest)
+    return spec, validate_args(spec, values)
+
+
+def _value(spec: CommandSpec, param: Param, raw: Any) -> Any:
+    if param.kind == "bool":
+        return raw is True or str(raw).lower() in (param.name, "yes", "true")
+    if param.kind == "int":
+        try:
+            value = int(str(raw).strip().lstrip("#"))
+        except (TypeError, ValueError):
+            raise BadRequest(f"{param.name} must be a whole number. Usage: {spec.usage}") from None
+        low = param.least if param.least is not None else value
+        high = param.most if param.most is not None else value
+        if not low <= value <= high:
+            raise BadRequest(f"{param.name} must be between {low} and {high}.")
+        return value
+    text = str(raw).strip()
+    if param.choices:
+        if text.lower() not in param.choices:
+            raise BadRequest(
+                f"{param.name} must be one of: {', '.join(param.choices)}. Usage: {spec.usage}"
+            )
+        return text.lower()
+    return text
+
+
+def validate_args(spec: CommandSpec, values: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(values) - {p.name for p in spec.params}
+    if unknown:
+        raise BadRequest(
+            f"'{spec.name}' takes no {', '.join(sorted(unknown))}. Usage: {spec.usage}"
+        )
+    out: dict[str, Any] = {}
+    for param in spec.params:
+        raw = values.get(param.name)
+        if raw is None or (isinstance(raw, str) and not raw.strip()) or raw is False:
+            if param.required:
+                raise BadRequest(
+                    f"'{spec.name}' needs {param.name.upper()}: {param.description} "
+                    f"Usage: {spec.usage}"
+                )
+            out[param.name] = param.default
+            continue
+        out[param.name] = _value(spec, param, raw)
+    return out
+
+
+def addressed_command(text: str) -> tuple[CommandSpec, dict[str, Any]] | None:
+    """'wrap', 'vote 2', 'canon add 2' said to the bot: the command, else None (a question).
+
+    A command counts only when its required leading choice is there ('canon add', not
+    "canon says Toby died?"), and a numbered argument only when a number follows ('riff 2',
+    not "riff on Quill's angle"): otherwise it is a question in the writer's words.
+    """
+    words = text.strip().lstrip("/").split()
+    spec = _REGISTRY.get(words[0].lower()) if words else None
+    if spec is None or not spec.addressable:
+        return None
+    rest = words[1:]
+    for param in spec.params:
+        if param.choices and param.required and not param.rest:
+            if not rest or rest[0].lower() not in param.choices:
+                return None
+            rest = rest[1:]
+        elif param.rest and param.kind == "int" and rest and not rest[0].lstrip("#").isdigit():
+            return None
+    return parse_command(text)
+
+
+def help_text(name: str | None = None, prefix: str = "") -> str:
+    if name:
+        spec = get_command(name.split()[0])
+        lines = [f"{prefix}{spec.usage}", spec.summary]
+        lines += [f"  {p.name}: {p.description}" for p in spec.params]
+        lines += [f"  example: {prefix}{e}" for e in spec.examples]
+        return "\n".join(lines)
+    lines = ["Commands:"] + [f"  {prefix}{c.usage:<40} {c.summary}" for c in _REGISTRY.values()]
+    lines.append("Or just ask a question about the show; answers cite the bible.")
+    return "\n".join(lines)

@@ -1,0 +1,107 @@
+"""Promotions into canon and the audit trail.
+
+A promotion records which pitch or wrap-up became which bible file, so `canon undo` can find
+the newest one and a source is not added twice. The audit trail lives here too because it is
+mostly read as the history of canon changes, refused ones included (`note`), though every
+view of the ledger writes to it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from memory.ledger import Actor, AuditEntry, LedgerFile, Promotion
+
+_PROMOTION_COLS = (
+    "id, show, source_kind, source_id, file, content_hash, approved_by, created_at, undone_at"
+)
+
+
+def _promotion(row: Sequence[Any]) -> Promotion:
+    return Promotion(*row)
+
+
+class Promotions:
+    """Canon promotions and the audit log in a shared `LedgerFile`."""
+
+    def __init__(self, file: LedgerFile) -> None:
+        self._file = file
+
+    def add(
+        self,
+        show: str,
+        source_kind: str,
+        source_id: int,
+        file: str,
+        content_hash: str,
+        by: Actor,
+    ) -> Promotion:
+        """Record that a pitch or wrap-up (``source_kind``) became a bible file. Call it only
+        once the file is written, so the ledger never claims canon the bible lacks."""
+        now = time.time()
+        with self._file.write() as db:
+            cur = db.execute(
+                "INSERT INTO promotions (show, source_kind, source_id, file, content_hash,"
+                " approved_by_id, approved_by, created_at) VALUES (?,?,?,?,?,?,?,?)",
+                (show, source_kind, source_id, file, content_hash, by.id, by.name, now),
+            )
+            pid = int(cur.lastrowid or 0)
+            self._file.audit(
+                show, by, "canon.add", promotion=pid, source=f"{source_kind}:{source_id}", file=file
+            )
+        return Promotion(pid, show, source_kind, source_id, file, content_hash, by.name, now, None)
+
+    def active(self, show: str, source_kind: str, source_id: int) -> Promotion | None:
+        """The source's promotion that still stands, if any: a source goes into canon once."""
+        with self._file.lock:
+            row = self._file.db.execute(
+                f"SELECT {_PROMOTION_COLS} FROM promotions WHERE show=? AND source_kind=?"
+                " AND source_id=? AND undone_at IS NULL",
+                (show, source_kind, source_id),
+            ).fetchone()
+        return None if row is None else _promotion(row)
+
+    def last(self, show: str) -> Promotion | None:
+        """The newest promotion not yet undone: what `canon undo` reverts."""
+        with self._file.lock:
+            row = self._file.db.execute(
+                f"SELECT {_PROMOTION_COLS} FROM promotions WHERE show=? AND undone_at IS NULL"
+                " ORDER BY id DESC LIMIT 1",
+                (show,),
+            ).fetchone()
+        return None if row is None else _promotion(row)
+
+    def of_show(self, show: str) -> list[Promotion]:
+        """Every promotion of a show, undone ones included, oldest first."""
+        with self._file.lock:
+            rows = self._file.db.execute(
+                f"SELECT {_PROMOTION_COLS} FROM promotions WHERE show=? ORDER BY id", (show,)
+            ).fetchall()
+        return [_promotion(r) for r in rows]
+
+    def mark_undone(self, promotion: Promotion, by: Actor) -> None:
+        with self._file.write() as db:
+            db.execute(
+                "UPDATE promotions SET undone_at=?, undone_by=? WHERE id=?",
+                (time.time(), by.name, promotion.id),
+            )
+            self._file.audit(
+                promotion.show, by, "canon.undo", promotion=promotion.id, file=promotion.file
+            )
+
+    def note(self, show: str, actor: Actor, action: str, **detail: Any) -> None:
+        """An audit row with no data change, such as a refused promotion."""
+        with self._file.write():
+            self._file.audit(show, actor, action, **detail)
+
+    def audit_log(self, show: str) -> list[AuditEntry]:
+        """Everything done in a show's ledger, oldest first."""
+        with self._file.lock:
+            rows = self._file.db.execute(
+                "SELECT at, show, actor, action, detail FROM audit WHERE show=? ORDER BY id",
+                (show,),
+            ).fetchall()
+        return [AuditEntry(r[0], r[1], r[2], r[3], json.loads(r[4])) for r in rows]
