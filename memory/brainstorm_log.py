@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from memory.history import ConversationKey
-from memory.ledger import (
+from memory.ledger_file import (
     MESSAGE_KINDS,
     Actor,
     AlreadyBrainstorm,

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from memory.ledger import Actor, LedgerFile, Pitch
+from memory.ledger_file import Actor, LedgerFile, Pitch
 
 
 class Pitches:

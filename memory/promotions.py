@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from memory.ledger import Actor, AuditEntry, LedgerFile, Promotion
+from memory.ledger_file import Actor, AuditEntry, LedgerFile, Promotion
 
 _PROMOTION_COLS = (
     "id, show, source_kind, source_id, file, content_hash, approved_by, created_at, undone_at"
