@@ -204,8 +204,8 @@ class Room:
         bible = self.services.bible
         if source == "commands":
             names = [c.name for c in commands.commands()]
-        elif source == "shows":
-            names = bible.shows()
+        elif source == "shows":  # only admins link channels, and only they see every show
+            names = bible.shows() if self.services.access.is_admin(event) else []
         else:
             try:
                 show = self._show(event, None)

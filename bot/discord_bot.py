@@ -10,9 +10,7 @@ model writes can ping anyone.
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
-import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,64 +18,26 @@ import discord
 import yarl
 from discord import app_commands
 
-from agents.commands import CommandSpec, commands
-from agents.errors import BadRequest
+from agents.commands import commands
 from agents.messages import Command, Message, Reaction, RoomEvent, Update, final_reply
 from agents.room import Room
+from bot.discord_commands import (
+    MENTION,
+    NO_PINGS,
+    CommandThreads,
+    app_command,
+    thread_link,
+    thread_name,
+)
 from bot.discord_render import LIMIT, split
 from bot.streaming import deliver
 
 log = logging.getLogger(__name__)
 PLATFORM = "discord"
-_MENTION = re.compile(r"<@!?\d+>")
-NO_PINGS = discord.AllowedMentions.none()
-WEEK_MINUTES = 10080  # a brainstorm thread archives after a week without messages
-DESCRIPTION_CHARS = 100  # Discord's limit for command and option descriptions
-_TYPES: dict[str, type] = {"text": str, "int": int, "bool": bool}
-
-
-def thread_link(workspace: str, thread: str) -> str:
-    return f"https://discord.com/channels/{'@me' if workspace == 'dm' else workspace}/{thread}"
-
-
-def _thread_name(text: str) -> str:
-    name = _MENTION.sub("", text).replace("@", "").strip() or "room"
-    return name[:90]
 
 
 def _roles(user: Any) -> tuple[str, ...]:
     return tuple(str(r.id) for r in getattr(user, "roles", []))
-
-
-class _Threads:
-    """A brainstorm from a channel: a parent message, a thread on it, the opening inside."""
-
-    def __init__(self, channel: Any, author: str, workspace: str) -> None:
-        self._channel, self._author, self._workspace = channel, author, workspace
-        self.opened: dict[str, tuple[Any, Any]] = {}  # thread ID -> (parent message, thread)
-
-    async def open(self, title: str, name: str) -> tuple[str, str]:
-        parent = await self._channel.send(
-            f"**Brainstorm:** {title[:1800]}\n*opened by {self._author}*", allowed_mentions=NO_PINGS
-        )
-        try:
-            thread = await parent.create_thread(
-                name=_thread_name(title), auto_archive_duration=10080
-            )
-        except discord.HTTPException:
-            log.warning("could not create a brainstorm thread", exc_info=True)
-            await parent.delete()
-            raise BadRequest(
-                "I could not open a thread here. The bot needs the Create Public Threads "
-                "permission in this channel (direct messages have no threads)."
-            ) from None
-        self.opened[str(thread.id)] = (parent, thread)
-        return str(thread.id), thread_link(self._workspace, str(thread.id))
-
-    async def discard(self, thread: str) -> None:
-        parent, _ = self.opened.pop(thread, (None, None))
-        if parent is not None:
-            await parent.delete()
 
 
 class DiscordRoom(discord.Client):
@@ -94,7 +54,7 @@ class DiscordRoom(discord.Client):
         self.reactions_counted = 0  # reactions on pitches that counted as votes
         self._reactions = asyncio.Lock()
         for spec in commands():
-            self.tree.add_command(self._app_command(spec))
+            self.tree.add_command(app_command(spec, self._command, self._suggest))
 
     # ---- conversation --------------------------------------------------------------------
     async def on_message(self, message: discord.Message) -> None:
@@ -121,7 +81,7 @@ class DiscordRoom(discord.Client):
                 channel
                 if isinstance(channel, discord.Thread)
                 else await message.create_thread(
-                    name=_thread_name(message.clean_content), auto_archive_duration=1440
+                    name=thread_name(message.clean_content), auto_archive_duration=1440
                 )
             )
         elif isinstance(channel, discord.Thread) and self.room.in_thread(
@@ -139,7 +99,7 @@ class DiscordRoom(discord.Client):
             author_id=str(message.author.id),
             roles=_roles(message.author),
             in_thread=isinstance(channel, discord.Thread),
-            text=_MENTION.sub("", message.content).strip(),
+            text=MENTION.sub("", message.content).strip(),
             mentions_bot=mentioned,
             in_bot_thread=not mentioned,
             message_id=str(message.id),
@@ -197,50 +157,10 @@ class DiscordRoom(discord.Client):
                 self.reactions_counted += 1
 
     # ---- app commands, from the registry -----------------------------------------------------
-    def _app_command(self, spec: CommandSpec) -> app_commands.Command[Any, Any, None]:
-        """One app command for a registry command: typed options, choices, autocomplete.
-        A required choice with one value ('bible search') is implied, not asked for."""
-        implied = {p.name: p.choices[0] for p in spec.params if p.required and len(p.choices) == 1}
-        asked = [p for p in spec.params if p.name not in implied]
-
-        async def callback(interaction: discord.Interaction, **values: Any) -> None:
-            await self._command(interaction, spec.name, {**implied, **values})
-
-        options = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD)] + [
-            inspect.Parameter(
-                p.name,
-                inspect.Parameter.KEYWORD_ONLY,
-                annotation=_TYPES[p.kind] if p.required else _TYPES[p.kind] | None,
-                default=inspect.Parameter.empty if p.required else None,
-            )
-            for p in asked
-        ]
-        callback.__signature__ = inspect.Signature(options)  # type: ignore[attr-defined]
-        described = app_commands.describe(
-            **{p.name: p.description[:DESCRIPTION_CHARS] for p in asked}
-        )(callback)
-        choices = {
-            p.name: [app_commands.Choice(name=c, value=c) for c in p.choices]
-            for p in asked
-            if p.choices
-        }
-        if choices:
-            described = app_commands.choices(**choices)(described)
-        complete = {p.name: self._suggester(p.complete) for p in asked if p.complete}
-        if complete:
-            described = app_commands.autocomplete(**complete)(described)
-        return app_commands.Command(
-            name=spec.name, description=spec.summary[:DESCRIPTION_CHARS], callback=described
-        )
-
-    def _suggester(self, source: str) -> Any:
-        async def suggest(
-            interaction: discord.Interaction, current: str
-        ) -> list[app_commands.Choice[str]]:
-            names = self.room.suggest(self._event_of(interaction), source, current)
-            return [app_commands.Choice(name=n, value=n) for n in names]
-
-        return suggest
+    async def _suggest(
+        self, interaction: discord.Interaction, source: str, typed: str
+    ) -> list[str]:
+        return self.room.suggest(self._event_of(interaction), source, typed)
 
     def _event_of(self, interaction: discord.Interaction) -> RoomEvent:
         user = interaction.user
@@ -269,7 +189,7 @@ class DiscordRoom(discord.Client):
         # posted to the channel for the room.
         await interaction.response.defer(ephemeral=True, thinking=True)
         where = self._event_of(interaction)
-        threads = _Threads(interaction.channel, where.author, where.workspace)
+        threads = CommandThreads(interaction.channel, where.author, where.workspace)
         command = Command(
             **where.model_dump(exclude={"raw", "threads"}),
             raw=interaction,
