@@ -54,9 +54,11 @@ async def stream_and_cite(
     said: Sequence[str],
     grounded: bool,
     floor: Callable[[], Awaitable[Sequence[Picked]]],
+    fallback: Sequence[Citation] = (),
 ) -> AsyncIterator[Delta | Cited]:
     """Yield each piece as a ``Delta``, then one ``Cited``: the verified text, with the
-    sections it cites (or, uncited, the ones that support it, named in a sources line)."""
+    sections it cites (or, uncited, the ones that support it, else ``fallback``, named in a
+    sources line)."""
     parts: list[str] = []
     async for piece in pieces:
         parts.append(piece)
@@ -69,7 +71,7 @@ async def stream_and_cite(
         return
     body, citations = checked.text, checked.citations
     if not citations:
-        citations = supporting(body, canon)[:SUPPORTING_MOST]
+        citations = supporting(body, canon)[:SUPPORTING_MOST] or list(fallback)
         if citations:
             body += "\n\n" + sources_line(citations)
     yield Cited(body, citations, checked.removed)

@@ -89,10 +89,13 @@ class Command(RoomEvent):
 
 
 class Reaction(RoomEvent):
-    """A reaction added to or removed from ``message_id``; ``token`` is the platform's name
-    for it ('+1', '-1::skin-tone-2' on Slack, the emoji itself on Discord)."""
+    """A reaction added to or removed from ``message_id``. ``token`` is the platform's own
+    name for it, kept as the vote's identity ('+1::skin-tone-2' on Slack, the emoji itself
+    on Discord); ``meaning`` is the reaction without platform modifiers ('+1'), which decides
+    whether it is a vote."""
 
     token: str
+    meaning: str = ""
     added: bool
 
 

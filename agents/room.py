@@ -22,6 +22,7 @@ from agents.commands import Call, CommandSpec
 from agents.commands.riff import riff
 from agents.errors import BadRequest, RoomError
 from agents.messages import Command, Final, Message, Reaction, Reply, RoomEvent, Update, Working
+from agents.render import plain
 from agents.services import Services
 from agents.shows import NoShowForChannel
 from memory.bible import InvalidShowName, UnknownShow, show_slug
@@ -71,6 +72,8 @@ class Room:
             yield Final(Reply.error(internal_error(exc)))
 
     async def _dispatch(self, event: RoomEvent) -> AsyncIterator[Update]:
+        if isinstance(event, Message) and (event.mentions_bot or event.in_bot_thread):
+            await asyncio.to_thread(self._join, event)  # follow-ups there need no mention
         command = self._command(event)
         brainstorm = await asyncio.to_thread(self.services.ledger.log.brainstorm, event.key)
         if brainstorm is not None:
@@ -172,7 +175,7 @@ class Room:
         """A vote when the message is a pitch and the reaction is not a thumbs-down."""
         pitches = self.services.ledger.pitches
         pitch = pitches.by_ref(event.platform, event.workspace, event.message_id)
-        if pitch is None or not counts_as_vote(event.token):
+        if pitch is None or not counts_as_vote(event.meaning or event.token):
             return Reply.noted()
         if event.added:
             pitches.vote(pitch, event.actor, event.token)
@@ -208,7 +211,7 @@ class Room:
             names = bible.shows() if self.services.access.is_admin(event) else []
         else:
             try:
-                show = self._show(event, None)
+                show = self._show(event, self.services.ledger.log.brainstorm(event.key))
             except (RoomError, UnknownShow, InvalidShowName):
                 return []
             kind = source.removesuffix("s")  # 'characters' -> entries of type 'character'
@@ -220,13 +223,13 @@ class Room:
         """False when a platform delivers an event again (a retry): answer once."""
         return self.services.state.first_delivery(platform, event_id)
 
-    def join_thread(self, event: RoomEvent) -> None:
-        """The bot takes part in this thread: follow-ups there need no mention."""
+    def _join(self, event: RoomEvent) -> None:
         self.services.state.join_thread(
             event.platform, event.workspace, event.channel, event.thread
         )
 
     def in_thread(self, platform: str, workspace: str, channel: str, thread: str) -> bool:
+        """Has the bot taken part in this thread (so a message there is for it)?"""
         return self.services.state.in_thread(platform, workspace, channel, thread)
 
     # ---- checks and thread memory --------------------------------------------------------
@@ -259,6 +262,6 @@ class Room:
             event.key,
             [
                 Turn("writer", event.author, asked, prompt, count(prompt)),
-                Turn("assistant", "bot", reply.text, reply.text, count(reply.text)),
+                Turn("assistant", "bot", plain(reply.text), plain(reply.text), count(reply.text)),
             ],
         )

@@ -143,6 +143,7 @@ class BeatSheet(BaseModel):
 
 
 class CharacterCard(BaseModel):
+    found: Literal[True] = True  # as opposed to NoSuchCharacter, in `ask --json`
     name: str
     aliases: list[str] = Field(default_factory=list)
     status: str | None = None

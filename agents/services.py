@@ -33,7 +33,7 @@ class RoomConfig:
     topic_canon: int = 4
     riff_canon: int = 2
     riff_max_tokens: int = 400
-    riff_temperature: float = 0.9
+    brainstorm_temperature: float = 0.9
     summary_chars: int = 480
     transcript_token_budget: int = 3000
     top_pitches: int = 5

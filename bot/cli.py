@@ -21,6 +21,7 @@ from agents import render
 from agents.messages import Final, Message, Reply
 from bot import compose
 from bot.progress import progress_bars
+from bot.settings import Settings
 from bot.terminal import TerminalRoom, terminal_message
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -128,7 +129,7 @@ def print_report(report: Any, err: Console) -> None:
         err.print(f"  [yellow]skipped[/] {escape(where)}: {escape(problem.reason)}")
 
 
-def _bible(args: argparse.Namespace, settings: Any, out: Console, err: Console) -> int:
+def _bible(args: argparse.Namespace, settings: Settings, out: Console, err: Console) -> int:
     if args.bible_command == "shows":
         for show in compose.list_shows(settings):
             out.print(show)
@@ -147,7 +148,7 @@ def _bible(args: argparse.Namespace, settings: Any, out: Console, err: Console) 
     return EXIT_OK
 
 
-def _ideas(args: argparse.Namespace, settings: Any, err: Console) -> int:
+def _ideas(args: argparse.Namespace, settings: Settings, err: Console) -> int:
     text = compose.export_ideas(settings, args.show)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
@@ -157,7 +158,7 @@ def _ideas(args: argparse.Namespace, settings: Any, err: Console) -> int:
     return EXIT_OK
 
 
-def _app(settings: Any, err: Console, show: str | None = None) -> compose.App:
+def _app(settings: Settings, err: Console, show: str | None = None) -> compose.App:
     """The room, assembled with progress bars; the first run's sample ingest reported."""
     with progress_bars(err, enabled=err.is_terminal) as progress:
         app = compose.build_app(settings, progress, show=show)
@@ -166,7 +167,7 @@ def _app(settings: Any, err: Console, show: str | None = None) -> compose.App:
     return app
 
 
-async def _room(args: argparse.Namespace, settings: Any, out: Console, err: Console) -> int:
+async def _room(args: argparse.Namespace, settings: Settings, out: Console, err: Console) -> int:
     app = _app(settings, err, args.show)
     show = app.show
     try:
@@ -182,7 +183,7 @@ async def _room(args: argparse.Namespace, settings: Any, out: Console, err: Cons
         app.close()
 
 
-async def _slack(args: argparse.Namespace, settings: Any, err: Console) -> int:
+async def _slack(args: argparse.Namespace, settings: Settings, err: Console) -> int:
     from bot.slack_bot import serve_http, serve_socket_mode
 
     compose.check_slack(settings, http=args.http)
@@ -200,7 +201,7 @@ async def _slack(args: argparse.Namespace, settings: Any, err: Console) -> int:
     return EXIT_OK
 
 
-async def _discord(args: argparse.Namespace, settings: Any, err: Console) -> int:
+async def _discord(args: argparse.Namespace, settings: Settings, err: Console) -> int:
     from bot.discord_bot import run_discord
 
     compose.check_discord(settings)

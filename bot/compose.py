@@ -155,16 +155,24 @@ def build_app(
 ) -> App:
     """Wire the room. Tests and benchmarks may pass a backend or embedder to share one.
     With ``show``, the first run ingests the bundled sample if that is the show asked for."""
-    bible = open_bible(settings, embedder)
-    closers: list[Callable[[], Any]] = [bible.close]
-    if engine is None:
-        own = open_engine(settings, progress)
-        closers.append(own.close)
-        engine = own
-    history = HistoryStore(settings.history_path)
-    ledger = Ledger(settings.ledger_path)
-    state = RoomState(settings.state_path)
-    closers += [history.close, ledger.close, state.close]
+    closers: list[Callable[[], Any]] = []
+    try:
+        bible = open_bible(settings, embedder)
+        closers.append(bible.close)
+        if engine is None:
+            own = open_engine(settings, progress)
+            closers.append(own.close)
+            engine = own
+        history = HistoryStore(settings.history_path)
+        closers.append(history.close)
+        ledger = Ledger(settings.ledger_path)
+        closers.append(ledger.close)
+        state = RoomState(settings.state_path)
+        closers.append(state.close)
+    except BaseException:  # a store or the model that failed to open: close what did
+        for close in reversed(closers):
+            close()
+        raise
     prompts = Prompts()
     extractor = Extractor(bible.embed)
     agent = CanonAgent(

@@ -106,7 +106,6 @@ class DiscordRoom(discord.Client):
             link=thread_link(workspace, str(target.id)),
             raw=message,
         )
-        self.room.join_thread(msg)
         await self._stream(target, self.room.handle(msg))
 
     async def _stream(self, target: Any, updates: AsyncIterator[Update]) -> None:
@@ -179,6 +178,7 @@ class DiscordRoom(discord.Client):
             roles=_roles(user),
             in_thread=in_thread,
             link=thread_link(workspace, str(interaction.channel_id)) if in_thread else "",
+            addressed_as=f"@{self.user.display_name}" if self.user else "@bot",
             raw=interaction,
         )
 
@@ -203,7 +203,6 @@ class DiscordRoom(discord.Client):
             return
         if reply.thread:  # a brainstorm: the opening goes in its new thread
             _, target = threads.opened[reply.thread]
-            self.room.join_thread(command.model_copy(update={"thread": reply.thread}))
             parts, done = split(reply.text), "Opened the brainstorm thread."
         else:
             target = interaction.channel

@@ -169,7 +169,6 @@ class SlackRoom:
             in_thread=bool(event.get("thread_ts")),
             **flags,
         )
-        self._room.join_thread(msg)
         await self._stream(event["channel"], reply_in, self._room.handle(msg))
 
     async def _stream(
@@ -219,7 +218,6 @@ class SlackRoom:
             await respond(response_type="ephemeral", text=mrkdwn(reply.text))
             return
         if reply.thread:  # a brainstorm: the opening goes in its new thread
-            self._room.join_thread(msg.model_copy(update={"thread": reply.thread}))
             parts = split(mrkdwn(reply.text))
         else:
             asked = f"_{escape(msg.author)} asked:_ `{COMMAND} {escape(text)}`"
@@ -245,7 +243,8 @@ class SlackRoom:
         reaction = Reaction(
             **await self._where(body, channel, ts, user),
             message_id=f"{channel}/{ts}",
-            token=reaction_name(str(event.get("reaction", ""))),
+            token=str(event.get("reaction", "")),
+            meaning=reaction_name(str(event.get("reaction", ""))),
             added=event.get("type") == "reaction_added",
         )
         if (await final_reply(self._room.handle(reaction))).kind == "vote":

@@ -21,7 +21,7 @@ from agents.commands.spec import Call, CommandSpec, Param
 from agents.errors import BadRequest
 from agents.llm.base import StructuredRequest
 from agents.llm.structured import token_allowance
-from agents.messages import Reply
+from agents.messages import Reply, ThreadOpener
 from agents.schemas import BrainstormOpening, Provocation, provocations_schema
 from agents.services import Services
 from agents.text import words
@@ -110,28 +110,38 @@ async def opening(call: Call, topic: str) -> tuple[BrainstormOpening, list[Chunk
             build=build,
             lane=call.event.lane,
             max_tokens=token_allowance(n * 2, chars),
-            temperature=services.config.riff_temperature,
+            temperature=services.config.brainstorm_temperature,
         )
     )
     return await _checked(services, made, canon), canon
 
 
+async def _discard(threads: ThreadOpener, thread: str) -> None:
+    """Take a just-opened thread back; a failure here must not hide the one that caused it."""
+    try:
+        await threads.discard(thread)
+    except Exception:
+        log.warning("could not remove the brainstorm thread %s", thread, exc_info=True)
+
+
 async def run(call: Call) -> Reply:
-    event, ledger = call.event, call.services.ledger
-    if call.brainstorm is not None:
+    event, services = call.event, call.services
+    ledger, threads = services.ledger, event.threads
+    if threads is not None and event.in_thread:
+        raise BadRequest("Start a brainstorm from a channel, not inside a thread.")
+    if call.brainstorm is not None and threads is None:
         raise BadRequest(
             f"This thread is already a brainstorm on '{call.brainstorm.topic}'. Start a new "
             "one from the channel."
         )
-    threads = event.threads
-    if threads is not None and event.in_thread:
-        raise BadRequest("Start a brainstorm from a channel, not inside a thread.")
     topic = call.arg("topic")
     made, canon = await opening(call, topic)
     text = render.brainstorm_opening(made, call.show)
     key, link = event.key, event.link
     if threads is not None:
-        name = thread_name(topic, key, lambda k: ledger.log.brainstorm(k) is not None)
+        name = await asyncio.to_thread(
+            thread_name, topic, key, lambda k: ledger.log.brainstorm(k) is not None
+        )
         thread, link = await threads.open(topic, name)
         key = dataclasses.replace(key, thread=thread)
     try:
@@ -144,15 +154,19 @@ async def run(call: Call) -> Reply:
             link=link,
             canon_ids=[c.id for c in canon],
         )
+        await asyncio.to_thread(ledger.log.record, bs, event.actor, render.plain(text), kind="bot")
     except BaseException as exc:
         if threads is not None:
-            await threads.discard(key.thread)
+            await _discard(threads, key.thread)
         if isinstance(exc, AlreadyBrainstorm):  # two openings raced; the first one stands
             raise BadRequest(
                 "This thread became a brainstorm a moment ago; carry on in it."
             ) from None
         raise
-    await asyncio.to_thread(ledger.log.record, bs, event.actor, text, kind="bot")
+    # The bot takes part in the new thread: the room's messages there need no mention.
+    await asyncio.to_thread(
+        services.state.join_thread, key.platform, key.workspace, key.channel, key.thread
+    )
     return Reply(
         kind="brainstorm",
         text=text,

@@ -20,6 +20,8 @@ def register(spec: CommandSpec) -> CommandSpec:
         raise ValueError(f"command {spec.name} is registered twice")
     if (spec.handler is None) == (spec.stream is None):
         raise ValueError(f"command {spec.name} needs exactly one of handler and stream")
+    if spec.stream is not None and (spec.records or spec.private):
+        raise ValueError(f"command {spec.name} streams, so it cannot be records or private")
     _REGISTRY[spec.name] = spec
     return spec
 
@@ -80,10 +82,13 @@ def _value(spec: CommandSpec, param: Param, raw: Any) -> Any:
             value = int(str(raw).strip().lstrip("#"))
         except (TypeError, ValueError):
             raise BadRequest(f"{param.name} must be a whole number. Usage: {spec.usage}") from None
-        low = param.least if param.least is not None else value
-        high = param.most if param.most is not None else value
-        if not low <= value <= high:
+        low, high = param.least, param.most
+        if low is not None and high is not None and not low <= value <= high:
             raise BadRequest(f"{param.name} must be between {low} and {high}.")
+        if low is not None and value < low:
+            raise BadRequest(f"{param.name} must be at least {low}.")
+        if high is not None and value > high:
+            raise BadRequest(f"{param.name} must be at most {high}.")
         return value
     text = str(raw).strip()
     if param.choices:
@@ -133,7 +138,13 @@ def addressed_command(text: str) -> tuple[CommandSpec, dict[str, Any]] | None:
             if not rest or rest[0].lower() not in param.choices:
                 return None
             rest = rest[1:]
-        elif param.rest and param.kind == "int" and rest and not rest[0].lstrip("#").isdigit():
+        elif (
+            param.rest
+            and param.kind == "int"
+            and not param.required
+            and rest
+            and not rest[0].lstrip("#").isdigit()
+        ):
             return None
     return parse_command(text)
 

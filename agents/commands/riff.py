@@ -10,17 +10,19 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel
 
 from agents.brainstorm import TEMPLATE_OVERHEAD, one_line, riff_target, transcript
-from agents.canon import excerpt_block
+from agents.canon import citation, excerpt_block, unique
 from agents.cite import Cited, stream_and_cite
 from agents.commands.registry import register
 from agents.commands.spec import Call, CommandSpec, Param
 from agents.extract import Picked
 from agents.llm.chat_model import chat_text
 from agents.messages import Delta, Final, Reply, Update, Working
+from agents.render import plain
 from memory.ledger import Brainstorm
 
 CREDIT_CHARS = 160
 RIFF_FLOOR_SENTENCES = 2
+FALLBACK_SOURCES = 3
 RIFF_SEARCH = 5  # sections searched for the riff; the best new ones join the topic's canon
 
 
@@ -80,7 +82,7 @@ async def riff(call: Call, bs: Brainstorm, pitch_no: int | None, ask: str) -> As
             ],
             lane=event.lane,
             max_tokens=config.riff_max_tokens,
-            temperature=config.riff_temperature,
+            temperature=config.brainstorm_temperature,
             deadline_s=config.deadline_s,
         ),
         canon=canon,
@@ -88,13 +90,15 @@ async def riff(call: Call, bs: Brainstorm, pitch_no: int | None, ask: str) -> As
         said=[m.text for m in messages] + [ask, target.text],
         grounded=False,
         floor=floor,
+        # A riff is always about the thread's canon: uncited, it names what it was given.
+        fallback=unique(citation(c) for c in canon[:FALLBACK_SOURCES]),
     ):
         if isinstance(item, Delta):
             yield item
         else:
             cited = item
     text = credit + (cited.text or prompts.render("riff_nothing").strip())
-    await asyncio.to_thread(ledger.log.record, bs, event.actor, text, kind="bot")
+    await asyncio.to_thread(ledger.log.record, bs, event.actor, plain(text), kind="bot")
     yield Final(
         Reply(
             kind="riff",

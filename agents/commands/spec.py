@@ -39,7 +39,7 @@ class Param:
 
 @dataclass(frozen=True)
 class Call:
-    """One run of a command: the event that asked, the show it works on (None for commands
+    """One run of a command: the event that asked, the show it works on ("" for commands
     that need none), checked arguments, the brainstorm thread it was given in, and what the
     author may do."""
 

@@ -100,8 +100,9 @@ async def run(call: Call) -> Reply:
     )
     text = render.wrap_up(result)
     data = result.model_dump(exclude={"wrap"})
-    wrap = await asyncio.to_thread(ledger.log.add_wrap, bs, event.actor, text, data)
-    await asyncio.to_thread(ledger.log.record, bs, event.actor, text, kind="bot")
+    kept = render.plain(text)  # the ledger keeps text without the platforms' markup
+    wrap = await asyncio.to_thread(ledger.log.add_wrap, bs, event.actor, kept, data)
+    await asyncio.to_thread(ledger.log.record, bs, event.actor, kept, kind="bot")
     return Reply(
         kind="wrap",
         text=text,

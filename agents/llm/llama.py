@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import dataclasses
 import json
 import logging
 import os
@@ -243,7 +244,7 @@ class LlamaEngine:
         self.last_structured_prompt = gen.prompt
 
         async def attempt(n: int) -> Completion:
-            completion = await self.complete(Generation(**{**gen.__dict__, "seed": self._seed + n}))
+            completion = await self.complete(dataclasses.replace(gen, seed=self._seed + n))
             self.last_structured_stats = completion.stats
             return completion
 
