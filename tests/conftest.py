@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from agents.llm.llama import LlamaEngine
@@ -72,10 +73,33 @@ def engine(model_path: Path) -> Iterator[LlamaEngine]:
     eng.close()
 
 
+class RememberingEmbedder:
+    """The real MiniLM embedder, remembering each text's vector for the session.
+
+    Most tests ingest the same sample bible into a fresh store; embedding its 64 sections
+    again each time cost about a second a test. The vectors are the real model's."""
+
+    def __init__(self, inner: MiniLMEmbedder) -> None:
+        self._inner = inner
+        self._known: dict[str, np.ndarray] = {}
+
+    def embed(
+        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
+    ) -> np.ndarray:
+        new = list(dict.fromkeys(t for t in texts if t not in self._known))
+        if new:
+            self._known.update(zip(new, self._inner.embed(new), strict=True))
+        if progress is not None:
+            progress(len(texts), len(texts))
+        if not texts:
+            return self._inner.embed([])
+        return np.stack([self._known[t] for t in texts])
+
+
 @pytest.fixture(scope="session")
-def embedder(tmp_path_factory: pytest.TempPathFactory) -> MiniLMEmbedder:
+def embedder(tmp_path_factory: pytest.TempPathFactory) -> RememberingEmbedder:
     base = tmp_path_factory.mktemp("emb")
-    return open_embedder(Settings(_env_file=None, data_dir=base))  # type: ignore[call-arg]
+    return RememberingEmbedder(open_embedder(Settings(_env_file=None, data_dir=base)))  # type: ignore[call-arg]
 
 
 @pytest.fixture
