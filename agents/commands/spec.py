@@ -80,6 +80,11 @@ class CommandSpec:
     def usage(self) -> str:
         parts = [self.name]
         for p in self.params:
-            label = "|".join(p.choices) if p.choices and not p.rest else p.name.upper()
+            if p.kind == "bool":
+                label = p.name  # a flag, typed as its own name: 'wrap beats'
+            elif p.choices and not p.rest:
+                label = "|".join(p.choices)
+            else:
+                label = p.name.upper()
             parts.append(label if p.required else f"[{label}]")
         return " ".join(parts)
