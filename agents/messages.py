@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agents.schemas import Citation
 from memory.history import ConversationKey
@@ -34,15 +34,16 @@ class ThreadOpener(Protocol):
 
 
 class RoomEvent(BaseModel):
-    """Where and by whom. ``thread`` is the conversation (a thread, a DM, or a writer's own
-    command history); ``in_thread`` says the platform event came from inside a thread."""
+    """Where and by whom. ``thread`` is the conversation: a thread, a DM, or, left empty by
+    the adapter (a slash command given in a channel), the writer's own command history
+    there; ``in_thread`` says the platform event came from inside a thread."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     platform: str
     workspace: str
     channel: str
-    thread: str
+    thread: str = ""
     author: str
     author_id: str = ""  # stable platform ID; votes and permissions go by it, not the name
     roles: tuple[str, ...] = ()  # the author's role IDs, where the platform has roles
@@ -57,6 +58,14 @@ class RoomEvent(BaseModel):
     # Offered where a command given in a channel may open a thread (see ThreadOpener).
     threads: ThreadOpener | None = Field(default=None, exclude=True, repr=False)
     raw: Any = Field(default=None, exclude=True, repr=False)
+
+    @model_validator(mode="after")
+    def _own_conversation(self) -> RoomEvent:
+        """A command from a channel, outside any thread, belongs to the writer's own history
+        in that channel, so one writer's loglines never become another's context."""
+        if not self.thread:
+            self.thread = f"command-{self.author_id or self.author}"
+        return self
 
     @property
     def actor(self) -> Actor:

@@ -171,8 +171,8 @@ class DiscordRoom(discord.Client):
             workspace=workspace,
             channel=str(parent or interaction.channel_id),
             # In a thread the command belongs to that thread (a brainstorm's wrap, say);
-            # elsewhere each writer's commands keep a history of their own.
-            thread=str(interaction.channel_id) if in_thread else f"command-{user.id}",
+            # elsewhere the core gives it the writer's own conversation.
+            thread=str(interaction.channel_id) if in_thread else "",
             author=user.display_name,
             author_id=str(user.id),
             roles=_roles(user),

@@ -202,7 +202,7 @@ class SlackRoom:
         text = command.get("text", "").strip() or "help"
         await ack(response_type="ephemeral", text=f"_Working on_ `{COMMAND} {escape(text[:100])}`…")
         user, channel = command["user_id"], command["channel_id"]
-        where = await self._where(command, channel, f"command-{user}", user)
+        where = await self._where(command, channel, "", user)
         where["author"] = await self.display_name(user, command.get("user_name"))
         where["link"] = ""
         # Slack has no slash commands inside threads: hints say how to ask there instead.

@@ -144,3 +144,18 @@ def test_a_brainstorm_from_the_terminal_gets_a_named_thread_even_from_inside_one
         assert said and "**" not in said[0].text  # the ledger keeps text without markup
     finally:
         app.close()
+
+
+def test_a_command_from_a_channel_keeps_the_writers_own_history() -> None:
+    from agents.messages import Command as Cmd
+
+    dana = Cmd(
+        platform="slack", workspace="T1", channel="C1", author="dana", author_id="U1", name="help"
+    )
+    sam = dana.model_copy(update={"author": "sam", "author_id": "U2", "thread": ""})
+    assert dana.thread == "command-U1"
+    assert Cmd.model_validate(sam.model_dump()).thread == "command-U2"
+    in_thread = Cmd(
+        platform="slack", workspace="T1", channel="C1", thread="171.1", author="dana", name="help"
+    )
+    assert in_thread.thread == "171.1"
