@@ -1,1 +1,1 @@
-"""Platform adapters (terminal room today) and the command-line entry point."""
+"""Platform adapters (terminal, Slack, Discord), the command line, and the composition root."""
