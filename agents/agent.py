@@ -32,10 +32,12 @@ from agents.llm.base import GenerationStats, ModelBackend, TextRequest
 from agents.llm.chat_model import chat_text
 from agents.messages import Delta, Final, Message, Reply, Update
 from agents.prompts import Prompts
+from agents.render import as_of_note
 from agents.schemas import Answer
 from agents.tools import make_tools
 from memory.bible import BibleStore, Hit, is_relevant
-from memory.bible_parse import Chunk
+from memory.bible_parse import Chunk, visible
+from memory.episodes import Episode
 from memory.history import HistoryStore, Turn
 from memory.lexical import Entity
 
@@ -120,10 +122,10 @@ class CanonAgent:
             return self._config.answer_mode
         return "generate" if self._engine.is_instruct else "extract"
 
-    async def gather(self, msg: Message, show: str) -> Gathered:
+    async def gather(self, msg: Message, show: str, as_of: Episode | None = None) -> Gathered:
         """Run the tools: the ranked canon, the thread so far, and whether the bible speaks
         to the question."""
-        tools = make_tools(self._bible, show, self._history, msg.key, self._config.search_k)
+        tools = make_tools(self._bible, show, self._history, msg.key, self._config.search_k, as_of)
         thread: list[Turn] = await tools["read_thread"].ainvoke(
             {"token_budget": self._config.history_token_budget}
         )
@@ -193,8 +195,10 @@ class CanonAgent:
         messages.append(HumanMessage(content=turn_text))
         return TurnPlan(messages, turn_text, fresh, history)
 
-    async def answer(self, msg: Message, show: str) -> AsyncIterator[Update]:
-        found = await self.gather(msg, show)
+    async def answer(
+        self, msg: Message, show: str, as_of: Episode | None = None
+    ) -> AsyncIterator[Update]:
+        found = await self.gather(msg, show, as_of)
         canon, thread, relevant = found.canon, found.thread, found.relevant
         mode = self.mode
         if not relevant:
@@ -203,12 +207,16 @@ class CanonAgent:
             # that canon when the model can rewrite it: no warning, nothing new to quote. An
             # extract cannot rewrite, and the thread's sentences would not answer a new question.
             relevant = mode == "generate" and any(turn.canon_ids for turn in thread)
-        quoted_before = [c for t in thread for c in self._chunks(show, t.canon_ids)]
+        quoted_before = [
+            c for t in thread for c in self._chunks(show, t.canon_ids) if visible(c, as_of)
+        ]
         retrieved = canon + [c for c in quoted_before if c not in canon]
         plan = self.build_turn(msg, show, canon, thread)
         notice = "" if relevant else not_canon_notice(show)
-        if notice:
-            yield Delta(notice + "\n\n")
+        episode_line = as_of_note(as_of.code) if as_of is not None else ""
+        for line in (episode_line, notice):
+            if line:
+                yield Delta(line + "\n\n")
         cited = Cited("", [])
 
         async def floor() -> list[Picked]:
@@ -241,7 +249,7 @@ class CanonAgent:
         body, citations = cited.text, cited.citations
         if not body and not notice:  # nothing stood up, and nothing to quote instead
             body = "I could not find an answer to that in the bible. Try asking with a name."
-        text = "\n\n".join(part for part in (notice, body) if part)
+        text = "\n\n".join(part for part in (episode_line, notice, body) if part)
         self._remember(msg, plan, text)
         result = Answer(
             text=text,
@@ -251,7 +259,8 @@ class CanonAgent:
             canon_found=relevant,
             removed=cited.removed,
         )
-        yield Final(Reply(kind="answer", text=text, citations=citations, result=result))
+        reply = Reply(kind="answer", text=text, citations=citations, result=result)
+        yield Final(reply.model_copy(update={"as_of": as_of.code if as_of else None}))
 
     async def _generate(self, msg: Message, show: str, plan: TurnPlan) -> AsyncIterator[str]:
         """The model's text, streamed: a chat for an instruct model, a completion for a base

@@ -9,6 +9,7 @@ from agents.prompts import Prompts
 from agents.schemas import Citation
 from memory.bible import BibleStore
 from memory.bible_parse import Chunk
+from memory.episodes import Episode
 
 
 def citation(chunk: Chunk) -> Citation:
@@ -30,11 +31,16 @@ def excerpt_block(prompts: Prompts, chunks: Sequence[Chunk], labels: Sequence[st
 
 
 async def relevant_chunks(
-    bible: BibleStore, threshold: float, show: str, query: str, k: int
+    bible: BibleStore,
+    threshold: float,
+    show: str,
+    query: str,
+    k: int,
+    as_of: Episode | None = None,
 ) -> list[Chunk]:
     """Sections that bear on the query by the same evidence as ``is_relevant``: a named
     entry, a strong dense match, or dense and keyword search agreeing."""
-    hits = await asyncio.to_thread(bible.search, show, query, k)
+    hits = await asyncio.to_thread(bible.search, show, query, k, as_of)
     return [h.chunk for h in hits if h.named or h.score >= threshold or h.agrees()]
 
 

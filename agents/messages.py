@@ -55,6 +55,9 @@ class RoomEvent(BaseModel):
     # A show the platform names itself (the terminal's --show); chat platforms leave it to
     # the channel's mapping, which the core resolves.
     show: str | None = None
+    # An episode the platform names itself (the CLI's --as-of); else the thread's or the
+    # channel's `episode` setting applies.
+    as_of: str | None = None
     # Offered where a command given in a channel may open a thread (see ThreadOpener).
     threads: ThreadOpener | None = Field(default=None, exclude=True, repr=False)
     raw: Any = Field(default=None, exclude=True, repr=False)
@@ -121,6 +124,7 @@ class Reply(BaseModel):
     citations: list[Citation] = Field(default_factory=list)
     thread: str | None = None
     private: bool = False  # for the asker only, where the platform can (a command's choice)
+    as_of: str | None = None  # the episode the reply reasons as of (its code), if one is set
 
     @property
     def ok(self) -> bool:

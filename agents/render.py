@@ -16,6 +16,11 @@ from memory.bible_parse import Chunk
 BOLD = re.compile(r"\*\*(.+?)\*\*")
 
 
+def as_of_note(code: str) -> str:
+    """The line that says which episode a reply reasons as of."""
+    return f"**As of {code}**: canon revealed after it is hidden."
+
+
 def bold(text: str) -> str:
     return f"**{text}**"
 

@@ -22,10 +22,11 @@ from agents.commands import Call, CommandSpec
 from agents.commands.riff import riff
 from agents.errors import BadRequest, RoomError
 from agents.messages import Command, Final, Message, Reaction, Reply, RoomEvent, Update, Working
-from agents.render import plain
+from agents.render import as_of_note, plain
 from agents.services import Services
 from agents.shows import NoShowForChannel
 from memory.bible import InvalidShowName, UnknownShow, show_slug
+from memory.episodes import Episode
 from memory.history import Turn
 from memory.ledger import Brainstorm
 
@@ -50,6 +51,12 @@ def said_as_text(spec: CommandSpec, args: dict[str, Any]) -> str:
         elif value is not None and value is not False:
             words.append(str(value))
     return " ".join(words)
+
+
+def with_as_of(reply: Reply, as_of: Episode) -> Reply:
+    """A reply that says which episode it reasons as of."""
+    text = f"{as_of_note(as_of.code)}\n{reply.text}" if reply.text else reply.text
+    return reply.model_copy(update={"as_of": as_of.code, "text": text})
 
 
 class Room:
@@ -100,8 +107,9 @@ class Room:
                 yield Final(Reply.noted())
         elif event.mentions_bot or event.in_bot_thread:
             show = self._show(event, None)
+            as_of = await asyncio.to_thread(self._as_of, event, show)
             yield Working()
-            async for update in self.services.agent.answer(event, show):
+            async for update in self.services.agent.answer(event, show, as_of):
                 yield update
         else:
             await asyncio.to_thread(self._record_chatter, event)
@@ -138,14 +146,16 @@ class Room:
                 f"{event.prefix}brainstorm TOPIC"
             )
         access = self.services.access
+        show = self._show(event, brainstorm) if spec.needs_show else ""
         return Call(
             event=event,
-            show=self._show(event, brainstorm) if spec.needs_show else "",
+            show=show,
             args=args,
             services=self.services,
             brainstorm=brainstorm,
             may_edit_canon=access.may_edit_canon(event),
             is_admin=access.is_admin(event),
+            as_of=self._as_of(event, show) if show else None,
         )
 
     async def _run(
@@ -164,6 +174,8 @@ class Room:
         if spec.slow:
             yield Working()
         reply = await spec.handler(call)
+        if call.as_of is not None and reply.ok and spec.notes_as_of:
+            reply = with_as_of(reply, call.as_of)
         if spec.private:
             reply = reply.model_copy(update={"private": True})
         if reply.ok and spec.records:
@@ -185,7 +197,15 @@ class Room:
         assert now is not None
         return Reply(kind="vote", text="", result=pitch_result(now))
 
-    # ---- shows ---------------------------------------------------------------------------
+    # ---- shows and episodes --------------------------------------------------------------
+    def _as_of(self, event: RoomEvent, show: str) -> Episode | None:
+        """The CLI's --as-of, else the thread's `episode`, else the channel's."""
+        state = self.services.state
+        code = event.as_of or state.episode(
+            event.platform, event.workspace, event.channel, event.thread
+        )
+        return self.services.episode(show, code) if code else None
+
     def _show(self, event: RoomEvent, brainstorm: Brainstorm | None) -> str:
         """A brainstorm keeps its show; else the platform's choice or the channel's."""
         services = self.services

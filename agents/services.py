@@ -10,12 +10,14 @@ from agents.access import Access
 from agents.agent import CanonAgent
 from agents.canon import relevant_chunks
 from agents.canon_editor import CanonEditor
+from agents.errors import BadRequest
 from agents.extract import Extractor
 from agents.llm.base import ModelBackend, StructuredRequest, T
 from agents.prompts import Prompts
 from agents.shows import ShowResolver
 from memory.bible import BibleStore
 from memory.bible_parse import Chunk
+from memory.episodes import Episode, EpisodeCodeError, parse_episode
 from memory.history import HistoryStore
 from memory.ledger import Ledger
 from memory.room_state import RoomState
@@ -61,6 +63,18 @@ class Services:
             request = dataclasses.replace(request, deadline_s=self.config.deadline_s)
         return await self.backend.produce(request)
 
-    async def relevant(self, show: str, query: str, k: int) -> list[Chunk]:
-        """Sections that bear on the query (see ``relevant_chunks``)."""
-        return await relevant_chunks(self.bible, self.config.relevance_threshold, show, query, k)
+    async def relevant(
+        self, show: str, query: str, k: int, as_of: Episode | None = None
+    ) -> list[Chunk]:
+        """Sections that bear on the query (see ``relevant_chunks``), as of an episode."""
+        return await relevant_chunks(
+            self.bible, self.config.relevance_threshold, show, query, k, as_of
+        )
+
+    def episode(self, show: str, code: str) -> Episode:
+        """A writer's episode code; a bare number is in the season the bible reached."""
+        latest = self.bible.latest_episode(show)
+        try:
+            return parse_episode(code, latest.season if latest else 1)
+        except EpisodeCodeError as exc:
+            raise BadRequest(f"{exc} Nothing was changed.") from None

@@ -23,8 +23,18 @@ from bot import compose
 from bot.progress import progress_bars
 from bot.settings import Settings
 from bot.terminal import TerminalRoom, terminal_message
+from memory.episodes import EpisodeCodeError, parse_episode
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+def _episode_arg(value: str) -> str:
+    """Checked at the command line so a typo fails before the model loads."""
+    try:
+        parse_episode(value)
+    except EpisodeCodeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--show", help="show name (default: WR_DEFAULT_SHOW)")
         p.add_argument("--as", dest="writer", default="writer", help="your name in the room")
         p.add_argument("--thread", default="main", help="thread to talk in (default: main)")
+        p.add_argument(
+            "--as-of",
+            type=_episode_arg,
+            metavar="EPISODE",
+            help="reason as of an episode (S1E03, 103): canon revealed later is hidden",
+        )
 
     chat = sub.add_parser("chat", help="open the terminal room (a REPL)")
     who(chat)
@@ -124,9 +140,10 @@ def print_report(report: Any, err: Console) -> None:
         f"({report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
         f"{report.removed} removed), {len(report.skipped)} skipped."
     )
-    for problem in report.skipped:
-        where = f"{problem.path}:{problem.line}" if problem.line else problem.path
-        err.print(f"  [yellow]skipped[/] {escape(where)}: {escape(problem.reason)}")
+    for label, problems in (("skipped", report.skipped), ("warning", report.warnings)):
+        for problem in problems:
+            where = f"{problem.path}:{problem.line}" if problem.line else problem.path
+            err.print(f"  [yellow]{label}[/] {escape(where)}: {escape(problem.reason)}")
 
 
 def _bible(args: argparse.Namespace, settings: Settings, out: Console, err: Console) -> int:
@@ -175,7 +192,13 @@ async def _room(args: argparse.Namespace, settings: Settings, out: Console, err:
             if sys.stdin.isatty():
                 import readline  # noqa: F401  (line editing and history for input())
             term = TerminalRoom(
-                app.room, show=show, writer=args.writer, thread=args.thread, out=out, err=err
+                app.room,
+                show=show,
+                writer=args.writer,
+                thread=args.thread,
+                out=out,
+                err=err,
+                as_of=args.as_of,
             )
             return await term.repl(input)
         return await _ask(app, args, show, out, err)
@@ -219,7 +242,7 @@ async def _ask(
     app: compose.App, args: argparse.Namespace, show: str, out: Console, err: Console
 ) -> int:
     msg: Message = terminal_message(" ".join(args.text), writer=args.writer, thread=args.thread)
-    msg = msg.model_copy(update={"mentions_bot": True, "show": show})
+    msg = msg.model_copy(update={"mentions_bot": True, "show": show, "as_of": args.as_of})
     reply = Reply.error("No reply.")
     async for event in app.room.handle(msg):
         if isinstance(event, Final):

@@ -66,9 +66,18 @@ class _NamedThreads:
 
 class TerminalRoom:
     def __init__(
-        self, room: Room, *, show: str, writer: str, thread: str, out: Console, err: Console
+        self,
+        room: Room,
+        *,
+        show: str,
+        writer: str,
+        thread: str,
+        out: Console,
+        err: Console,
+        as_of: str | None = None,
     ) -> None:
         self._room = room
+        self.as_of = as_of  # --as-of: every message reasons as of this episode
         self.show = show
         self.writer = writer
         self.thread = thread
@@ -82,7 +91,9 @@ class TerminalRoom:
         if words and words[0].lower() == "/thread":
             return self._switch(" ".join(words[1:]))
         msg = terminal_message(line, writer=self.writer, thread=self.thread)
-        msg = msg.model_copy(update={"show": self.show, "threads": _NamedThreads()})
+        msg = msg.model_copy(
+            update={"show": self.show, "threads": _NamedThreads(), "as_of": self.as_of}
+        )
         final = Reply.error("No reply.")
         draft: list[str] = []
         # The model's draft is a preview only: it is erased when the verified reply arrives,

@@ -17,7 +17,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from memory.bible_parse import BibleFileError, Chunk, parse_bible_file
+from memory.bible_parse import BibleFileError, Chunk, parse_bible_file, visible
+from memory.episodes import Episode
 from memory.lexical import (
     Entity,
     LexicalIndex,
@@ -28,6 +29,7 @@ from memory.lexical import (
     tokens,
 )
 from memory.progress import ProgressFn, no_progress
+from memory.timeline import EntityFacts, facts_of, latest_episode
 
 COLLECTION_PREFIX = "show_"
 _SHOW_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$")
@@ -106,6 +108,8 @@ class IngestReport:
     unchanged: int = 0
     removed: int = 0
     skipped: list[BibleFileError] = field(default_factory=list)
+    # Problems that leave a file usable (an episode code that cannot be read).
+    warnings: list[BibleFileError] = field(default_factory=list)
 
 
 @dataclass
@@ -119,6 +123,7 @@ class _ShowCache:
     entities: list[Entity]
     names: NameIndex
     by_file: dict[str, list[str]]  # file -> chunk ids in document order
+    facts: dict[str, EntityFacts]  # file -> the entry's dated facts
     # Keyword tokens of each chunk's text, filled as searches meet them (phrase matching).
     text_tokens: dict[str, list[str]] = field(default_factory=dict)
 
@@ -189,7 +194,7 @@ class BibleStore:
             rel = path.relative_to(directory).as_posix()
             progress("reading", i + 1, len(files))
             try:
-                for chunk in parse_bible_file(path, rel):
+                for chunk in parse_bible_file(path, rel, report.warnings):
                     parsed[chunk.id] = chunk
                 good_files.add(rel)
             except BibleFileError as exc:
@@ -289,8 +294,9 @@ class BibleStore:
                         str(c.metadata["name"]), str(c.metadata["type"]), c.file, aliases
                     )
             ents = sorted(entities.values(), key=_ekey)
+            facts = {f: facts_of(chunks[ids[0]].metadata) for f, ids in by_file.items()}
             cached = _ShowCache(
-                collection, chunks, vectors, lexical, ents, NameIndex(ents), by_file
+                collection, chunks, vectors, lexical, ents, NameIndex(ents), by_file, facts
             )
             self._cache[slug] = cached
             return cached
@@ -305,12 +311,28 @@ class BibleStore:
     def count(self, show: str) -> int:
         return len(self._show_cache(show).chunks)
 
-    def entities(self, show: str, entry_type: str | None = None) -> list[Entity]:
-        ents = self._show_cache(show).entities
-        return [e for e in ents if entry_type is None or e.type == entry_type]
+    def entities(
+        self, show: str, entry_type: str | None = None, as_of: Episode | None = None
+    ) -> list[Entity]:
+        """Entries of a type; as of an episode, only those introduced by then."""
+        cache = self._show_cache(show)
+        return [
+            e
+            for e in cache.entities
+            if (entry_type is None or e.type == entry_type)
+            and cache.facts[e.file].introduced_by(as_of)
+        ]
 
-    def search(self, show: str, query: str, k: int = 5) -> list[Hit]:
-        """Hybrid search: dense (Chroma) + BM25 + name/alias, fused by reciprocal rank."""
+    def facts(self, show: str) -> dict[str, EntityFacts]:
+        """Each entry's dated facts from its front matter, by file."""
+        return dict(self._show_cache(show).facts)
+
+    def latest_episode(self, show: str) -> Episode | None:
+        return latest_episode(self._show_cache(show).facts)
+
+    def search(self, show: str, query: str, k: int = 5, as_of: Episode | None = None) -> list[Hit]:
+        """Hybrid search: dense (Chroma) + BM25 + name/alias, fused by reciprocal rank. As of
+        an episode, sections revealed later are never candidates."""
         cache = self._show_cache(show)
         if not cache.chunks or not query.strip():
             return []
@@ -327,7 +349,7 @@ class BibleStore:
         ranked = {
             cid: ranking_score(value, phrase_coverage(asked, cache.tokens_of(cid)))
             for cid, value in fused.items()
-            if cid in cache.chunks
+            if cid in cache.chunks and visible(cache.chunks[cid], as_of)
         }
         best = sorted(ranked.items(), key=lambda kv: kv[1], reverse=True)[:k]
         dense_pos = {cid: i for i, cid in enumerate(dense)}
@@ -346,7 +368,7 @@ class BibleStore:
         ]
 
     def lookup(
-        self, show: str, name: str, entry_type: str | None = None
+        self, show: str, name: str, entry_type: str | None = None, as_of: Episode | None = None
     ) -> tuple[Entity, list[Chunk]] | None:
         """Exact match on a name or alias (case and 'the' ignored).
 
@@ -369,7 +391,8 @@ class BibleStore:
         if not matches:
             return None
         entity = min(matches, key=lambda m: (m[0], m[1]))[2]
-        return entity, [cache.chunks[cid] for cid in cache.by_file[entity.file]]
+        chunks = [cache.chunks[cid] for cid in cache.by_file[entity.file]]
+        return entity, [c for c in chunks if visible(c, as_of)]
 
     def nearest_names(
         self, show: str, name: str, entry_type: str | None = None, n: int = 3

@@ -14,11 +14,18 @@ from typing import Any
 
 import yaml
 
+from memory.episodes import Episode, EpisodeCodeError, is_episode_field, parse_episode
+
 ENTRY_TYPES = ("character", "location", "episode", "arc", "rule", "note")
 # Front-matter keys the store keeps under fixed names; any further field is kept as well.
 RESERVED_KEYS = ("file", "heading", "text", "content_hash", "chunk_index")
 MAX_CHUNK_WORDS = 180
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+# `## Secret {reveal: S1E06}`: the section is canon only from that episode on.
+_REVEAL_TAG = re.compile(r"\s*\{\s*reveal\s*:\s*([^}]*)\}\s*", re.I)
+# The first episode whose writers may see a chunk (an ordinal, see Episode.ordinal).
+VISIBLE_FROM = "visible_from"
+EPISODE_PREFIX = "ep_"  # ep_<field>: a front-matter episode field as an ordinal
 
 
 class BibleFileError(ValueError):
@@ -125,22 +132,94 @@ def front_matter_metadata(path: str, data: dict[str, Any]) -> dict[str, str | in
     return meta
 
 
-def _sections(body: str, title: str) -> list[tuple[str, str]]:
-    """Split a body at headings into (heading path, text); text before any heading -> title."""
-    stack: list[tuple[int, str]] = []
-    out: list[tuple[str, list[str]]] = [(title, [])]
+@dataclass(frozen=True)
+class _Section:
+    heading: str
+    text: str
+    reveal: str | None  # the raw {reveal: ...} code on its heading or a parent's
+    line: int  # where its heading is, for errors
+
+
+def _sections(body: str, title: str, first_line: int) -> list[_Section]:
+    """Split a body at headings; text before any heading goes under the title."""
+    stack: list[tuple[int, str, str | None]] = []
+    out: list[tuple[str, str | None, int, list[str]]] = [(title, None, first_line, [])]
     in_fence = False
-    for line in body.splitlines():
+    for number, line in enumerate(body.splitlines(), start=first_line):
         if line.lstrip().startswith("```"):
             in_fence = not in_fence
         match = None if in_fence else _HEADING.match(line)
         if match:
             level, text = len(match.group(1)), match.group(2).strip()
-            stack = [(lv, t) for lv, t in stack if lv < level] + [(level, text)]
-            out.append((" > ".join(t for _, t in stack), []))
+            tag = _REVEAL_TAG.search(text)
+            reveal = tag.group(1).strip() if tag else None
+            text = _REVEAL_TAG.sub(" ", text).strip()
+            stack = [item for item in stack if item[0] < level] + [(level, text, reveal)]
+            inherited = next((r for _, _, r in reversed(stack) if r), None)
+            out.append((" > ".join(t for _, t, _ in stack), inherited, number, []))
         else:
-            out[-1][1].append(line)
-    return [(h, "\n".join(lines).strip()) for h, lines in out if "\n".join(lines).strip()]
+            out[-1][3].append(line)
+    return [
+        _Section(h, "\n".join(lines).strip(), reveal, number)
+        for h, reveal, number, lines in out
+        if "\n".join(lines).strip()
+    ]
+
+
+def _key_line(raw: str, key: str) -> int | None:
+    for number, line in enumerate(raw.splitlines()[1:], start=2):
+        if re.match(rf"^\s*{re.escape(key)}\s*:", line):
+            return number
+    return None
+
+
+def episode_metadata(
+    path: str, raw: str, data: dict[str, Any], warnings: list[BibleFileError]
+) -> dict[str, int]:
+    """Front-matter episode fields as ordinals (`ep_died_in`), plus `visible_from` for files
+    that reveal something (`reveal:`) or are a later episode. A code that cannot be read is
+    reported with its line and left out; the rest of the file is still canon."""
+    season = _int(data.get("season")) or 1
+    out: dict[str, int] = {}
+    for key, value in data.items():
+        key = str(key)
+        if not (is_episode_field(key) or key == "reveal") or value is None:
+            continue
+        try:
+            out[EPISODE_PREFIX + key] = parse_episode(value, season).ordinal
+        except EpisodeCodeError as exc:
+            warnings.append(BibleFileError(path, _key_line(raw, key), f"'{key}': {exc}"))
+    shown = [out.get(EPISODE_PREFIX + "reveal")]
+    if data.get("type") == "episode":
+        shown.append(out.get(EPISODE_PREFIX + "episode", out.get(EPISODE_PREFIX + "first_episode")))
+    known = [v for v in shown if v is not None]
+    if known:
+        out[VISIBLE_FROM] = max(known)
+    return out
+
+
+def _section_visible_from(
+    path: str, section: _Section, base: int | None, season: int, warnings: list[BibleFileError]
+) -> int | None:
+    if section.reveal is None:
+        return base
+    try:
+        own = parse_episode(section.reveal, season).ordinal
+    except EpisodeCodeError as exc:
+        warnings.append(BibleFileError(path, section.line, f"heading reveal: {exc}"))
+        return base
+    return own if base is None else max(base, own)
+
+
+def visible_from(chunk: Chunk) -> Episode | None:
+    """The first episode a chunk is canon for the room, or None when it always is."""
+    value = chunk.metadata.get(VISIBLE_FROM)
+    return Episode.from_ordinal(int(value)) if isinstance(value, int) else None
+
+
+def visible(chunk: Chunk, as_of: Episode | None) -> bool:
+    first = visible_from(chunk)
+    return as_of is None or first is None or first <= as_of
 
 
 def _split_long(text: str) -> list[str]:
@@ -165,27 +244,46 @@ def chunk_id(file: str, heading: str, ordinal: int) -> str:
     return f"c_{digest}"
 
 
-def parse_bible_file(path: Path, rel: str) -> list[Chunk]:
-    """Parse one file; raises BibleFileError with the line to fix."""
+def parse_bible_file(
+    path: Path, rel: str, warnings: list[BibleFileError] | None = None
+) -> list[Chunk]:
+    """Parse one file; raises BibleFileError with the line to fix. Problems that leave the
+    file usable (an episode code that cannot be read) go to ``warnings``."""
     try:
         raw = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise BibleFileError(rel, None, "not UTF-8 text") from exc
-    data, body, _ = split_front_matter(rel, raw)
+    data, body, body_line = split_front_matter(rel, raw)
     base = front_matter_metadata(rel, data)
+    noted = warnings if warnings is not None else []
+    base.update(episode_metadata(rel, raw, data, noted))
+    season = _int(data.get("season")) or 1
+    file_from = base.pop(VISIBLE_FROM, None)
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
-    sections = _sections(body, str(base["name"])) or [(str(base["name"]), str(base["name"]))]
-    for heading, text in sections:
-        for part in _split_long(text):
-            ordinal = seen.get(heading, 0)
-            seen[heading] = ordinal + 1
+    title = str(base["name"])
+    sections = _sections(body, title, body_line) or [_Section(title, title, None, body_line)]
+    for section in sections:
+        shown = _section_visible_from(rel, section, _int(file_from), season, noted)
+        for part in _split_long(section.text):
+            ordinal = seen.get(section.heading, 0)
+            seen[section.heading] = ordinal + 1
             meta = dict(base)
+            if shown is not None:
+                meta[VISIBLE_FROM] = shown
             meta.update(
                 file=rel,
-                heading=heading,
+                heading=section.heading,
                 chunk_index=len(chunks),
-                content_hash=hashlib.sha1(f"{heading}\n{part}\n{base}".encode()).hexdigest(),
+                content_hash=hashlib.sha1(
+                    f"{section.heading}\n{part}\n{meta}".encode()
+                ).hexdigest(),
             )
-            chunks.append(Chunk(chunk_id(rel, heading, ordinal), rel, heading, part, meta))
+            chunks.append(
+                Chunk(chunk_id(rel, section.heading, ordinal), rel, section.heading, part, meta)
+            )
     return chunks
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

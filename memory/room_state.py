@@ -1,5 +1,6 @@
 """Small persistent state the chat adapters need: delivered event IDs (so a platform's retries
-give one answer, across restarts), threads the bot has joined, and channel -> show mappings.
+give one answer, across restarts), threads the bot has joined, channel -> show mappings, and
+the episode a thread or channel is breaking.
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ CREATE TABLE IF NOT EXISTS show_map (
     platform TEXT NOT NULL, workspace TEXT NOT NULL, channel TEXT NOT NULL,
     show TEXT NOT NULL, set_by TEXT NOT NULL, set_at REAL NOT NULL,
     PRIMARY KEY (platform, workspace, channel)
+);
+CREATE TABLE IF NOT EXISTS episode_at (
+    platform TEXT NOT NULL, workspace TEXT NOT NULL, channel TEXT NOT NULL, thread TEXT NOT NULL,
+    episode TEXT NOT NULL, set_by TEXT NOT NULL, set_at REAL NOT NULL,
+    PRIMARY KEY (platform, workspace, channel, thread)
 );
 """
 EVENT_TTL_S = 7 * 24 * 3600
@@ -73,6 +79,33 @@ class RoomState:
             row = self._db.execute(
                 "SELECT show FROM show_map WHERE platform=? AND workspace=? AND channel=?",
                 (platform, workspace, channel),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_episode(
+        self, platform: str, workspace: str, channel: str, thread: str, episode: str | None, by: str
+    ) -> None:
+        """The episode a thread ("" for the whole channel) is breaking; None clears it."""
+        with self._lock:
+            if episode is None:
+                self._db.execute(
+                    "DELETE FROM episode_at WHERE platform=? AND workspace=? AND channel=?"
+                    " AND thread=?",
+                    (platform, workspace, channel, thread),
+                )
+                return
+            self._db.execute(
+                "INSERT OR REPLACE INTO episode_at VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (platform, workspace, channel, thread, episode, by, time.time()),
+            )
+
+    def episode(self, platform: str, workspace: str, channel: str, thread: str) -> str | None:
+        """The thread's episode, else the channel's, else None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT episode FROM episode_at WHERE platform=? AND workspace=? AND channel=?"
+                " AND thread IN (?, '') ORDER BY thread = '' LIMIT 1",
+                (platform, workspace, channel, thread),
             ).fetchone()
         return None if row is None else str(row[0])
 

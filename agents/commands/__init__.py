@@ -19,6 +19,7 @@ from agents.commands import (  # noqa: F401  (each module registers its command)
     wrap,
     canon,
     show,
+    episode,
     help,
 )
 from agents.commands.registry import (

@@ -22,18 +22,26 @@ from agents.schemas import (
     beats_schema,
 )
 from agents.services import Services
+from memory.episodes import Episode
 
 MAX_CHARACTERS = 24
 
 
 async def beat_sheet(
-    services: Services, show: str, premise: str, structure: str, lane: str
+    services: Services,
+    show: str,
+    premise: str,
+    structure: str,
+    lane: str,
+    as_of: Episode | None = None,
 ) -> BeatSheet:
     """A beat sheet for a premise; beats cite the sections (S1, S2…) the model was shown."""
-    canon = await services.relevant(show, premise, services.config.search_k)
+    canon = await services.relevant(show, premise, services.config.search_k, as_of)
     labels = [f"S{i}" for i in range(1, len(canon) + 1)]
     by_label = dict(zip(labels, (citation(c) for c in canon), strict=True))
-    characters = [e.name for e in services.bible.entities(show, "character")][:MAX_CHARACTERS]
+    characters = [e.name for e in services.bible.entities(show, "character", as_of)][
+        :MAX_CHARACTERS
+    ]
     prompt = services.prompts.render(
         "beats",
         structure_label=STRUCTURE_LABELS[structure],
@@ -75,7 +83,12 @@ async def beat_sheet(
 
 async def run(call: Call) -> Reply:
     sheet = await beat_sheet(
-        call.services, call.show, call.arg("premise"), call.arg("structure"), call.event.lane
+        call.services,
+        call.show,
+        call.arg("premise"),
+        call.arg("structure"),
+        call.event.lane,
+        call.as_of,
     )
     return Reply(kind="beats", text=render.beats(sheet), result=sheet, citations=sheet.sources)
 

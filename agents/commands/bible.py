@@ -32,7 +32,7 @@ class SearchResult(BaseModel):
 async def run(call: Call) -> Reply:
     query, services = call.arg("query"), call.services
     hits = await asyncio.to_thread(
-        services.bible.search, call.show, query, services.config.search_k
+        services.bible.search, call.show, query, services.config.search_k, call.as_of
     )
     result = SearchResult(
         query=query, hits=[SearchHit.model_validate(row) for row in render.search_rows(hits)]

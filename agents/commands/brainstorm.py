@@ -76,7 +76,7 @@ async def _checked(
 async def opening(call: Call, topic: str) -> tuple[BrainstormOpening, list[Chunk]]:
     """The opening, checked, and the canon it was written from (a riff starts there)."""
     services, n = call.services, call.services.config.provocations
-    canon = await services.relevant(call.show, topic, services.config.topic_canon)
+    canon = await services.relevant(call.show, topic, services.config.topic_canon, call.as_of)
     labels = [f"S{i}" for i in range(1, len(canon) + 1)]
     by_label = {label: citation(c) for label, c in zip(labels, canon, strict=True)}
     prompt = services.prompts.render(

@@ -15,19 +15,13 @@ from agents.llm.base import StructuredRequest
 from agents.llm.structured import token_allowance
 from agents.messages import Reply
 from agents.schemas import CharacterCard, character_schema
+from memory.episodes import Episode
 
 
 class NoSuchCharacter(BaseModel):
     found: Literal[False] = False
     name: str
     nearest: list[str] = Field(default_factory=list)
-
-
-def _int_or_none(value: object) -> int | None:
-    try:
-        return int(value)  # type: ignore[call-overload, no-any-return]
-    except (TypeError, ValueError):
-        return None
 
 
 def _missing(call: Call, name: str, found_type: str | None) -> Reply:
@@ -42,13 +36,21 @@ def _missing(call: Call, name: str, found_type: str | None) -> Reply:
     return Reply(kind="character", text=f"{what}.{hint}", result=result)
 
 
+def _shown_last(last: Episode | None, call: Call) -> int | None:
+    """A last episode after the room's episode is a spoiler."""
+    if last is None or (call.as_of is not None and last > call.as_of):
+        return None
+    return last.episode
+
+
 async def run(call: Call) -> Reply:
     name, services = call.arg("name"), call.services
-    found = services.bible.lookup(call.show, name, "character")
+    found = services.bible.lookup(call.show, name, "character", call.as_of)
     if found is None or found[0].type != "character":
         return _missing(call, name, found[0].type if found else None)
     entity, chunks = found
-    meta = chunks[0].metadata
+    facts = services.bible.facts(call.show)[entity.file]
+    status = facts.status_as_of(call.as_of)  # as of the room's episode: no later spoilers
     chars = services.config.max_field_chars
     prompt = services.prompts.render(
         "character_card",
@@ -64,9 +66,9 @@ async def run(call: Call) -> Reply:
             build=lambda d: CharacterCard(
                 name=entity.name,
                 aliases=list(entity.aliases),
-                status=str(meta["status"]) if "status" in meta else None,
-                first_episode=_int_or_none(meta.get("first_episode")),
-                last_episode=_int_or_none(meta.get("last_episode")),
+                status=status,
+                first_episode=facts.first.episode if facts.first else None,
+                last_episode=_shown_last(facts.last, call),
                 sources=[citation(c) for c in chunks],
                 **d,
             ),

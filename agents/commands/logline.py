@@ -18,7 +18,7 @@ CANON_SECTIONS = 3
 async def run(call: Call) -> Reply:
     premise, n = call.arg("premise"), call.arg("n")
     services, chars = call.services, call.services.config.max_field_chars
-    canon = await services.relevant(call.show, premise, CANON_SECTIONS)
+    canon = await services.relevant(call.show, premise, CANON_SECTIONS, call.as_of)
     sources = [citation(c) for c in canon]
     prompt = services.prompts.render(
         "logline",

@@ -18,6 +18,7 @@ from agents.extract import Picked
 from agents.llm.chat_model import chat_text
 from agents.messages import Delta, Final, Reply, Update, Working
 from agents.render import plain
+from memory.bible_parse import visible
 from memory.ledger import Brainstorm
 
 CREDIT_CHARS = 160
@@ -38,10 +39,11 @@ async def riff(call: Call, bs: Brainstorm, pitch_no: int | None, ask: str) -> As
         bs, messages, ledger.pitches.of_brainstorm(bs.id), event.actor.id, pitch_no, ask
     )
     yield Working()
-    topic_canon = [c for c in (services.bible.chunk(bs.show, i) for i in bs.canon_ids) if c]
+    chunks = (services.bible.chunk(bs.show, i) for i in bs.canon_ids)
+    topic_canon = [c for c in chunks if c and visible(c, call.as_of)]
     fresh = [
         c
-        for c in await services.relevant(bs.show, f"{ask} {target.text}", RIFF_SEARCH)
+        for c in await services.relevant(bs.show, f"{ask} {target.text}", RIFF_SEARCH, call.as_of)
         if c not in topic_canon
     ][: config.riff_canon]
     canon = topic_canon + fresh

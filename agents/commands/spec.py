@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel
 
 from agents.messages import Reply, RoomEvent, Update
+from memory.episodes import Episode
 
 if TYPE_CHECKING:
     from agents.services import Services
@@ -50,6 +51,7 @@ class Call:
     brainstorm: Brainstorm | None = None
     may_edit_canon: bool = False
     is_admin: bool = False
+    as_of: Episode | None = None  # the episode the room is breaking; later canon is hidden
 
     def arg(self, name: str) -> Any:
         return self.args[name]
@@ -75,6 +77,7 @@ class CommandSpec:
     needs_show: bool = True
     brainstorm_only: bool = False  # works only inside a brainstorm thread
     private: bool = False  # the reply goes to the asker only (where the platform can)
+    notes_as_of: bool = True  # the room heads the reply with the episode it reasons as of
 
     @property
     def usage(self) -> str:

@@ -89,7 +89,9 @@ async def run(call: Call) -> Reply:
         premise = f"{bs.topic}. The room's pitches: " + "; ".join(
             f"{one_line(p.text, PITCH_CHARS)} ({p.author})" for p in accepted
         )
-        sheet = await beat_sheet(services, bs.show, premise, call.arg("structure"), event.lane)
+        sheet = await beat_sheet(
+            services, bs.show, premise, call.arg("structure"), event.lane, call.as_of
+        )
     result = WrapUp(
         topic=bs.topic,
         summary=checked_summary(services, summary.summary, bs, room),

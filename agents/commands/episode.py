@@ -1,0 +1,95 @@
+"""`episode S1E07`: the episode this thread (or channel) is breaking. From then on answers,
+beats, cards, brainstorms and continuity checks use canon as of that episode, so writers on
+an early episode are not handed its later reveals."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+from pydantic import BaseModel
+
+from agents.commands.registry import register
+from agents.commands.spec import Call, CommandSpec, Param
+from agents.messages import Reply
+
+CLEAR = ("off", "none", "clear")
+
+
+class EpisodeSetting(BaseModel):
+    episode: str | None
+    scope: Literal["thread", "channel"]
+    beyond_bible: bool = False  # later than any episode the bible knows
+
+
+def _scope(call: Call) -> tuple[Literal["thread", "channel"], str]:
+    """A thread sets its own episode; a command from the channel sets the channel's."""
+    event = call.event
+    return ("thread", event.thread) if event.in_thread else ("channel", "")
+
+
+async def run(call: Call) -> Reply:
+    services, event = call.services, call.event
+    scope, thread = _scope(call)
+    code = (call.args.get("code") or "").strip()
+    if not code:
+        current = call.as_of.code if call.as_of else None
+        text = (
+            f"This {scope} is breaking {current}: canon revealed after it is hidden."
+            if current
+            else f"No episode is set here, so the whole bible is canon. Set one with: "
+            f"{event.prefix}episode S1E03"
+        )
+        return Reply(kind="episode", text=text, result=EpisodeSetting(episode=current, scope=scope))
+    if code.lower() in CLEAR:
+        await asyncio.to_thread(
+            services.state.set_episode,
+            event.platform,
+            event.workspace,
+            event.channel,
+            thread,
+            None,
+            event.author_id or event.author,
+        )
+        text = f"Episode cleared for this {scope}: the whole bible is canon again."
+        return Reply(kind="episode", text=text, result=EpisodeSetting(episode=None, scope=scope))
+    episode = services.episode(call.show, code)
+    latest = services.bible.latest_episode(call.show)
+    beyond = latest is not None and episode > latest
+    await asyncio.to_thread(
+        services.state.set_episode,
+        event.platform,
+        event.workspace,
+        event.channel,
+        thread,
+        episode.code,
+        event.author_id or event.author,
+    )
+    text = f"This {scope} is now breaking {episode.code}: canon revealed after it is hidden."
+    if beyond:
+        text += (
+            f" Note: the bible knows episodes up to {latest}, so all of it is canon here; "
+            "add the new episode's file to the bible when it is written."
+        )
+    result = EpisodeSetting(episode=episode.code, scope=scope, beyond_bible=beyond)
+    return Reply(kind="episode", text=text, result=result, as_of=episode.code)
+
+
+SPEC = register(
+    CommandSpec(
+        "episode",
+        "Set the episode this thread is breaking; canon revealed later is hidden.",
+        (
+            Param(
+                "code",
+                "An episode like S1E07, 107 or 'episode 7'; 'off' clears it; empty shows it.",
+                required=False,
+                rest=True,
+            ),
+        ),
+        ("episode S1E03", "episode off"),
+        handler=run,
+        result=EpisodeSetting,
+        notes_as_of=False,  # its reply says the episode itself
+    )
+)
