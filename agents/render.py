@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from agents.continuity.report import ContinuityReport
 from agents.schemas import BeatSheet, BrainstormOpening, CharacterCard, Citation, LoglineSet, WrapUp
 from memory.bible import Hit
 from memory.bible_parse import Chunk
@@ -159,4 +160,21 @@ def wrap_up(w: WrapUp) -> str:
     lines += [f"- {q.text} ({q.author})" for q in w.open_questions] or ["- none"]
     if w.beat_sheet is not None:
         lines += ["", beats(w.beat_sheet)]
+    return "\n".join(lines)
+
+
+def continuity(report: ContinuityReport) -> str:
+    """Flags first, each with its evidence; then how much was checked."""
+    n = len(report.checked)
+    what = f"{n} claim{'s' if n != 1 else ''}"
+    if not report.flags:
+        return (
+            f"**Continuity check** ({report.target}): no contradictions found in {what}.\n"
+            "Nothing flagged is not proof of consistency: the bible may not cover it."
+        )
+    lines = [f"**Continuity check** ({report.target}): {len(report.flags)} flagged in {what}."]
+    for i, flag in enumerate(report.flags, start=1):
+        how = "certain" if flag.certain else "needs a writer's eye"
+        lines.append(f"{i}. **{flag.kind}** ({how}): “{flag.claim}”")
+        lines.append(f"   {flag.explanation} {' '.join(s.label for s in flag.sources)}")
     return "\n".join(lines)

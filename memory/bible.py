@@ -327,6 +327,14 @@ class BibleStore:
         """Each entry's dated facts from its front matter, by file."""
         return dict(self._show_cache(show).facts)
 
+    def sections(self, show: str, as_of: Episode | None = None) -> dict[str, list[Chunk]]:
+        """Each entry's sections in document order, as of an episode."""
+        cache = self._show_cache(show)
+        return {
+            file: [c for c in (cache.chunks[cid] for cid in ids) if visible(c, as_of)]
+            for file, ids in cache.by_file.items()
+        }
+
     def latest_episode(self, show: str) -> Episode | None:
         return latest_episode(self._show_cache(show).facts)
 

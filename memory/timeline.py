@@ -32,6 +32,7 @@ class EntityFacts:
     # status -> the episode it began in, from `<status>_in` fields (`arrested_in: S1E06`)
     since: Mapping[str, Episode] = field(default_factory=dict)
     status_before: str | None = None
+    age: int | None = None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -85,6 +86,7 @@ def facts_of(meta: Mapping[str, object]) -> EntityFacts:
     status = meta.get("status")
     role = meta.get("role")
     before = meta.get("status_before")
+    age = meta.get("age")
     return EntityFacts(
         name=str(meta.get("name", "")),
         type=str(meta.get("type", "")),
@@ -97,6 +99,7 @@ def facts_of(meta: Mapping[str, object]) -> EntityFacts:
         died=_episode(meta, "died_in"),
         since=since,
         status_before=str(before) if before is not None else None,
+        age=age if isinstance(age, int) and not isinstance(age, bool) else None,
     )
 
 

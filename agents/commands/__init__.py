@@ -10,6 +10,7 @@ from agents.commands import (  # noqa: F401  (each module registers its command)
     logline,
     beats,
     character,
+    continuity,
     bible,
     brainstorm,
     riff,

@@ -1,0 +1,244 @@
+"""Deterministic continuity checks: a claim against the bible's dated facts.
+
+No model and no search: a dead character acting after their death, anyone on screen before
+their first episode or after their last, a status contradicted (a resigned harbour master
+still signing papers, an arrested man walking free, a dead one recovering), an age that
+disagrees with the front matter. These are fast enough to run on every pitch, and certain
+enough to say so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from agents.canon import citation
+from agents.continuity.claims import Claim, Mention, sentences
+from agents.continuity.numbers import measures, number_at, value
+from agents.continuity.report import Flag, Kind
+from memory.bible_parse import Chunk
+from memory.episodes import Episode
+from memory.lexical import tokens
+
+# A claim about the past, a memory or a dead man's things does not put him on screen.
+_MEMORY = re.compile(
+    r"\b(flashbacks?|flash(?:es)? back|memor(?:y|ies)|remember(?:s|ed|ing)?|recall(?:s|ed)?|"
+    r"dreams?|dreamt|nightmares?|years? (?:ago|before|earlier)|photos?|photographs? of|"
+    r"videos?|recordings?|voicemails?|grave|funeral|wake|mourn\w*|griev\w*|ghost of|"
+    r"death|died|drowned|body|ashes|memorial|in memory)\b",
+    re.I,
+)
+_ALIVE = re.compile(
+    r"\b(alive|recover\w*|surviv\w*|hospital|living|wounded|injured|near-drown\w*|"
+    r"back from the dead|not dead)\b",
+    re.I,
+)
+_FREE = re.compile(r"\b(free|released|at large|escapes?|walks out)\b", re.I)
+_NOT_ANY_MORE = re.compile(
+    r"\b(former|ex-|no longer|once|used to|retired|old)\W+(?:\w+\W+){0,2}$", re.I
+)
+_STILL = re.compile(r"^\W*(?:'s|’s|is|was)?\s*still\b", re.I)
+_PAST_TENSE = re.compile(r"^\W*(was|had|wrote|used|taught|left|built|said|made|\w+ed)\b", re.I)
+ROLE_ENDING = ("resigned", "retired", "fired", "dismissed", "sacked", "demoted", "suspended")
+CUSTODY = ("arrested", "jailed", "imprisoned", "in custody", "convicted")
+DEATH_WORDS = ("died", "dies", "death", "drown", "killed", "dead")
+
+
+def section_for(chunks: Sequence[Chunk], words: Sequence[str]) -> Chunk | None:
+    """The section of an entry that states a fact: the first whose text has one of the
+    words, else the entry's first section."""
+    for chunk in chunks:
+        low = chunk.text.lower()
+        if any(w in low for w in words):
+            return chunk
+    return chunks[0] if chunks else None
+
+
+def _flag(
+    claim: Claim,
+    explanation: str,
+    kind: Kind,
+    chunk: Chunk | None,
+    *,
+    certain: bool = True,
+    severity: str = "high",
+) -> Flag | None:
+    """A flag with its evidence; none without a section to cite."""
+    if chunk is None:
+        return None
+    return Flag(
+        claim=claim.text,
+        explanation=explanation,
+        severity=severity,  # type: ignore[arg-type]
+        kind=kind,
+        certain=certain,
+        sources=[citation(chunk)],
+    )
+
+
+def _who(m: Mention) -> str:
+    """'Old Ben' (Benedikt Sauer): an alias says which entry it was resolved to."""
+    return m.facts.name if m.said == m.facts.name else f"'{m.said}' ({m.facts.name})"
+
+
+def _remembered(claim: Claim) -> bool:
+    """A flashback, a memory, a grave: said of the claim, not of a place ("Drowned Quay")."""
+    text = claim.text
+    for place in sorted(claim.where, key=lambda p: -p.start):
+        text = text[: place.start] + text[place.end :]
+    return bool(_MEMORY.search(text))
+
+
+def _on_screen(claim: Claim, m: Mention) -> bool:
+    """Is the character there in person? Not in a memory, as a possession, or in the past."""
+    if _remembered(claim) or m.possessive(claim.text):
+        return False
+    return not _PAST_TENSE.match(claim.text[m.end :])
+
+
+def _when_text(when: Episode) -> str:
+    return f"in {when}" if when.episode else "before the series"
+
+
+def dead_or_absent(claim: Claim, m: Mention, chunks: Sequence[Chunk]) -> Flag | None:
+    facts, when = m.facts, claim.when
+    death = facts.death
+    after_death = death is not None and (
+        (when is None and death.episode == 0) or (when is not None and when > death)
+    )
+    if after_death:
+        assert death is not None
+        if not _on_screen(claim, m):
+            return None
+        died = "before the series began" if death.episode == 0 else f"in {death}"
+        now = f" This is {when}." if when else ""
+        kind: Kind = "status" if _ALIVE.search(claim.text) else "timeline"
+        return _flag(
+            claim,
+            f"{_who(m)} died {died}, so cannot be there alive.{now}",
+            kind,
+            section_for(chunks, DEATH_WORDS),
+        )
+    if when is None or _remembered(claim):
+        return None
+    if facts.first is not None and when < facts.first:
+        return _flag(
+            claim,
+            f"{_who(m)} first appears in {facts.first}; this is {when}.",
+            "timeline",
+            chunks[0] if chunks else None,
+        )
+    if death is None and facts.last is not None and when > facts.last:
+        return _flag(
+            claim,
+            f"{_who(m)}'s last episode is {facts.last}; this is {when}.",
+            "timeline",
+            chunks[0] if chunks else None,
+        )
+    return None
+
+
+def status_contradicted(claim: Claim, m: Mention, chunks: Sequence[Chunk]) -> Flag | None:
+    facts, when, text = m.facts, claim.when, claim.text
+    status = (facts.status or "").lower()
+    began = facts.since.get(status)
+    if when is None or began is None or when < began:
+        return None
+    if status in ROLE_ENDING and facts.role:
+        role = facts.role.lower()
+        at = text.lower().find(role)
+        named_in_role = at >= 0 and not _NOT_ANY_MORE.search(text[:at])
+        still = _STILL.match(text[m.end :]) and any(w in text.lower() for w in role.split())
+        if named_in_role or still:
+            return _flag(
+                claim,
+                f"{_who(m)} {status} as {facts.role} in {began}; this is {when}.",
+                "status",
+                section_for(chunks, (status[:5],)),
+            )
+    if status in CUSTODY and _FREE.search(text):
+        return _flag(
+            claim,
+            f"{_who(m)} is {status} from {began} on; this is {when}.",
+            "status",
+            section_for(chunks, (status[:5],)),
+        )
+    return None
+
+
+def age_contradicted(claim: Claim, m: Mention, chunks: Sequence[Chunk]) -> Flag | None:
+    """'Nell, twelve' or 'the twelve-year-old Nell' against `age: 16`."""
+    age = m.facts.age
+    if age is None:
+        return None
+    said = number_at(claim.text, m.start, m.end)
+    if said is None or said == age:
+        return None
+    words = (str(age), "year-old", "years old")
+    return _flag(
+        claim,
+        f"The bible gives {_who(m)}'s age as {age}, not {said}.",
+        "fact",
+        section_for(chunks, words),
+        severity="medium",
+    )
+
+
+CHECKS = (dead_or_absent, status_contradicted, age_contradicted)
+
+
+def check_claim(claim: Claim, sections: Mapping[str, Sequence[Chunk]]) -> list[Flag]:
+    """Every deterministic flag for one claim; one per character at most."""
+    flags: list[Flag] = []
+    seen: set[str] = set()
+    for m in claim.who:
+        if m.facts.file in seen:
+            continue
+        chunks = sections.get(m.facts.file, ())
+        for check in CHECKS:
+            flag = check(claim, m, chunks)
+            if flag is not None:
+                flags.append(flag)
+                seen.add(m.facts.file)
+                break
+    return flags
+
+
+_NOT_CONTENT = frozenset({"minut", "hour", "passe", "car", "year", "day", "week"})
+
+
+def content_stems(text: str) -> set[str]:
+    """Words that say what a sentence is about: not numbers, units or small words."""
+    return {t[:5] for t in tokens(text) if not t.isdigit() and value(t) is None} - _NOT_CONTENT
+
+
+def numbers_contradicted(claim: Claim, canon: Sequence[Chunk]) -> Flag | None:
+    """A count or a duration the bible states otherwise: 'two hundred passengers' where
+    the bible says ninety. Read from prose, so it asks for a writer's eye."""
+    said = measures(claim.text)
+    if not said:
+        return None
+    stems = content_stems(claim.text)
+    stated = [
+        (chunk, sentence, measure)
+        for chunk in canon
+        for sentence in sentences(chunk.text)
+        for measure in measures(sentence)
+    ]
+    for mine in said:
+        same = [s for s in stated if s[2].what == mine.what]
+        if mine.what == "minutes":  # durations of the same thing: a word in common
+            same = [s for s in same if stems & content_stems(s[1])]
+        if not same or any(s[2].amount == mine.amount for s in same):
+            continue
+        chunk, sentence, theirs = max(same, key=lambda s: len(stems & content_stems(s[1])))
+        return _flag(
+            claim,
+            f"The bible says {theirs.amount} {theirs.what} (“{sentence.strip()}”), "
+            f"not {mine.amount}.",
+            "fact",
+            chunk,
+            certain=False,
+            severity="medium",
+        )
+    return None

@@ -1,0 +1,106 @@
+"""Running a continuity check.
+
+``quick_flags`` runs the deterministic checks only (a pitch on arrival, a fresh beat sheet);
+``check_text`` adds, for each claim not already flagged, the nearest canon and the model's
+verdict under a grammar. See ``checks`` and ``verdicts`` for what makes a flag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping, Sequence
+
+from agents.canon import citation
+from agents.continuity.checks import check_claim, numbers_contradicted
+from agents.continuity.claims import Claim, extract_claims
+from agents.continuity.report import CheckedClaim, ContinuityReport, Flag
+from agents.continuity.verdicts import flag_from, judge
+from agents.errors import StructuredOutputError
+from agents.services import Services
+from memory.bible import BibleStore
+from memory.bible_parse import Chunk
+from memory.episodes import Episode
+
+log = logging.getLogger(__name__)
+MAX_CLAIMS = 12  # a scene's worth; the model is asked once per claim
+NEAREST = 3  # canon excerpts shown to the model per claim
+NEAR_NUMBERS = 6  # sections searched for a count or duration the claim states
+
+
+def _named_canon(claim: Claim, sections: Mapping[str, Sequence[Chunk]]) -> list[Chunk]:
+    return [c for m in (*claim.who, *claim.where) for c in sections.get(m.facts.file, ())]
+
+
+def _deterministic(claim: Claim, sections: Mapping[str, Sequence[Chunk]]) -> list[Flag]:
+    flags = check_claim(claim, sections)
+    if not flags:
+        number = numbers_contradicted(claim, _named_canon(claim, sections))
+        flags = [number] if number else []
+    return flags
+
+
+def _checked(claim: Claim, verdict: str, flags: Sequence[Flag]) -> CheckedClaim:
+    return CheckedClaim(
+        claim=claim.text,
+        who=[m.facts.name for m in claim.who],
+        where=[m.facts.name for m in claim.where],
+        when=claim.when.code if claim.when else None,
+        verdict=verdict,  # type: ignore[arg-type]
+        sources=[s for f in flags for s in f.sources],
+    )
+
+
+def quick_flags(bible: BibleStore, show: str, text: str, as_of: Episode | None) -> list[Flag]:
+    """Deterministic flags only: no model, no search (fast enough for every pitch)."""
+    facts, sections = bible.facts(show), bible.sections(show, as_of)
+    return [
+        f
+        for claim in extract_claims(text, facts, as_of)[:MAX_CLAIMS]
+        for f in _deterministic(claim, sections)
+    ]
+
+
+async def check_text(
+    services: Services, show: str, text: str, as_of: Episode | None, target: str, lane: str
+) -> ContinuityReport:
+    bible = services.bible
+    facts = await asyncio.to_thread(bible.facts, show)
+    sections = await asyncio.to_thread(bible.sections, show, as_of)
+    code = as_of.code if as_of else None
+    report = ContinuityReport(target=target, as_of=code)
+    for claim in extract_claims(text, facts, as_of)[:MAX_CLAIMS]:
+        flags = _deterministic(claim, sections)
+        if flags:
+            report.flags += flags
+            report.checked.append(_checked(claim, "contradicts", flags))
+            continue
+        hits = await asyncio.to_thread(bible.search, show, claim.text, NEAR_NUMBERS, as_of)
+        near = [h.chunk for h in hits]
+        nearest = near[:NEAREST]
+        number = numbers_contradicted(claim, near)
+        if number is not None:
+            report.flags.append(number)
+            report.checked.append(_checked(claim, "contradicts", [number]))
+            continue
+        if not nearest:
+            report.checked.append(_checked(claim, "not covered", []))
+            continue
+        try:
+            verdict = await judge(services, show, claim, nearest, code, lane)
+        except StructuredOutputError:  # one claim the model could not judge is not a failure
+            log.info("no verdict for claim: %.80s", claim.text)
+            report.checked.append(_checked(claim, "not covered", []))
+            continue
+        shown = {f"E{i}": c for i, c in enumerate(nearest, start=1)}
+        flag = flag_from(claim, verdict, shown)
+        if flag is not None:
+            report.flags.append(flag)
+            report.checked.append(_checked(claim, "contradicts", [flag]))
+            continue
+        # An unbacked 'contradicts' is dropped: the claim reads as not covered.
+        said = "not covered" if verdict.verdict == "contradicts" else verdict.verdict
+        cited = [citation(shown[s]) for s in verdict.sources if s in shown and said == "consistent"]
+        checked = _checked(claim, said, [])
+        report.checked.append(checked.model_copy(update={"sources": cited}))
+    return report
