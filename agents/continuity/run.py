@@ -25,7 +25,7 @@ from memory.episodes import Episode
 log = logging.getLogger(__name__)
 MAX_CLAIMS = 12  # a scene's worth; the model is asked once per claim
 NEAREST = 3  # canon excerpts shown to the model per claim
-NEAR_NUMBERS = 6  # sections searched for a count or duration the claim states
+NEAR_NUMBERS = 8  # sections searched for a count or duration the claim states
 
 
 def _named_canon(claim: Claim, sections: Mapping[str, Sequence[Chunk]]) -> list[Chunk]:
@@ -78,7 +78,7 @@ async def check_text(
         hits = await asyncio.to_thread(bible.search, show, claim.text, NEAR_NUMBERS, as_of)
         near = [h.chunk for h in hits]
         nearest = near[:NEAREST]
-        number = numbers_contradicted(claim, near)
+        number = numbers_contradicted(claim, _named_canon(claim, sections) + near)
         if number is not None:
             report.flags.append(number)
             report.checked.append(_checked(claim, "contradicts", [number]))

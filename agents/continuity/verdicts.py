@@ -76,7 +76,14 @@ def pulls_apart(claim: str, canon: str) -> bool:
     if bool(_NEGATION.search(claim)) != bool(_NEGATION.search(canon)):
         return True
     mine, theirs = _words(claim), _words(canon)
-    return any((mine & a and theirs & b) or (mine & b and theirs & a) for a, b in OPPOSITES)
+
+    def only(words: set[str], pole: set[str], other: set[str]) -> bool:
+        return bool(words & pole) and not words & other
+
+    return any(
+        (only(mine, a, b) and only(theirs, b, a)) or (only(mine, b, a) and only(theirs, a, b))
+        for a, b in OPPOSITES
+    )
 
 
 def evidence(claim: Claim, chunk: Chunk) -> str | None:
