@@ -55,6 +55,8 @@ def beats(sheet: BeatSheet) -> str:
         who = f" (with {', '.join(beat.characters)})" if beat.characters else ""
         cites = " " + " ".join(c.label for c in beat.sources) if beat.sources else ""
         lines.append(f"{i}. {beat.name}{story}: {beat.what_happens}{who}{cites}")
+    if sheet.continuity:
+        lines += [bold("Continuity:"), *(f"- {line}" for line in sheet.continuity)]
     return "\n".join(lines)
 
 
@@ -158,6 +160,9 @@ def wrap_up(w: WrapUp) -> str:
     ] or ["- no pitches yet"]
     lines += ["", bold("Open questions:")]
     lines += [f"- {q.text} ({q.author})" for q in w.open_questions] or ["- none"]
+    if w.flagged_pitches:
+        lines += ["", bold("Pitches with continuity flags:")]
+        lines += [f"- {line}" for line in w.flagged_pitches]
     if w.beat_sheet is not None:
         lines += ["", beats(w.beat_sheet)]
     return "\n".join(lines)

@@ -20,9 +20,11 @@ from agents import commands
 from agents.brainstorm import counts_as_vote, message_kind, pitch_result, record
 from agents.commands import Call, CommandSpec
 from agents.commands.riff import riff
+from agents.continuity.run import flag_lines
 from agents.errors import BadRequest, RoomError
 from agents.messages import Command, Final, Message, Reaction, Reply, RoomEvent, Update, Working
 from agents.render import as_of_note, plain
+from agents.schemas import PitchResult
 from agents.services import Services
 from agents.shows import NoShowForChannel
 from memory.bible import InvalidShowName, UnknownShow, show_slug
@@ -91,7 +93,7 @@ class Room:
                 record, self.services.ledger, event, text, brainstorm, kind
             )
             if ack is not None:
-                yield Final(ack)
+                yield Final(await asyncio.to_thread(self._checked_pitch, event, brainstorm, ack))
                 return
         if command is not None:
             async for update in self._run(event, *command, brainstorm):
@@ -196,6 +198,21 @@ class Room:
         now = pitches.by_id(pitch.id)
         assert now is not None
         return Reply(kind="vote", text="", result=pitch_result(now))
+
+    def _checked_pitch(self, event: RoomEvent, bs: Brainstorm, ack: Reply) -> Reply:
+        """A pitch's acknowledgement, with one continuity line when the quick (deterministic)
+        check finds a contradiction. The pitch is already in the ledger either way."""
+        if not isinstance(ack.result, PitchResult):
+            return ack
+        try:
+            as_of = self._as_of(event, bs.show)
+        except RoomError:
+            as_of = None
+        lines = flag_lines(self.services.bible, bs.show, ack.result.text, as_of)
+        if not lines:
+            return ack
+        result = ack.result.model_copy(update={"continuity": lines})
+        return ack.model_copy(update={"text": f"{ack.text}\n{lines[0]}", "result": result})
 
     # ---- shows and episodes --------------------------------------------------------------
     def _as_of(self, event: RoomEvent, show: str) -> Episode | None:

@@ -131,6 +131,7 @@ class BeatSheet(BaseModel):
     structure: str
     beats: list[Beat]
     sources: list[Citation] = Field(default_factory=list)
+    continuity: list[str] = Field(default_factory=list)  # deterministic flags, one line each
 
     @model_validator(mode="after")
     def _matches_structure(self) -> BeatSheet:
@@ -256,6 +257,7 @@ class PitchResult(BaseModel):
     text: str
     votes: int
     voters: list[str] = Field(default_factory=list)
+    continuity: list[str] = Field(default_factory=list)  # flags found when it was pitched
 
 
 class Summary(BaseModel):
@@ -274,6 +276,7 @@ class WrapUp(BaseModel):
     top_pitches: list[PitchResult] = Field(default_factory=list)
     open_questions: list[Attributed] = Field(default_factory=list)
     beat_sheet: BeatSheet | None = None
+    flagged_pitches: list[str] = Field(default_factory=list)  # '#N (author): flag' lines
     wrap: int | None = None  # the wrap-up's number in the ledger, once saved
 
     _strip = field_validator("summary")(_nonblank)

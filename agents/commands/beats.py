@@ -4,12 +4,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from agents import render
 from agents.canon import citation, excerpt_block
 from agents.commands.registry import register
 from agents.commands.spec import Call, CommandSpec, Param
+from agents.continuity.run import flag_lines
 from agents.llm.base import StructuredRequest
 from agents.llm.structured import token_allowance
 from agents.messages import Reply
@@ -68,7 +70,7 @@ async def beat_sheet(
             used += [s for s in beat.sources if s not in used]
         return BeatSheet(premise=premise, structure=structure, beats=beats, sources=used)
 
-    return await services.produce(
+    sheet = await services.produce(
         StructuredRequest(
             what="beat sheet",
             messages=({"role": "user", "content": prompt},),
@@ -79,6 +81,10 @@ async def beat_sheet(
             temperature=services.config.structured_temperature,
         )
     )
+    # Checked like a pitch: the deterministic checks, with the flags shown under the sheet.
+    said = "\n".join(beat.what_happens for beat in sheet.beats)
+    flags = await asyncio.to_thread(flag_lines, services.bible, show, said, as_of)
+    return sheet.model_copy(update={"continuity": flags})
 
 
 async def run(call: Call) -> Reply:

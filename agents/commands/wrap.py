@@ -15,6 +15,7 @@ from agents.brainstorm import transcript as quoted
 from agents.commands.beats import beat_sheet
 from agents.commands.registry import register
 from agents.commands.spec import Call, CommandSpec, Param
+from agents.continuity.run import flag_lines
 from agents.errors import BadRequest
 from agents.llm.base import StructuredRequest
 from agents.llm.structured import token_allowance
@@ -22,7 +23,7 @@ from agents.messages import Reply
 from agents.schemas import STRUCTURES, Summary, WrapUp, summary_schema
 from agents.services import Services
 from agents.verify import verify
-from memory.ledger import Brainstorm, LedgerMessage
+from memory.ledger import Brainstorm, LedgerMessage, Pitch
 
 SUMMARY_TEMPERATURE = 0.3
 SUMMARY_PROMPT_RESERVE = 600  # tokens kept for the instructions and the answer
@@ -52,12 +53,22 @@ def checked_summary(
     ).strip()
 
 
+def flagged(services: Services, show: str, pitches: Sequence[Pitch], call: Call) -> list[str]:
+    """Pitches that still contradict canon (checked again now: canon may have changed)."""
+    out = []
+    for p in pitches:
+        lines = flag_lines(services.bible, show, p.text, call.as_of)
+        out += [f"#{p.id} ({p.author}): {lines[0]}"] if lines else []
+    return out
+
+
 async def run(call: Call) -> Reply:
     services, event, bs = call.services, call.event, call.brainstorm
     assert bs is not None  # brainstorm_only
     ledger, config = services.ledger, services.config
     messages = ledger.log.messages(bs.id)
-    top = ranked(ledger.pitches.of_brainstorm(bs.id))[: config.top_pitches]
+    pitches = ledger.pitches.of_brainstorm(bs.id)
+    top = ranked(pitches)[: config.top_pitches]
     accepted = [p for p in top if p.votes > 0]
     if call.arg("beats") and not accepted:
         raise BadRequest(
@@ -99,6 +110,7 @@ async def run(call: Call) -> Reply:
         top_pitches=[pitch_result(p) for p in top],
         open_questions=open_questions(messages),
         beat_sheet=sheet,
+        flagged_pitches=await asyncio.to_thread(flagged, services, bs.show, pitches, call),
     )
     text = render.wrap_up(result)
     data = result.model_dump(exclude={"wrap"})

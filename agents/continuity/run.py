@@ -61,6 +61,16 @@ def quick_flags(bible: BibleStore, show: str, text: str, as_of: Episode | None) 
     ]
 
 
+def flag_lines(bible: BibleStore, show: str, text: str, as_of: Episode | None) -> list[str]:
+    """The quick check as one line per flag, for a pitch's acknowledgement or a beat sheet.
+    A failure here never costs the writer the pitch or the sheet: it is logged and skipped."""
+    try:
+        return [f.line for f in quick_flags(bible, show, text, as_of)]
+    except Exception:
+        log.exception("quick continuity check failed")
+        return []
+
+
 async def check_text(
     services: Services, show: str, text: str, as_of: Episode | None, target: str, lane: str
 ) -> ContinuityReport:
