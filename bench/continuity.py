@@ -58,9 +58,7 @@ class Figures:
         planted, kind = case["expect"] == "flag", case["kind"]
         self.planted[kind] += planted
         flags = report.flags if report else []
-        good = [
-            f for f in flags if planted and any(s.file == case["source"] for s in f.sources)
-        ]
+        good = [f for f in flags if planted and any(s.file == case["source"] for s in f.sources)]
         for f in flags:
             self.flagged[f.kind] += 1
             self.right[f.kind] += f in good

@@ -11,6 +11,7 @@ BENCHES = (
     "bench.constrained",
     "bench.room_latency",
     "bench.ingest_search",
+    "bench.continuity",
 )
 
 

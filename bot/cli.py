@@ -23,7 +23,6 @@ from bot import compose
 from bot.progress import progress_bars
 from bot.settings import Settings
 from bot.terminal import TerminalRoom, terminal_message
-from memory.episodes import EpisodeCodeError, parse_episode
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -31,10 +30,9 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 def _episode_arg(value: str) -> str:
     """Checked at the command line so a typo fails before the model loads."""
     try:
-        parse_episode(value)
-    except EpisodeCodeError as exc:
+        return compose.episode_code(value)
+    except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -45,6 +45,7 @@ from memory.embeddings import (
     default_onnx_path,
     default_tokenizer_json,
 )
+from memory.episodes import parse_episode
 from memory.history import HistoryStore
 from memory.ideas_export import export_markdown
 from memory.ledger import Ledger
@@ -235,6 +236,13 @@ class MissingSecret(RuntimeError):
             f"Set {' and '.join(names)} (in .env or the environment) to connect to the chat "
             "platform; the README's setup section says where to find them."
         )
+
+
+def episode_code(value: str) -> str:
+    """A writer's --as-of, checked (raises ValueError saying which forms work). Kept as
+    written: the room reads a bare number in the season the show's bible reached."""
+    parse_episode(value)
+    return value
 
 
 def check_slack(settings: Settings, http: bool) -> None:

@@ -18,6 +18,7 @@ EXPECTED = {
     "logline": {"n", "show", "canon", "premise"},
     "beats": {"structure_label", "show", "characters", "canon", "premise"},
     "character_card": {"name", "show", "canon"},
+    "continuity_verdict": {"show", "as_of", "canon", "claim"},
     "brainstorm_open": {"show", "topic", "n", "canon"},
     "brainstorm_system": {"show", "topic"},
     "brainstorm_riff": {"canon", "transcript", "build_on", "author", "ask"},

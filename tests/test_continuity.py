@@ -1,0 +1,234 @@
+"""Continuity and canon as of an episode, on the real model, Chroma and SQLite: the
+`continuity` command (text, pitch, beats) and its JSON contract, `episode` hiding reveals
+from answers and search, a pitch's warning line in a terminal brainstorm, and what bad
+input gets."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+from agents.continuity.report import ContinuityReport
+from agents.messages import Reply
+from agents.schemas import STRUCTURES
+from bot.compose import App
+from bot.settings import Settings
+from bot.slack_render import escape
+from bot.terminal import TerminalRoom
+from memory.embeddings import MiniLMEmbedder
+from tests.conftest import SHOW, ask, message, run, scripted_app
+from tests.discord_fake import CHANNEL, bot_maker, discord_harness, interaction_payload
+from tests.slack_fake import room_maker, slack_harness
+from tests.test_terminal_and_cli import cli
+
+DEAD = "In episode 6, Toby takes the wheel while Maren goes below to face Quill."
+CONSISTENT = "In episode 3, Jun shares her barley tea with Maren in the wheelhouse."
+SECRET = "characters/silas_quill.md > Silas Quill > Secret identity"
+INSTRUCTIONS = ("Answer in JSON", 'Answer "contradicts" only', "You check a TV writers")
+
+
+def said(app: App, text: str, thread: str = "t1", author: str = "dana") -> Reply:
+    reply, _ = run(ask(app, message(text, thread=thread, author=author)))
+    return reply
+
+
+def report_of(reply: Reply) -> ContinuityReport:
+    assert reply.kind == "continuity", reply.text
+    assert isinstance(reply.result, ContinuityReport)
+    return reply.result
+
+
+def test_a_dead_character_in_a_later_episode_is_flagged_citing_his_file(app: App) -> None:
+    reply = said(app, f"/continuity {DEAD}")
+    report = report_of(reply)
+    assert len(report.flags) == 1
+    flag = report.flags[0]
+    assert flag.kind == "timeline" and flag.certain and flag.severity == "high"
+    assert [s.file for s in flag.sources] == ["characters/toby_vell.md"]
+    assert "died in S1E04" in flag.explanation and "S1E06" in flag.explanation
+    assert "[characters/toby_vell.md > Tobias Vell > Death]" in reply.text
+    # what must be absent: the prompt, and any citation the check did not make
+    assert not any(line in reply.text for line in INSTRUCTIONS)
+    labels = {s.label for f in report.flags for s in f.sources}
+    assert {c.label for c in reply.citations} == labels
+
+
+def test_a_consistent_text_gets_no_flag(app: App) -> None:
+    report = report_of(said(app, f"/continuity {CONSISTENT}"))
+    assert report.flags == []
+    assert [c.when for c in report.checked] == ["S1E03"]
+    assert report.checked[0].verdict in ("consistent", "not covered")
+    assert set(report.checked[0].who) == {"Jun Park", "Maren Kessler"}
+
+
+def test_the_json_contract_holds(settings: Settings) -> None:
+    done = cli(settings, "ask", "--json", "--as-of", "S1E05", f"/continuity {DEAD} {CONSISTENT}")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["kind"] == "continuity" and data["as_of"] == "S1E05"
+    assert {"flags", "checked", "as_of"} <= set(data)
+    assert [c["claim"] for c in data["checked"]] == [DEAD, CONSISTENT]
+    for flag in data["flags"]:
+        assert set(flag) == {"claim", "explanation", "severity", "kind", "certain", "sources"}
+        assert flag["kind"] in ("timeline", "status", "fact", "rule")
+        assert isinstance(flag["certain"], bool) and flag["sources"]
+        assert all(set(s) == {"file", "heading"} for s in flag["sources"])
+    assert [f["claim"] for f in data["flags"]] == [DEAD]
+
+
+def test_episode_before_a_reveal_hides_it_from_answers_and_search(app: App) -> None:
+    def search(thread: str) -> Reply:
+        return said(app, "/bible search who is the Lamplighter, Quill", thread)
+
+    assert SECRET in search("t-open").text  # no episode set: the whole bible
+    set_early = said(app, "/episode S1E03", "t-early")
+    assert set_early.kind == "episode" and "S1E03" in set_early.text
+    early = search("t-early")
+    assert early.as_of == "S1E03" and early.text.startswith("**As of S1E03**")
+    assert SECRET not in early.text and "Secret identity" not in early.text
+    answer = said(app, "Who is the Lamplighter?", "t-early")
+    assert answer.as_of == "S1E03" and "As of S1E03" in answer.text
+    assert "Quill is the Lamplighter" not in answer.text
+    assert SECRET not in {c.label.strip("[]") for c in answer.citations}
+    assert SECRET not in {c.label.strip("[]") for c in answer.result.retrieved}  # type: ignore[union-attr]
+    # later in the same thread: the reveal is canon again
+    said(app, "/episode S1E06", "t-early")
+    assert SECRET in search("t-early").text
+    # the card says the status as of then, and no later spoilers
+    said(app, "/episode S1E02", "t-card")
+    card = said(app, "/character Toby", "t-card")
+    assert card.data and card.data["status"] == "alive" and card.data["last_episode"] is None
+
+
+def test_a_pitch_in_a_terminal_brainstorm_gets_its_warning_line(app: App) -> None:
+    def writer(name: str, thread: str) -> TerminalRoom:
+        out = Console(file=io.StringIO(), width=200)
+        return TerminalRoom(app.room, show=SHOW, writer=name, thread=thread, out=out, err=out)
+
+    async def go() -> None:
+        dana = writer("dana", "main")
+        opened = await dana.send("/brainstorm the fog bell in the finale", stream=False)
+        assert opened.kind == "brainstorm", opened.text
+        sam = writer("sam", dana.thread)
+        bad = await sam.send("pitch: In the finale Toby sneaks back aboard to help Maren.")
+        good = await sam.send("pitch: In the finale Nell rings the fog bell herself.")
+        assert bad.kind == good.kind == "pitch"
+        lines = bad.text.splitlines()
+        assert len(lines) == 2 and lines[1].startswith("Continuity (timeline, certain):")
+        assert "[characters/toby_vell.md > Tobias Vell > Death]" in lines[1]
+        assert bad.data and bad.data["continuity"] == [lines[1]]
+        assert "Continuity" not in good.text and good.data and good.data["continuity"] == []
+        # the room can check a pitch by number, and the wrap lists the flagged one
+        number = bad.data["number"]
+        checked = await sam.send(f"/continuity pitch {number}", stream=False)
+        assert checked.data and checked.data["target"] == f"pitch #{number}"
+        assert len(checked.data["flags"]) == 1
+        wrap = await dana.send("/wrap", stream=False)
+        assert wrap.kind == "wrap", wrap.text
+        assert wrap.data and len(wrap.data["flagged_pitches"]) == 1
+        assert wrap.data["flagged_pitches"][0].startswith(f"#{number} (sam): Continuity")
+        assert "Pitches with continuity flags:" in wrap.text
+
+    run(go())
+
+
+def test_beats_are_checked_and_continuity_beats_reads_the_latest_sheet(app: App) -> None:
+    missing = said(app, "/continuity beats", "t-beats")
+    assert missing.kind == "error" and "no beat sheet in this thread" in missing.text
+    sheet = said(app, "/beats Toby comes back from the dead in episode 6 save the cat", "t-beats")
+    assert sheet.kind == "beats", sheet.text
+    assert isinstance(sheet.data, dict) and isinstance(sheet.data["continuity"], list)
+    if sheet.data["continuity"]:  # flags, when the model's beats contradict canon, sit under it
+        assert "Continuity:" in sheet.text
+    checked = said(app, "/continuity beats", "t-beats")
+    assert report_of(checked).target == "the latest beat sheet" and report_of(checked).checked
+
+
+def test_flags_sit_under_a_beat_sheet_that_contradicts_canon(
+    settings: Settings, embedder: MiniLMEmbedder, tmp_path: Path
+) -> None:
+    """Rendering, on a scripted model: which beats the model writes is not under test."""
+    names = STRUCTURES["three-act"]
+    happens = ["Maren finds a crate.", "In episode 6, Toby takes the wheel."]
+    happens += ["Quill is caught."] * (len(names) - len(happens))
+    beats = [
+        {"name": n, "what_happens": w, "characters": [], "sources": []}
+        for n, w in zip(names, happens, strict=True)
+    ]
+    app = scripted_app(settings, embedder, tmp_path, json.dumps({"beats": beats}))
+    try:
+        sheet = said(app, "/beats the crate three-act", "t-s")
+        assert sheet.kind == "beats", sheet.text
+        assert sheet.data and len(sheet.data["continuity"]) == 1
+        body, _, footer = sheet.text.partition("**Continuity:**")
+        assert "Toby takes the wheel" in body
+        assert footer.strip().startswith("- Continuity (timeline, certain): 'Toby'")
+        assert "[characters/toby_vell.md > Tobias Vell > Death]" in footer
+    finally:
+        app.close()
+
+
+def test_bad_input_gets_a_clear_message_and_changes_nothing(app: App) -> None:
+    empty = said(app, "/continuity")
+    assert empty.kind == "error" and "needs TEXT" in empty.text
+    spaces = said(app, "/continuity ...")
+    assert spaces.kind == "error" and "no sentence to check" in spaces.text
+    huge = said(app, "/continuity " + "Toby sings. " * 1000)
+    assert huge.kind == "error" and "characters" in huge.text
+    pitch = said(app, "/continuity pitch 999")
+    assert pitch.kind == "error" and "no pitch #999" in pitch.text
+    bad_code = said(app, "/episode the one with the fog", "t-bad")
+    assert bad_code.kind == "error" and "S1E07" in bad_code.text
+    after = said(app, "/episode", "t-bad")  # nothing was set
+    assert after.kind == "episode" and after.data and after.data["episode"] is None
+    later = said(app, "/episode S1E09", "t-bad")
+    assert later.kind == "episode" and "knows episodes up to S1E06" in later.text
+    assert later.data and later.data["beyond_bible"] is True
+    cleared = said(app, "/episode off", "t-bad")
+    assert cleared.data and cleared.data["episode"] is None
+    assert not said(app, "/bible search Quill", "t-bad").as_of
+
+
+def test_continuity_through_slack_wr_and_discord_app_command(app: App) -> None:
+    flag_line = "[characters/toby_vell.md > Tobias Vell > Death]"
+
+    async def slack() -> None:
+        async with slack_harness(room_maker(app.room, interval=0.2)) as h:
+            assert await h.command(f"continuity {DEAD}") == 200
+            await h.wait_for(
+                lambda: any(
+                    "Continuity check" in m["text"] for m in h.fake.named("chat.postMessage")
+                )
+            )
+            posted = next(
+                m for m in h.fake.named("chat.postMessage") if "Continuity check" in m["text"]
+            )
+            assert "dana asked:" in posted["text"] and "*timeline*" in posted["text"]
+            assert escape(flag_line) in posted["text"]  # Slack's own escaping of '>'
+            assert "<@" not in posted["text"].split("asked:")[1]
+
+    async def discord() -> None:
+        async with discord_harness(bot_maker(app.room)) as h:
+            h.interaction(
+                interaction_payload("continuity", [{"name": "text", "type": 3, "value": DEAD}])
+            )
+            await h.wait_for(
+                lambda: any(
+                    "Continuity check" in p.get("content", "")
+                    for p in h.fake.named("POST", rf"^/channels/{CHANNEL}/messages$")
+                )
+            )
+            posted = next(
+                p
+                for p in h.fake.named("POST", rf"^/channels/{CHANNEL}/messages$")
+                if "Continuity check" in p.get("content", "")
+            )
+            assert "asked for /continuity" in posted["content"]
+            assert flag_line in posted["content"] and "died in S1E04" in posted["content"]
+            assert posted["allowed_mentions"]["parse"] == []
+
+    run(slack())
+    run(discord())

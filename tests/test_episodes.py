@@ -1,0 +1,172 @@
+"""Canon on a timeline, without a model: episode codes, reveal tags, dated facts, and the
+claims and deterministic checks built on them (against the parsed sample bible)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agents.continuity.checks import check_claim, numbers_contradicted
+from agents.continuity.claims import extract_claims, sentences
+from memory.bible_parse import BibleFileError, Chunk, parse_bible_file, visible
+from memory.episodes import Episode, EpisodeCodeError, episodes_in, parse_episode
+from memory.timeline import EntityFacts, facts_of
+from tests.conftest import SAMPLE
+
+E = Episode
+
+
+@pytest.mark.parametrize(
+    ("code", "season", "expected"),
+    [
+        ("S1E5", 1, E(1, 5)),
+        ("s01e05", 3, E(1, 5)),
+        ("105", 2, E(1, 5)),
+        (105, 2, E(1, 5)),
+        ("1x05", 1, E(1, 5)),
+        ("ep 5", 2, E(2, 5)),
+        ("Episode 5", 1, E(1, 5)),
+        ("episode 12", 1, E(1, 12)),
+        ("1207", 1, E(12, 7)),
+        (0, 1, E(1, 0)),
+    ],
+)
+def test_episode_codes_in_every_form_normalise(code: object, season: int, expected: E) -> None:
+    assert parse_episode(code, season) == expected
+    assert expected.code == f"S{expected.season}E{expected.episode:02d}"
+
+
+@pytest.mark.parametrize("code", ["S1", "episode five", "", "E5S1", True, None, "1x", "5.5"])
+def test_unreadable_codes_say_which_forms_work(code: object) -> None:
+    with pytest.raises(EpisodeCodeError, match="S1E07"):
+        parse_episode(code)
+
+
+def test_codes_in_prose_are_found_but_bare_numbers_are_not() -> None:
+    found = [e for _, e in episodes_in("In ep 3, then S1E07 and 2x04; 105 passengers", 1)]
+    assert found == [E(1, 3), E(1, 7), E(2, 4)]
+
+
+def _sample() -> tuple[dict[str, EntityFacts], dict[str, list[Chunk]]]:
+    facts, sections = {}, {}
+    for path in sorted(SAMPLE.rglob("*.md")):
+        rel = path.relative_to(SAMPLE).as_posix()
+        chunks = parse_bible_file(path, rel)
+        sections[rel], facts[rel] = chunks, facts_of(chunks[0].metadata)
+    return facts, sections
+
+
+def test_front_matter_becomes_dated_facts_and_status_as_of_hides_later_turns() -> None:
+    facts, _ = _sample()
+    toby, ada = facts["characters/toby_vell.md"], facts["characters/ada_okonkwo.md"]
+    jun = facts["characters/jun_park.md"]
+    assert toby.died == E(1, 4) and toby.first == E(1, 1) and toby.is_dead
+    assert ada.since == {"resigned": E(1, 5)}
+    assert toby.status_as_of(E(1, 3)) == "alive" and toby.status_as_of(E(1, 5)) == "dead"
+    assert ada.status_as_of(E(1, 4)) == "alive" and ada.status_as_of(E(1, 6)) == "resigned"
+    assert jun.status_as_of(E(1, 1)) == "not yet introduced"
+    assert toby.status_as_of(None) == "dead"
+
+
+def test_reveal_tags_on_headings_hide_sections_until_their_episode() -> None:
+    chunks = parse_bible_file(SAMPLE / "characters/silas_quill.md", "characters/silas_quill.md")
+    secret = next(c for c in chunks if c.heading.endswith("Secret identity"))
+    face = next(c for c in chunks if c.heading.endswith("Public face"))
+    assert "{" not in secret.heading  # the tag is not part of the citation
+    assert not visible(secret, E(1, 5)) and visible(secret, E(1, 6)) and visible(secret, None)
+    assert visible(face, E(1, 1))
+    episode6 = parse_bible_file(
+        SAMPLE / "episodes/ep106_high_water_mark.md", "episodes/ep106_high_water_mark.md"
+    )
+    assert not visible(episode6[0], E(1, 5)) and visible(episode6[0], E(1, 6))
+
+
+def test_a_code_that_cannot_be_read_is_reported_with_its_line_and_the_file_kept(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "x.md"
+    path.write_text(
+        "---\ntype: character\nname: Wren\nfirst_episode: S1E03\ndied_in: the spring\n---\n"
+        "# Wren\n\n## Who\nA diver.\n\n## Later {reveal: soon}\nShe lies.\n"
+    )
+    warnings: list[BibleFileError] = []
+    chunks = parse_bible_file(path, "x.md", warnings)
+    assert [c.heading for c in chunks] == ["Wren > Who", "Wren > Later"]
+    assert [(w.line, w.reason.split(":")[0]) for w in warnings] == [
+        (5, "'died_in'"),
+        (12, "heading reveal"),
+    ]
+    assert facts_of(chunks[0].metadata).first == E(1, 3)
+
+
+def test_sentences_keep_wrapped_lines_and_titles_together() -> None:
+    text = "Dr. Park helps\nNell. Then Toby laughs!\n\n- Calder arrives"
+    assert sentences(text) == ["Dr. Park helps Nell.", "Then Toby laughs!", "Calder arrives"]
+
+
+def _flags(text: str, as_of: E | None = None) -> list[str]:
+    facts, sections = _sample()
+    out = []
+    for claim in extract_claims(text, facts, as_of):
+        out += [f"{f.kind}:{f.sources[0].file}" for f in check_claim(claim, sections)]
+        chunks = [c for cs in sections.values() for c in cs]
+        number = numbers_contradicted(claim, chunks)
+        out += [f"{number.kind}:{number.sources[0].file}"] if number else []
+    return out
+
+
+@pytest.mark.parametrize(
+    ("text", "as_of", "expected"),
+    [
+        ("In episode 6, Toby takes the wheel.", None, ["timeline:characters/toby_vell.md"]),
+        ("The deckhand fixes the pump.", E(1, 5), ["timeline:characters/toby_vell.md"]),
+        ("Old Ben walks the deck tonight.", None, ["timeline:characters/benedikt_sauer.md"]),
+        ("In 1x01 DI Calder asks about cargo.", None, ["timeline:characters/rhys_calder.md"]),
+        ("In episode 5 Toby is recovering in hospital.", None, ["status:characters/toby_vell.md"]),
+        ("In ep 6 harbour master Okonkwo signs.", None, ["status:characters/ada_okonkwo.md"]),
+        ("End of S1E06: Quill walks free.", None, ["status:characters/silas_quill.md"]),
+        ("Nell, twelve, sneaks out.", None, ["fact:characters/nell_kessler.md"]),
+        ("All two hundred passengers board.", None, ["fact:places/the_lantern.md"]),
+    ],
+)
+def test_deterministic_checks_flag_what_the_dated_facts_rule_out(
+    text: str, as_of: E | None, expected: list[str]
+) -> None:
+    assert _flags(text, as_of) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "as_of"),
+    [
+        ("In episode 6, a flashback: Toby lays the bet.", None),
+        ("Episode 5 opens with Maren at Toby's grave.", None),
+        ("In ep 6 Nell reads Old Ben's logbooks.", None),
+        ("Early in episode 4 Toby fixes the bilge pump.", None),
+        ("Benedikt wrote the fog bell rule.", None),
+        ("In episode 6 Ada, no longer harbour master, sits at the back.", None),
+        ("In episode 2, harbour master Okonkwo insists on an inspection.", None),
+        ("Nell's sixteen and bored.", E(1, 3)),
+        ("Ninety passengers and twelve cars is all she takes.", None),
+        ("S1E03: Jun shares her tea.", None),
+    ],
+)
+def test_near_misses_and_memories_are_not_flagged(text: str, as_of: E | None) -> None:
+    assert _flags(text, as_of) == []
+
+
+def test_a_place_named_drowned_does_not_make_a_dead_man_a_memory() -> None:
+    assert _flags("In episode 6 Toby walks out to Drowned Quay.") == [
+        "timeline:characters/toby_vell.md"
+    ]
+
+
+def test_an_episode_in_one_sentence_carries_to_the_next() -> None:
+    facts, _ = _sample()
+    claims = extract_claims("Episode 6. Toby laughs. Finale: Nell sings.", facts, E(1, 2))
+    assert [(c.when, c.when_said) for c in claims] == [
+        (E(1, 6), True),
+        (E(1, 6), True),
+        (E(1, 6), True),
+    ]
+    assert extract_claims("Toby laughs.", facts, E(1, 2))[0].when == E(1, 2)
