@@ -34,9 +34,13 @@ _ALIVE = re.compile(
     re.I,
 )
 _FREE = re.compile(r"\b(free|released|at large|escapes?|walks out)\b", re.I)
+# Said of someone else, or of the past: "the new harbour master", "the former harbour master".
 _NOT_ANY_MORE = re.compile(
-    r"\b(former|ex-|no longer|once|used to|retired|old)\W+(?:\w+\W+){0,2}$", re.I
+    r"\b(former|ex-|no longer|once|used to|retired|old|new|acting|next|another|replacement)"
+    r"\W+(?:\w+\W+){0,2}$",
+    re.I,
 )
+_SPOKEN_OF = re.compile(r"\b(of|about)\s+$", re.I)  # "thinks of Benedikt", "talks about Toby"
 _STILL = re.compile(r"^\W*(?:'s|’s|is|was)?\s*still\b", re.I)
 _PAST_TENSE = re.compile(r"^\W*(was|had|wrote|used|taught|left|built|said|made|\w+ed)\b", re.I)
 ROLE_ENDING = ("resigned", "retired", "fired", "dismissed", "sacked", "demoted", "suspended")
@@ -93,6 +97,8 @@ def _on_screen(claim: Claim, m: Mention) -> bool:
     """Is the character there in person? Not in a memory, as a possession, or in the past."""
     if _remembered(claim) or m.possessive(claim.text):
         return False
+    if _SPOKEN_OF.search(claim.text[: m.start]):
+        return False
     return not _PAST_TENSE.match(claim.text[m.end :])
 
 
@@ -119,7 +125,7 @@ def dead_or_absent(claim: Claim, m: Mention, chunks: Sequence[Chunk]) -> Flag | 
             kind,
             section_for(chunks, DEATH_WORDS),
         )
-    if when is None or _remembered(claim):
+    if when is None or not _on_screen(claim, m):
         return None
     if facts.first is not None and when < facts.first:
         return _flag(
@@ -204,7 +210,10 @@ def check_claim(claim: Claim, sections: Mapping[str, Sequence[Chunk]]) -> list[F
     return flags
 
 
-_NOT_CONTENT = frozenset({"minut", "hour", "passe", "car", "year", "day", "week"})
+_NOT_CONTENT = frozenset(
+    {"minut", "hour", "hours", "passe", "car", "cars", "year", "years", "day", "days", "week"}
+    | {"weeks", "episo", "ep"}
+)
 
 
 def content_stems(text: str) -> set[str]:
@@ -229,6 +238,8 @@ def numbers_contradicted(claim: Claim, canon: Sequence[Chunk]) -> Flag | None:
         same = [s for s in stated if s[2].what == mine.what]
         if mine.what == "minutes":  # durations of the same thing: a word in common
             same = [s for s in same if stems & content_stems(s[1])]
+        else:  # counts of the same thing: its section shares a word ("two police cars" no)
+            same = [s for s in same if stems & content_stems(f"{s[0].heading} {s[0].text}")]
         if not same or any(s[2].amount == mine.amount for s in same):
             continue
         chunk, sentence, theirs = max(same, key=lambda s: len(stems & content_stems(s[1])))

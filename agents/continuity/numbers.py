@@ -26,12 +26,17 @@ _MEASURES = {
     "minute": ("minutes", 1),
     "hour": ("minutes", 60),
 }
+# "two hours later" is when, not how long: offsets are not measures.
 _MEASURED = re.compile(
-    rf"\b({NUMBER})[- ](?:\w+[- ]){{0,1}}?(passengers?|cars?|minutes?|hours?)\b", re.I
+    rf"\b({NUMBER})[- ](?:\w+[- ]){{0,1}}?(passengers?|cars?|minutes?|hours?)\b"
+    r"(?!\s+(?:later|after|before|ago|earlier|early|late|into|in|from|out|past|to go)\b)",
+    re.I,
 )
+# An age stands alone after its name: "Nell, twelve, ...", "Nell is 12.", "Nell's sixteen
+# and bored"; "Nell is one step ahead" is not an age.
 _AGE_AFTER = re.compile(
-    rf"^(?:'s|’s|,|\s+is|\s+was|\s*,?\s+aged|\s*,?\s+age)?\s*({NUMBER})\b"
-    r"(?![- ]?(?:minutes?|hours?|a\.m|p\.m|am|pm|o'clock|cars?|passengers?|times|days?|weeks?))",
+    rf"^(?:'s|’s|,|\s+is|\s+was|\s*,?\s+aged|\s*,?\s+age)\s*({NUMBER})"
+    r"(?=\s*(?:[,.;:!?)—–]|$|\s+(?:and|now|today|years?)\b))",
     re.I,
 )
 _AGE_BEFORE = re.compile(rf"\b({NUMBER})[- ]years?[- ]old\s+(?:\w+\s+){{0,2}}$", re.I)
