@@ -129,6 +129,7 @@ class CanonAgent:
         thread: list[Turn] = await tools["read_thread"].ainvoke(
             {"token_budget": self._config.history_token_budget}
         )
+        thread = self._before_reveals(show, thread, as_of)
         named = self._bible.named_in(show, msg.text)
         about = named or self._recently_named(show, thread)
         query = msg.text if named or not about else f"{msg.text} ({_names(about)})"
@@ -147,6 +148,21 @@ class CanonAgent:
         )
         relevant = bool(named) or is_relevant(own, self._config.relevance_threshold)
         return Gathered(canon, thread, relevant, query, about)
+
+    def _before_reveals(self, show: str, thread: list[Turn], as_of: Episode | None) -> list[Turn]:
+        """The thread without exchanges that quoted canon revealed after ``as_of`` (asked
+        before the thread's episode was set): the model never sees it again."""
+        if as_of is None:
+            return thread
+        kept: list[Turn] = []
+        dropping = False
+        for turn in thread:
+            if turn.role == "writer":
+                chunks = self._chunks(show, turn.canon_ids)
+                dropping = any(not visible(c, as_of) for c in chunks)
+            if not dropping:
+                kept.append(turn)
+        return kept
 
     def _recently_named(self, show: str, thread: list[Turn]) -> list[Entity]:
         """Entries named in the thread's latest writer turn that named any."""

@@ -18,7 +18,9 @@ from bot.compose import App
 from bot.settings import Settings
 from bot.slack_render import escape
 from bot.terminal import TerminalRoom
+from memory.bible_parse import visible
 from memory.embeddings import MiniLMEmbedder
+from memory.episodes import Episode
 from tests.conftest import SHOW, ask, message, run, scripted_app
 from tests.discord_fake import CHANNEL, bot_maker, discord_harness, interaction_payload
 from tests.slack_fake import room_maker, slack_harness
@@ -101,6 +103,19 @@ def test_episode_before_a_reveal_hides_it_from_answers_and_search(app: App) -> N
     said(app, "/episode S1E02", "t-card")
     card = said(app, "/character Toby", "t-card")
     assert card.data and card.data["status"] == "alive" and card.data["last_episode"] is None
+
+
+def test_a_thread_that_saw_a_reveal_does_not_replay_it_once_its_episode_is_earlier(
+    app: App,
+) -> None:
+    first = said(app, "Who is the Lamplighter?", "t-leak")
+    assert SECRET in {c.label.strip("[]") for c in first.result.retrieved}  # type: ignore[union-attr]
+    agent = app.room.services.agent
+    follow_up = message("And what does he want?", thread="t-leak")
+    assert len(run(agent.gather(follow_up, SHOW)).thread) == 2
+    early = run(agent.gather(follow_up, SHOW, Episode(1, 3)))
+    assert early.thread == []  # the exchange that quoted the secret is not replayed
+    assert all(visible(c, Episode(1, 3)) for c in early.canon)
 
 
 def test_a_pitch_in_a_terminal_brainstorm_gets_its_warning_line(app: App) -> None:
