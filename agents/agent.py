@@ -36,10 +36,11 @@ from agents.render import as_of_note
 from agents.schemas import Answer
 from agents.tools import make_tools
 from memory.bible import BibleStore, Hit, is_relevant
-from memory.bible_parse import Chunk, visible
+from memory.bible_parse import Chunk
 from memory.episodes import Episode
 from memory.history import HistoryStore, Turn
 from memory.lexical import Entity
+from memory.timeline import visible
 
 log = logging.getLogger(__name__)
 TEMPLATE_OVERHEAD = 16  # chat-template tokens per message, a safe overestimate
@@ -130,8 +131,8 @@ class CanonAgent:
             {"token_budget": self._config.history_token_budget}
         )
         thread = self._before_reveals(show, thread, as_of)
-        named = self._bible.named_in(show, msg.text)
-        about = named or self._recently_named(show, thread)
+        named = self._bible.named_in(show, msg.text, as_of)
+        about = named or self._recently_named(show, thread, as_of)
         query = msg.text if named or not about else f"{msg.text} ({_names(about)})"
         hits: list[Hit] = await tools["search_bible"].ainvoke({"query": query})
         canon: list[Chunk] = [h.chunk for h in hits]
@@ -150,25 +151,21 @@ class CanonAgent:
         return Gathered(canon, thread, relevant, query, about)
 
     def _before_reveals(self, show: str, thread: list[Turn], as_of: Episode | None) -> list[Turn]:
-        """The thread without exchanges that quoted canon revealed after ``as_of`` (asked
-        before the thread's episode was set): the model never sees it again."""
+        """The thread up to the first exchange that quoted canon revealed after ``as_of``
+        (asked before the thread's episode was set). Later turns go too: a follow-up quotes
+        nothing new, but its answer may repeat the reveal."""
         if as_of is None:
             return thread
-        kept: list[Turn] = []
-        dropping = False
-        for turn in thread:
-            if turn.role == "writer":
-                chunks = self._chunks(show, turn.canon_ids)
-                dropping = any(not visible(c, as_of) for c in chunks)
-            if not dropping:
-                kept.append(turn)
-        return kept
+        for i, turn in enumerate(thread):
+            if any(not visible(c, as_of) for c in self._chunks(show, turn.canon_ids)):
+                return thread[:i]
+        return thread
 
-    def _recently_named(self, show: str, thread: list[Turn]) -> list[Entity]:
+    def _recently_named(self, show: str, thread: list[Turn], as_of: Episode | None) -> list[Entity]:
         """Entries named in the thread's latest writer turn that named any."""
         for turn in reversed(thread):
             if turn.role == "writer":
-                named = self._bible.named_in(show, turn.text)
+                named = self._bible.named_in(show, turn.text, as_of)
                 if named:
                     return named[:2]
         return []

@@ -172,6 +172,8 @@ def continuity(report: ContinuityReport) -> str:
     """Flags first, each with its evidence; then how much was checked."""
     n = len(report.checked)
     what = f"{n} claim{'s' if n != 1 else ''}"
+    if report.skipped:
+        what += f" (the last {report.skipped} sentences were not checked: send them separately)"
     if not report.flags:
         return (
             f"**Continuity check** ({report.target}): no contradictions found in {what}.\n"

@@ -249,10 +249,11 @@ class Room:
         else:
             try:
                 show = self._show(event, self.services.ledger.log.brainstorm(event.key))
+                as_of = self._as_of(event, show)
             except (RoomError, UnknownShow, InvalidShowName):
                 return []
             kind = source.removesuffix("s")  # 'characters' -> entries of type 'character'
-            names = [e.name for e in bible.entities(show, kind)]
+            names = [e.name for e in bible.entities(show, kind, as_of)]
         return [n for n in names if typed.lower() in n.lower()][:SUGGESTIONS]
 
     # ---- delivery bookkeeping for the platforms ------------------------------------------

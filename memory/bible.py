@@ -7,6 +7,7 @@ writers ask by nickname and by odd details as often as by meaning.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import threading
@@ -17,7 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from memory.bible_parse import BibleFileError, Chunk, parse_bible_file, visible
+from memory.bible_parse import BibleFileError, Chunk, parse_bible_file
 from memory.episodes import Episode
 from memory.lexical import (
     Entity,
@@ -29,7 +30,7 @@ from memory.lexical import (
     tokens,
 )
 from memory.progress import ProgressFn, no_progress
-from memory.timeline import EntityFacts, facts_of, latest_episode
+from memory.timeline import EntityFacts, facts_of, latest_episode, visible
 
 COLLECTION_PREFIX = "show_"
 _SHOW_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$")
@@ -126,6 +127,21 @@ class _ShowCache:
     facts: dict[str, EntityFacts]  # file -> the entry's dated facts
     # Keyword tokens of each chunk's text, filled as searches meet them (phrase matching).
     text_tokens: dict[str, list[str]] = field(default_factory=dict)
+
+    # As of an episode: the entries with only the names the room may know, and their index.
+    views: dict[int | None, tuple[list[Entity], NameIndex]] = field(default_factory=dict)
+
+    def view(self, as_of: Episode | None) -> tuple[list[Entity], NameIndex]:
+        """Entries and name index without secret aliases not yet revealed ("the
+        Lamplighter" does not find Quill before S1E06)."""
+        key = as_of.ordinal if as_of else None
+        if key not in self.views:
+            ents = [
+                dataclasses.replace(e, aliases=self.facts[e.file].as_of(as_of).aliases)
+                for e in self.entities
+            ]
+            self.views[key] = (ents, NameIndex(ents))
+        return self.views[key]
 
     def tokens_of(self, cid: str) -> list[str]:
         if cid not in self.text_tokens:
@@ -301,9 +317,9 @@ class BibleStore:
             self._cache[slug] = cached
             return cached
 
-    def named_in(self, show: str, text: str) -> list[Entity]:
-        """Bible entries the text names by name or alias."""
-        return self._show_cache(show).names.find(text)
+    def named_in(self, show: str, text: str, as_of: Episode | None = None) -> list[Entity]:
+        """Bible entries the text names by name or alias (as of an episode)."""
+        return self._show_cache(show).view(as_of)[1].find(text)
 
     def chunk(self, show: str, chunk_id: str) -> Chunk | None:
         return self._show_cache(show).chunks.get(chunk_id)
@@ -318,14 +334,15 @@ class BibleStore:
         cache = self._show_cache(show)
         return [
             e
-            for e in cache.entities
+            for e in cache.view(as_of)[0]
             if (entry_type is None or e.type == entry_type)
             and cache.facts[e.file].introduced_by(as_of)
         ]
 
-    def facts(self, show: str) -> dict[str, EntityFacts]:
-        """Each entry's dated facts from its front matter, by file."""
-        return dict(self._show_cache(show).facts)
+    def facts(self, show: str, as_of: Episode | None = None) -> dict[str, EntityFacts]:
+        """Each entry's dated facts from its front matter, by file, as a room breaking
+        ``as_of`` may know them."""
+        return {f: facts.as_of(as_of) for f, facts in self._show_cache(show).facts.items()}
 
     def sections(self, show: str, as_of: Episode | None = None) -> dict[str, list[Chunk]]:
         """Each entry's sections in document order, as of an episode."""
@@ -351,7 +368,8 @@ class BibleStore:
         )
         dense = list(result["ids"][0])
         lexical = [cid for cid, _ in cache.lexical.search(query, pool)]
-        named = [cid for e in cache.names.find(query) for cid in cache.by_file.get(e.file, [])]
+        names = cache.view(as_of)[1]
+        named = [cid for e in names.find(query) for cid in cache.by_file.get(e.file, [])]
         fused = reciprocal_rank_fusion([dense, lexical, named], k=RRF_K)
         asked = tokens(query)
         ranked = {
@@ -393,7 +411,7 @@ class BibleStore:
                 normalise_name(entity.name) != wanted,
                 entity,
             )
-            for entity in cache.entities
+            for entity in cache.view(as_of)[0]
             if any(normalise_name(n) == wanted for n in entity.names)
         ]
         if not matches:
@@ -403,9 +421,14 @@ class BibleStore:
         return entity, [c for c in chunks if visible(c, as_of)]
 
     def nearest_names(
-        self, show: str, name: str, entry_type: str | None = None, n: int = 3
+        self,
+        show: str,
+        name: str,
+        entry_type: str | None = None,
+        n: int = 3,
+        as_of: Episode | None = None,
     ) -> list[str]:
-        ents = self.entities(show, entry_type)
+        ents = self.entities(show, entry_type, as_of)
         table = {normalise_name(alias): e.name for e in ents for alias in e.names}
         close = difflib.get_close_matches(normalise_name(name), list(table), n=n * 2, cutoff=0.5)
         seen: list[str] = []
@@ -413,7 +436,7 @@ class BibleStore:
             if table[key] not in seen:
                 seen.append(table[key])
         if len(seen) < n:
-            for hit in self.search(show, name, k=8):
+            for hit in self.search(show, name, k=8, as_of=as_of):
                 cand = str(hit.chunk.metadata.get("name", ""))
                 ctype = hit.chunk.metadata.get("type")
                 if cand and cand not in seen and (entry_type is None or ctype == entry_type):

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from memory.episodes import Episode, EpisodeCodeError, is_episode_field, parse_episode
+from memory.episodes import EpisodeCodeError, is_episode_field, looks_like_episode, parse_episode
 
 ENTRY_TYPES = ("character", "location", "episode", "arc", "rule", "note")
 # Front-matter keys the store keeps under fixed names; any further field is kept as well.
@@ -26,6 +26,10 @@ _REVEAL_TAG = re.compile(r"\s*\{\s*reveal\s*:\s*([^}]*)\}\s*", re.I)
 # The first episode whose writers may see a chunk (an ordinal, see Episode.ordinal).
 VISIBLE_FROM = "visible_from"
 EPISODE_PREFIX = "ep_"  # ep_<field>: a front-matter episode field as an ordinal
+ALIAS_REVEALS = "alias_reveals"  # 'the Lamplighter=1006|...': aliases that are secrets
+# A reveal that cannot be read hides its section whenever an episode is set, until fixed:
+# a typo must not hand a secret to the room.
+UNREADABLE = 999_999_999
 
 
 class BibleFileError(ValueError):
@@ -64,8 +68,11 @@ class Chunk:
 
     @property
     def index_text(self) -> str:
-        """What the keyword index sees: the section plus every name it answers to."""
-        aliases = str(self.metadata.get("aliases", "")).replace("|", ", ")
+        """What the keyword index sees: the section plus every name it answers to, except
+        names that are secrets (a revealed section says them in its own text)."""
+        secret = {s.rsplit("=", 1)[0] for s in str(self.metadata.get(ALIAS_REVEALS, "")).split("|")}
+        names = str(self.metadata.get("aliases", "")).split("|")
+        aliases = ", ".join(a for a in names if a and a not in secret)
         name, kind = self.metadata.get("name", ""), self.metadata.get("type", "")
         return f"{name} {aliases} {kind}. {self.heading}. {self.text}"
 
@@ -128,7 +135,8 @@ def front_matter_metadata(path: str, data: dict[str, Any]) -> dict[str, str | in
         if flat is not None:
             meta[key] = flat
     meta["name"] = name.strip()
-    meta["aliases"] = "|".join(str(a).strip() for a in aliases if str(a).strip())
+    clean = [_REVEAL_TAG.sub(" ", str(a)).strip() for a in aliases]
+    meta["aliases"] = "|".join(a for a in clean if a)
     return meta
 
 
@@ -136,14 +144,14 @@ def front_matter_metadata(path: str, data: dict[str, Any]) -> dict[str, str | in
 class _Section:
     heading: str
     text: str
-    reveal: str | None  # the raw {reveal: ...} code on its heading or a parent's
+    reveals: tuple[str, ...]  # the raw {reveal: ...} codes on its heading and its parents'
     line: int  # where its heading is, for errors
 
 
 def _sections(body: str, title: str, first_line: int) -> list[_Section]:
     """Split a body at headings; text before any heading goes under the title."""
     stack: list[tuple[int, str, str | None]] = []
-    out: list[tuple[str, str | None, int, list[str]]] = [(title, None, first_line, [])]
+    out: list[tuple[str, tuple[str, ...], int, list[str]]] = [(title, (), first_line, [])]
     in_fence = False
     for number, line in enumerate(body.splitlines(), start=first_line):
         if line.lstrip().startswith("```"):
@@ -155,13 +163,13 @@ def _sections(body: str, title: str, first_line: int) -> list[_Section]:
             reveal = tag.group(1).strip() if tag else None
             text = _REVEAL_TAG.sub(" ", text).strip()
             stack = [item for item in stack if item[0] < level] + [(level, text, reveal)]
-            inherited = next((r for _, _, r in reversed(stack) if r), None)
-            out.append((" > ".join(t for _, t, _ in stack), inherited, number, []))
+            tags = tuple(r for _, _, r in stack if r)
+            out.append((" > ".join(t for _, t, _ in stack), tags, number, []))
         else:
             out[-1][3].append(line)
     return [
-        _Section(h, "\n".join(lines).strip(), reveal, number)
-        for h, reveal, number, lines in out
+        _Section(h, "\n".join(lines).strip(), reveals, number)
+        for h, reveals, number, lines in out
         if "\n".join(lines).strip()
     ]
 
@@ -175,51 +183,90 @@ def _key_line(raw: str, key: str) -> int | None:
 
 def episode_metadata(
     path: str, raw: str, data: dict[str, Any], warnings: list[BibleFileError]
-) -> dict[str, int]:
+) -> dict[str, int | str]:
     """Front-matter episode fields as ordinals (`ep_died_in`), plus `visible_from` for files
     that reveal something (`reveal:`) or are a later episode. A code that cannot be read is
     reported with its line and left out; the rest of the file is still canon."""
-    season = _int(data.get("season")) or 1
-    out: dict[str, int] = {}
+    season = season_of(data)
+    out: dict[str, int | str] = {}
     for key, value in data.items():
         key = str(key)
         if not (is_episode_field(key) or key == "reveal") or value is None:
             continue
+        if not _surely_episode(key, data) and not looks_like_episode(value):
+            continue  # born_in: 1987, based_in: Harrowgate
         try:
             out[EPISODE_PREFIX + key] = parse_episode(value, season).ordinal
         except EpisodeCodeError as exc:
             warnings.append(BibleFileError(path, _key_line(raw, key), f"'{key}': {exc}"))
+            if key == "reveal":
+                out[EPISODE_PREFIX + key] = UNREADABLE
+    secret = _alias_reveals(path, raw, data, season, warnings)
+    if secret:
+        out[ALIAS_REVEALS] = secret
     shown = [out.get(EPISODE_PREFIX + "reveal")]
     if data.get("type") == "episode":
         shown.append(out.get(EPISODE_PREFIX + "episode", out.get(EPISODE_PREFIX + "first_episode")))
-    known = [v for v in shown if v is not None]
+    known = [v for v in shown if isinstance(v, int)]
     if known:
         out[VISIBLE_FROM] = max(known)
     return out
 
 
+def _surely_episode(key: str, data: dict[str, Any]) -> bool:
+    """Fields that must hold an episode, so an unreadable value is reported: `episode`,
+    `*_episode`, `died_in`, `reveal`, and the date of the entry's own status."""
+    status = str(data.get("status", "")).lower()
+    return (
+        key in ("episode", "died_in", "reveal") or key.endswith("_episode") or key == f"{status}_in"
+    )
+
+
+def season_of(data: dict[str, Any]) -> int:
+    """The season bare episode numbers in a file are in (`season:`, else 1)."""
+    season = data.get("season")
+    return season if isinstance(season, int) and not isinstance(season, bool) else 1
+
+
+def _reveal(code: str, season: int) -> int | None:
+    try:
+        return parse_episode(code, season).ordinal
+    except EpisodeCodeError:
+        return None
+
+
+def _alias_reveals(
+    path: str, raw: str, data: dict[str, Any], season: int, warnings: list[BibleFileError]
+) -> str:
+    """`aliases: [Quill, "the Lamplighter {reveal: S1E06}"]`: a name that is itself a
+    secret answers for its entry only from that episode on."""
+    aliases = data.get("aliases", [])
+    secret = []
+    for alias in aliases if isinstance(aliases, list) else [aliases]:
+        tag = _REVEAL_TAG.search(str(alias))
+        if tag is None:
+            continue
+        name = _REVEAL_TAG.sub(" ", str(alias)).strip()
+        when = _reveal(tag.group(1).strip(), season)
+        if when is None:
+            reason = f"alias '{name}': {EpisodeCodeError(tag.group(1).strip())}"
+            warnings.append(BibleFileError(path, _key_line(raw, "aliases"), reason))
+        secret.append(f"{name}={UNREADABLE if when is None else when}")
+    return "|".join(secret)
+
+
 def _section_visible_from(
     path: str, section: _Section, base: int | None, season: int, warnings: list[BibleFileError]
 ) -> int | None:
-    if section.reveal is None:
-        return base
-    try:
-        own = parse_episode(section.reveal, season).ordinal
-    except EpisodeCodeError as exc:
-        warnings.append(BibleFileError(path, section.line, f"heading reveal: {exc}"))
-        return base
-    return own if base is None else max(base, own)
-
-
-def visible_from(chunk: Chunk) -> Episode | None:
-    """The first episode a chunk is canon for the room, or None when it always is."""
-    value = chunk.metadata.get(VISIBLE_FROM)
-    return Episode.from_ordinal(int(value)) if isinstance(value, int) else None
-
-
-def visible(chunk: Chunk, as_of: Episode | None) -> bool:
-    first = visible_from(chunk)
-    return as_of is None or first is None or first <= as_of
+    """The latest of the file's reveal and every reveal on the heading path."""
+    known = [] if base is None else [base]
+    for code in section.reveals:
+        when = _reveal(code, season)
+        if when is None:
+            reason = f"heading reveal: {EpisodeCodeError(code)} The section stays hidden."
+            warnings.append(BibleFileError(path, section.line, reason))
+        known.append(UNREADABLE if when is None else when)
+    return max(known) if known else None
 
 
 def _split_long(text: str) -> list[str]:
@@ -257,12 +304,12 @@ def parse_bible_file(
     base = front_matter_metadata(rel, data)
     noted = warnings if warnings is not None else []
     base.update(episode_metadata(rel, raw, data, noted))
-    season = _int(data.get("season")) or 1
+    season = season_of(data)
     file_from = base.pop(VISIBLE_FROM, None)
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
     title = str(base["name"])
-    sections = _sections(body, title, body_line) or [_Section(title, title, None, body_line)]
+    sections = _sections(body, title, body_line) or [_Section(title, title, (), body_line)]
     for section in sections:
         shown = _section_visible_from(rel, section, _int(file_from), season, noted)
         for part in _split_long(section.text):

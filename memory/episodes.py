@@ -21,7 +21,8 @@ _FULL = (
 # still reads as season 1 episode 5, as bibles that number episodes 101-113 write it.
 _IN_TEXT = re.compile(
     r"\b(?:s(?P<s>\d{1,2})\s*e(?P<e>\d{1,3})"
-    r"|(?P<xs>\d{1,2})x(?P<xe>\d{1,2})"
+    r"|season\s*(?P<ss>\d{1,2}),?\s*(?:ep\.?|episode)\s*(?P<se>\d{1,3})"
+    r"|(?P<xs>\d{1,2})x(?P<xe>\d{2})"  # 1x05; "a 2x4" is timber
     r"|(?:ep\.?|episode)\s*(?P<n>\d{1,4}))\b",
     re.I,
 )
@@ -95,11 +96,23 @@ def episodes_in(text: str, season: int = 1) -> list[tuple[int, Episode]]:
     for match in _IN_TEXT.finditer(text):
         if match.group("s") is not None:
             found.append((match.start(), Episode(int(match.group("s")), int(match.group("e")))))
+        elif match.group("ss") is not None:
+            found.append((match.start(), Episode(int(match.group("ss")), int(match.group("se")))))
         elif match.group("xs") is not None:
             found.append((match.start(), Episode(int(match.group("xs")), int(match.group("xe")))))
         else:
             found.append((match.start(), _split_number(match.group("n"), season)))
     return found
+
+
+def looks_like_episode(value: object) -> bool:
+    """`died_in: S1E04` is an episode; `born_in: 1987` and `based_in: Harrowgate` are not."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value < 1000
+    text = str(value).strip()
+    return bool(re.search(r"\d", text)) and not re.fullmatch(r"\d{4}", text)
 
 
 def is_episode_field(key: str) -> bool:

@@ -85,7 +85,8 @@ class RoomState:
     def set_episode(
         self, platform: str, workspace: str, channel: str, thread: str, episode: str | None, by: str
     ) -> None:
-        """The episode a thread ("" for the whole channel) is breaking; None clears it."""
+        """The episode a thread ("" for the whole channel) is breaking. None removes the
+        setting; "" says "no episode here", so a thread can opt out of its channel's."""
         with self._lock:
             if episode is None:
                 self._db.execute(
@@ -100,14 +101,16 @@ class RoomState:
             )
 
     def episode(self, platform: str, workspace: str, channel: str, thread: str) -> str | None:
-        """The thread's episode, else the channel's, else None."""
+        """The thread's episode, else the channel's, else None (also for an opt-out)."""
         with self._lock:
             row = self._db.execute(
                 "SELECT episode FROM episode_at WHERE platform=? AND workspace=? AND channel=?"
                 " AND thread IN (?, '') ORDER BY thread = '' LIMIT 1",
                 (platform, workspace, channel, thread),
             ).fetchone()
-        return None if row is None else str(row[0])
+        if row is None:
+            return None
+        return str(row[0]) or None
 
     def close(self) -> None:
         with self._lock:

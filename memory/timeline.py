@@ -9,9 +9,9 @@ each as an ordinal (``ep_<field>``) and this module turns them back into episode
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from memory.bible_parse import EPISODE_PREFIX
+from memory.bible_parse import ALIAS_REVEALS, EPISODE_PREFIX, VISIBLE_FROM, Chunk
 from memory.episodes import Episode
 
 DEATH_STATUSES = ("dead", "deceased", "killed", "drowned")
@@ -33,10 +33,39 @@ class EntityFacts:
     since: Mapping[str, Episode] = field(default_factory=dict)
     status_before: str | None = None
     age: int | None = None
+    # aliases that are secrets ("the Lamplighter"), with the episode that reveals each
+    secret_aliases: Mapping[str, Episode] = field(default_factory=dict)
 
     @property
     def names(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
+
+    def as_of(self, when: Episode | None) -> EntityFacts:
+        """What a room breaking ``when`` may know: no later deaths, statuses, last episodes
+        or secret names. A first episode stays (who is not yet on the show is not a secret
+        the room keeps from itself)."""
+        if when is None:
+            return self
+
+        def known(e: Episode | None) -> Episode | None:
+            return e if e is not None and e <= when else None
+
+        since = {s: e for s, e in self.since.items() if e <= when}
+        status = self.status_as_of(when)
+        aliases = tuple(
+            a
+            for a in self.aliases
+            if known(self.secret_aliases.get(a)) or a not in self.secret_aliases
+        )
+        return replace(
+            self,
+            aliases=aliases,
+            status=status,
+            last=known(self.last),
+            died=known(self.death),
+            since=since,
+            secret_aliases={},
+        )
 
     @property
     def is_dead(self) -> bool:
@@ -64,6 +93,17 @@ class EntityFacts:
         return as_of is None or self.first is None or self.first <= as_of
 
 
+def visible_from(chunk: Chunk) -> Episode | None:
+    """The first episode a chunk is canon for the room, or None when it always is."""
+    value = chunk.metadata.get(VISIBLE_FROM)
+    return Episode.from_ordinal(value) if isinstance(value, int) else None
+
+
+def visible(chunk: Chunk, as_of: Episode | None) -> bool:
+    first = visible_from(chunk)
+    return as_of is None or first is None or first <= as_of
+
+
 def _episode(meta: Mapping[str, object], key: str) -> Episode | None:
     value = meta.get(EPISODE_PREFIX + key)
     if isinstance(value, int) and not isinstance(value, bool):
@@ -85,6 +125,12 @@ def facts_of(meta: Mapping[str, object]) -> EntityFacts:
     }
     status = meta.get("status")
     role = meta.get("role")
+    secret = {
+        name: Episode.from_ordinal(int(when))
+        for item in str(meta.get(ALIAS_REVEALS, "")).split("|")
+        if "=" in item
+        for name, when in [item.rsplit("=", 1)]
+    }
     before = meta.get("status_before")
     age = meta.get("age")
     return EntityFacts(
@@ -100,6 +146,7 @@ def facts_of(meta: Mapping[str, object]) -> EntityFacts:
         since=since,
         status_before=str(before) if before is not None else None,
         age=age if isinstance(age, int) and not isinstance(age, bool) else None,
+        secret_aliases=secret,
     )
 
 

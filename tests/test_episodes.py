@@ -9,9 +9,9 @@ import pytest
 
 from agents.continuity.checks import check_claim, numbers_contradicted
 from agents.continuity.claims import extract_claims, sentences
-from memory.bible_parse import BibleFileError, Chunk, parse_bible_file, visible
+from memory.bible_parse import BibleFileError, Chunk, parse_bible_file
 from memory.episodes import Episode, EpisodeCodeError, episodes_in, parse_episode
-from memory.timeline import EntityFacts, facts_of
+from memory.timeline import EntityFacts, facts_of, visible
 from tests.conftest import SAMPLE
 
 E = Episode
@@ -185,3 +185,78 @@ def test_an_episode_in_one_sentence_carries_to_the_next() -> None:
 )
 def test_what_a_room_says_that_is_not_a_contradiction(text: str) -> None:
     assert _flags(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "In episode 6 Quill confesses he killed Toby.",
+        "Maren finds a note from Toby in episode 6.",
+        "In episode 8, Maren is released from hospital and visits Quill in his cell.",
+        "In episode 6 Maren meets the harbour master who replaced Ada.",
+        "Toby carries a 2x4 down the slipway.",
+        "The crossing takes forty minutes, but the storm adds two hours to the night.",
+        "Maren inherits the boat from Old Ben.",
+    ],
+)
+def test_what_reviewers_found_a_room_would_say_without_contradiction(text: str) -> None:
+    assert _flags(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("In episode 6, Toby, soaked, climbs aboard.", ["timeline:characters/toby_vell.md"]),
+        ("In ep. 6, Toby takes the wheel.", ["timeline:characters/toby_vell.md"]),
+        ("In episode 6, Toby boarded the ferry.", ["timeline:characters/toby_vell.md"]),
+    ],
+)
+def test_what_reviewers_found_missed_is_flagged(text: str, expected: list[str]) -> None:
+    assert _flags(text) == expected
+
+
+def test_seasons_other_than_one() -> None:
+    found = [e for _, e in episodes_in("In season 2 episode 3, then 2x04 and s3e1", 1)]
+    assert found == [E(2, 3), E(2, 4), E(3, 1)]
+    assert parse_episode("ep 4", season=2) == E(2, 4)
+
+
+def test_nested_reveals_take_the_latest_and_unreadable_ones_hide(tmp_path: Path) -> None:
+    path = tmp_path / "x.md"
+    path.write_text(
+        "---\ntype: character\nname: Wren\nborn_in: 1987\nbased_in: Harrowgate\n"
+        'aliases: [Wren, "the Diver {reveal: S1E04}"]\n---\n'
+        "## Past {reveal: S1E06}\n\n### Detail {reveal: S1E02}\nA.\n\n"
+        "## Typo {reveal: S1E6x}\nB.\n\n## Open\nC.\n"
+    )
+    warnings: list[BibleFileError] = []
+    detail, typo, open_ = parse_bible_file(path, "x.md", warnings)
+    assert detail.heading == "Past > Detail"
+    assert not visible(detail, E(1, 3)) and visible(detail, E(1, 6))
+    assert not visible(typo, E(1, 6)) and not visible(typo, E(9, 99)) and visible(typo, None)
+    assert visible(open_, E(1, 1))
+    assert [w.line for w in warnings] == [
+        13
+    ]  # only the typo: born_in and based_in are not episodes
+    facts = facts_of(detail.metadata)
+    assert facts.secret_aliases == {"the Diver": E(1, 4)} and "the Diver" in facts.aliases
+    assert "the Diver" not in facts.as_of(E(1, 3)).aliases
+    assert "the Diver" in facts.as_of(E(1, 4)).aliases
+    assert "the Diver" not in detail.index_text  # a secret name is never a keyword
+
+
+def test_facts_as_of_an_episode_hold_nothing_later() -> None:
+    facts, _ = _sample()
+    toby = facts["characters/toby_vell.md"].as_of(E(1, 3))
+    assert toby.died is None and toby.last is None and toby.status == "alive"
+    assert toby.first == E(1, 1)
+    quill = facts["characters/silas_quill.md"]
+    assert "the Lamplighter" in quill.aliases
+    assert "the Lamplighter" not in quill.as_of(E(1, 5)).aliases
+    assert _flags("In episode 6, Toby takes the wheel.") != []
+    assert (
+        extract_claims(
+            "The Lamplighter signals.", {f: v.as_of(E(1, 3)) for f, v in facts.items()}, E(1, 3)
+        )[0].who
+        == ()
+    )

@@ -25,7 +25,7 @@ class NoSuchCharacter(BaseModel):
 
 
 def _missing(call: Call, name: str, found_type: str | None) -> Reply:
-    nearest = call.services.bible.nearest_names(call.show, name, "character")
+    nearest = call.services.bible.nearest_names(call.show, name, "character", as_of=call.as_of)
     what = (
         f"'{name}' is a {found_type}, not a character"
         if found_type
@@ -49,7 +49,10 @@ async def run(call: Call) -> Reply:
     if found is None or found[0].type != "character":
         return _missing(call, name, found[0].type if found else None)
     entity, chunks = found
-    facts = services.bible.facts(call.show)[entity.file]
+    if not chunks:  # every section is revealed after the room's episode
+        text = f"'{name}' is not canon yet as of {call.as_of}: the bible reveals them later."
+        return Reply(kind="character", text=text, result=NoSuchCharacter(name=name))
+    facts = services.bible.facts(call.show, call.as_of)[entity.file]
     status = facts.status_as_of(call.as_of)  # as of the room's episode: no later spoilers
     chars = services.config.max_field_chars
     prompt = services.prompts.render(

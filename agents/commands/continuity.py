@@ -19,7 +19,11 @@ from agents.continuity.run import check_text
 from agents.errors import BadRequest
 from agents.messages import Reply
 
-_PITCH = re.compile(r"^pitch\s+#?(\d+)$", re.I)
+_PITCH = re.compile(r"^pitch\s+#?(\S+)$", re.I)
+# What history keeps of a beat sheet is its rendered text; check what happens, not labels.
+_NOT_STORY = re.compile(
+    r"\[[^\]]*\]|\(with [^)]*\)|^\S*(?:Beat sheet \(|As of |Continuity|- Continuity).*$", re.M
+)
 BEATS_ASKED = ("/beats", "/wrap beats")
 HISTORY_TURNS = 200
 
@@ -41,7 +45,7 @@ def _latest_beats(call: Call) -> str:
     for asked, answer in zip(reversed(turns[:-1]), reversed(turns[1:]), strict=True):
         wrote = asked.role == "writer" and answer.role == "assistant"
         if wrote and asked.text.lower().startswith(BEATS_ASKED):
-            return answer.text
+            return _NOT_STORY.sub("", answer.text)
     raise BadRequest(
         f"There is no beat sheet in this thread yet. Make one with {call.event.prefix}beats "
         f"PREMISE, or check text directly: {call.event.prefix}continuity TEXT"
@@ -52,6 +56,11 @@ async def run(call: Call) -> Reply:
     said = call.arg("text").strip()
     pitch = _PITCH.match(said)
     if pitch:
+        if not pitch.group(1).isdigit():
+            raise BadRequest(
+                f"'{pitch.group(1)}' is not a pitch number. Try: {call.event.prefix}continuity "
+                "pitch 3"
+            )
         target = f"pitch #{pitch.group(1)}"
         text = await asyncio.to_thread(_pitch_text, call, int(pitch.group(1)))
     elif said.lower() == "beats":

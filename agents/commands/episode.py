@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from agents.commands.registry import register
 from agents.commands.spec import Call, CommandSpec, Param
+from agents.errors import BadRequest
 from agents.messages import Reply
 
 CLEAR = ("off", "none", "clear")
@@ -32,6 +33,11 @@ async def run(call: Call) -> Reply:
     services, event = call.services, call.event
     scope, thread = _scope(call)
     code = (call.args.get("code") or "").strip()
+    if event.as_of and code:
+        raise BadRequest(
+            f"This session reasons as of {event.as_of} (--as-of), which wins over any episode "
+            "setting. Start it without --as-of to set one. Nothing was changed."
+        )
     if not code:
         current = call.as_of.code if call.as_of else None
         text = (
@@ -42,16 +48,17 @@ async def run(call: Call) -> Reply:
         )
         return Reply(kind="episode", text=text, result=EpisodeSetting(episode=current, scope=scope))
     if code.lower() in CLEAR:
+        # A thread opts out explicitly, so its channel's episode does not apply either.
         await asyncio.to_thread(
             services.state.set_episode,
             event.platform,
             event.workspace,
             event.channel,
             thread,
-            None,
+            "" if scope == "thread" else None,
             event.author_id or event.author,
         )
-        text = f"Episode cleared for this {scope}: the whole bible is canon again."
+        text = f"Episode cleared for this {scope}: the whole bible is canon here."
         return Reply(kind="episode", text=text, result=EpisodeSetting(episode=None, scope=scope))
     episode = services.episode(call.show, code)
     latest = services.bible.latest_episode(call.show)

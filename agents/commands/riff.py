@@ -18,8 +18,8 @@ from agents.extract import Picked
 from agents.llm.chat_model import chat_text
 from agents.messages import Delta, Final, Reply, Update, Working
 from agents.render import plain
-from memory.bible_parse import visible
 from memory.ledger import Brainstorm
+from memory.timeline import visible
 
 CREDIT_CHARS = 160
 RIFF_FLOOR_SENTENCES = 2

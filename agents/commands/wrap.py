@@ -23,6 +23,7 @@ from agents.messages import Reply
 from agents.schemas import STRUCTURES, Summary, WrapUp, summary_schema
 from agents.services import Services
 from agents.verify import verify
+from memory.episodes import Episode
 from memory.ledger import Brainstorm, LedgerMessage, Pitch
 
 SUMMARY_TEMPERATURE = 0.3
@@ -53,11 +54,13 @@ def checked_summary(
     ).strip()
 
 
-def flagged(services: Services, show: str, pitches: Sequence[Pitch], call: Call) -> list[str]:
+def flagged(
+    services: Services, show: str, pitches: Sequence[Pitch], as_of: Episode | None
+) -> list[str]:
     """Pitches that still contradict canon (checked again now: canon may have changed)."""
     out = []
     for p in pitches:
-        lines = flag_lines(services.bible, show, p.text, call.as_of)
+        lines = flag_lines(services.bible, show, p.text, as_of)
         out += [f"#{p.id} ({p.author}): {lines[0]}"] if lines else []
     return out
 
@@ -110,7 +113,7 @@ async def run(call: Call) -> Reply:
         top_pitches=[pitch_result(p) for p in top],
         open_questions=open_questions(messages),
         beat_sheet=sheet,
-        flagged_pitches=await asyncio.to_thread(flagged, services, bs.show, pitches, call),
+        flagged_pitches=await asyncio.to_thread(flagged, services, bs.show, pitches, call.as_of),
     )
     text = render.wrap_up(result)
     data = result.model_dump(exclude={"wrap"})

@@ -13,19 +13,17 @@ import re
 from collections.abc import Mapping, Sequence
 
 from agents.canon import citation
-from agents.continuity.claims import Claim, Mention, sentences
-from agents.continuity.numbers import measures, number_at, value
-from agents.continuity.report import Flag, Kind
+from agents.continuity.claims import Claim, Mention, content_stems, sentences
+from agents.continuity.numbers import measures, number_at
+from agents.continuity.report import Flag, Kind, Severity
 from memory.bible_parse import Chunk
-from memory.episodes import Episode
-from memory.lexical import tokens
 
 # A claim about the past, a memory or a dead man's things does not put him on screen.
 _MEMORY = re.compile(
     r"\b(flashbacks?|flash(?:es)? back|memor(?:y|ies)|remember(?:s|ed|ing)?|recall(?:s|ed)?|"
     r"dreams?|dreamt|nightmares?|years? (?:ago|before|earlier)|photos?|photographs? of|"
     r"videos?|recordings?|voicemails?|grave|funeral|wake|mourn\w*|griev\w*|ghost of|"
-    r"death|died|drowned|body|ashes|memorial|in memory)\b",
+    r"death|died|drowned|body|ashes|memorial|in memory|killed|murder\w*|buried|burial)\b",
     re.I,
 )
 _ALIVE = re.compile(
@@ -40,9 +38,14 @@ _NOT_ANY_MORE = re.compile(
     r"\W+(?:\w+\W+){0,2}$",
     re.I,
 )
-_SPOKEN_OF = re.compile(r"\b(of|about)\s+$", re.I)  # "thinks of Benedikt", "talks about Toby"
+# "thinks of Benedikt", "talks about Toby", "a note from Toby", "inherits it from Old Ben"
+_SPOKEN_OF = re.compile(r"\b(of|about|from)\s+$", re.I)
+_REPLACED = re.compile(r"^\s*,?\s*(?:who|that)?\s*(?:replaced|replaces|succeeded|took over)", re.I)
+NEAR = 25  # characters between a role and the name it is said of
 _STILL = re.compile(r"^\W*(?:'s|’s|is|was)?\s*still\b", re.I)
-_PAST_TENSE = re.compile(r"^\W*(was|had|wrote|used|taught|left|built|said|made|\w+ed)\b", re.I)
+# Backstory told in the past tense right after the name ("Benedikt wrote the rule"); not
+# "Toby, soaked, climbs aboard".
+_PAST_TENSE = re.compile(r"^\s+(was|had|wrote|used|taught|left|built|said|made|\w+ed)\b", re.I)
 ROLE_ENDING = ("resigned", "retired", "fired", "dismissed", "sacked", "demoted", "suspended")
 CUSTODY = ("arrested", "jailed", "imprisoned", "in custody", "convicted")
 DEATH_WORDS = ("died", "dies", "death", "drown", "killed", "dead")
@@ -65,7 +68,7 @@ def _flag(
     chunk: Chunk | None,
     *,
     certain: bool = True,
-    severity: str = "high",
+    severity: Severity = "high",
 ) -> Flag | None:
     """A flag with its evidence; none without a section to cite."""
     if chunk is None:
@@ -73,7 +76,7 @@ def _flag(
     return Flag(
         claim=claim.text,
         explanation=explanation,
-        severity=severity,  # type: ignore[arg-type]
+        severity=severity,
         kind=kind,
         certain=certain,
         sources=[citation(chunk)],
@@ -99,11 +102,8 @@ def _on_screen(claim: Claim, m: Mention) -> bool:
         return False
     if _SPOKEN_OF.search(claim.text[: m.start]):
         return False
-    return not _PAST_TENSE.match(claim.text[m.end :])
-
-
-def _when_text(when: Episode) -> str:
-    return f"in {when}" if when.episode else "before the series"
+    # A past tense is backstory, unless the text put the sentence in an episode.
+    return claim.when_said or not _PAST_TENSE.match(claim.text[m.end :])
 
 
 def dead_or_absent(claim: Claim, m: Mention, chunks: Sequence[Chunk]) -> Flag | None:
@@ -144,6 +144,26 @@ def dead_or_absent(claim: Claim, m: Mention, chunks: Sequence[Chunk]) -> Flag | 
     return None
 
 
+def _in_role(text: str, m: Mention, role: str) -> bool:
+    """The role said of this person, now: next to the name (or the name is the role),
+    not "the former harbour master" or "the harbour master who replaced Ada"."""
+    low = text.lower()
+    at = low.find(role)
+    while at >= 0:
+        end = at + len(role)
+        near = at <= m.end + NEAR and end >= m.start - NEAR
+        if near and not _NOT_ANY_MORE.search(text[:at]) and not _REPLACED.match(text[end:]):
+            return True
+        at = low.find(role, end)
+    return False
+
+
+def _said_of(claim: Claim, m: Mention) -> str:
+    """The words after a name, up to the next other character's name."""
+    after = [o.start for o in claim.who if o.start > m.start and o.facts.file != m.facts.file]
+    return claim.text[m.end : min(after, default=len(claim.text))]
+
+
 def status_contradicted(claim: Claim, m: Mention, chunks: Sequence[Chunk]) -> Flag | None:
     facts, when, text = m.facts, claim.when, claim.text
     status = (facts.status or "").lower()
@@ -152,17 +172,15 @@ def status_contradicted(claim: Claim, m: Mention, chunks: Sequence[Chunk]) -> Fl
         return None
     if status in ROLE_ENDING and facts.role:
         role = facts.role.lower()
-        at = text.lower().find(role)
-        named_in_role = at >= 0 and not _NOT_ANY_MORE.search(text[:at])
         still = _STILL.match(text[m.end :]) and any(w in text.lower() for w in role.split())
-        if named_in_role or still:
+        if _in_role(text, m, role) or still:
             return _flag(
                 claim,
                 f"{_who(m)} {status} as {facts.role} in {began}; this is {when}.",
                 "status",
                 section_for(chunks, (status[:5],)),
             )
-    if status in CUSTODY and _FREE.search(text):
+    if status in CUSTODY and _FREE.search(_said_of(claim, m)):
         return _flag(
             claim,
             f"{_who(m)} is {status} from {began} on; this is {when}.",
@@ -210,17 +228,6 @@ def check_claim(claim: Claim, sections: Mapping[str, Sequence[Chunk]]) -> list[F
     return flags
 
 
-_NOT_CONTENT = frozenset(
-    {"minut", "hour", "hours", "passe", "car", "cars", "year", "years", "day", "days", "week"}
-    | {"weeks", "episo", "ep"}
-)
-
-
-def content_stems(text: str) -> set[str]:
-    """Words that say what a sentence is about: not numbers, units or small words."""
-    return {t[:5] for t in tokens(text) if not t.isdigit() and value(t) is None} - _NOT_CONTENT
-
-
 def numbers_contradicted(claim: Claim, canon: Sequence[Chunk]) -> Flag | None:
     """A count or a duration the bible states otherwise: 'two hundred passengers' where
     the bible says ninety. Read from prose, so it asks for a writer's eye."""
@@ -240,7 +247,8 @@ def numbers_contradicted(claim: Claim, canon: Sequence[Chunk]) -> Flag | None:
             same = [s for s in same if stems & content_stems(s[1])]
         else:  # counts of the same thing: its section shares a word ("two police cars" no)
             same = [s for s in same if stems & content_stems(f"{s[0].heading} {s[0].text}")]
-        if not same or any(s[2].amount == mine.amount for s in same):
+        agreed = {m.amount for m in said if m.what == mine.what}  # "forty minutes, but…"
+        if not same or any(s[2].amount in agreed for s in same):
             continue
         chunk, sentence, theirs = max(same, key=lambda s: len(stems & content_stems(s[1])))
         return _flag(

@@ -11,13 +11,19 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from agents.continuity.numbers import value
 from memory.episodes import Episode, episodes_in
+from memory.lexical import tokens
 from memory.timeline import EntityFacts
 
 # Sentence ends, blank lines and list items split; a wrapped line (as bibles are) does not.
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'“A-Z0-9])|\n\s*\n|\n(?=\s*(?:[-•*]|\d+[.)])\s)")
 _POSSESSIVE = re.compile(r"^(?:'s|’s|'|’)(?![a-z])")
-_ABBREVIATION = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|St|DI|DS|Fr|Capt)\.$")
+_ABBREVIATION = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|St|DI|DS|Fr|Capt|Ep|ep|EP|No)\.$")
+_NOT_CONTENT = frozenset(
+    {"minut", "hour", "hours", "passe", "car", "cars", "year", "years", "day", "days", "week"}
+    | {"weeks", "episo", "ep"}
+)
 
 
 @dataclass(frozen=True)
@@ -39,7 +45,14 @@ class Claim:
     who: tuple[Mention, ...]  # characters
     where: tuple[Mention, ...]  # places
     when: Episode | None
-    when_said: bool  # the episode was written in the text (not the room's setting)
+    # the episode was written in the text, in this sentence or an earlier one (not the
+    # room's setting): then a past tense is a story event, not backstory
+    when_said: bool
+
+
+def content_stems(text: str) -> set[str]:
+    """Words that say what a sentence is about: not numbers, units or small words."""
+    return {t[:5] for t in tokens(text) if not t.isdigit() and value(t) is None} - _NOT_CONTENT
 
 
 def sentences(text: str) -> list[str]:

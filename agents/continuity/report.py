@@ -50,4 +50,4 @@ class ContinuityReport(BaseModel):
     flags: list[Flag] = Field(default_factory=list)
     checked: list[CheckedClaim] = Field(default_factory=list)
     as_of: str | None = None
-    model_checked: bool = True  # False for the quick check on a pitch's arrival
+    skipped: int = 0  # sentences past the limit, not checked (the reply says so)

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from agents.canon import citation
 from agents.continuity.checks import check_claim, numbers_contradicted
 from agents.continuity.claims import Claim, extract_claims
-from agents.continuity.report import CheckedClaim, ContinuityReport, Flag
+from agents.continuity.report import CheckedClaim, ContinuityReport, Flag, Verdict
 from agents.continuity.verdicts import flag_from, judge
 from agents.errors import StructuredOutputError
 from agents.services import Services
@@ -23,7 +23,7 @@ from memory.bible_parse import Chunk
 from memory.episodes import Episode
 
 log = logging.getLogger(__name__)
-MAX_CLAIMS = 12  # a scene's worth; the model is asked once per claim
+MAX_CLAIMS = 20  # a scene's or a beat sheet's worth; the model is asked once per claim
 NEAREST = 3  # canon excerpts shown to the model per claim
 NEAR_NUMBERS = 8  # sections searched for a count or duration the claim states
 
@@ -40,20 +40,20 @@ def _deterministic(claim: Claim, sections: Mapping[str, Sequence[Chunk]]) -> lis
     return flags
 
 
-def _checked(claim: Claim, verdict: str, flags: Sequence[Flag]) -> CheckedClaim:
+def _checked(claim: Claim, verdict: Verdict, flags: Sequence[Flag]) -> CheckedClaim:
     return CheckedClaim(
         claim=claim.text,
         who=[m.facts.name for m in claim.who],
         where=[m.facts.name for m in claim.where],
         when=claim.when.code if claim.when else None,
-        verdict=verdict,  # type: ignore[arg-type]
+        verdict=verdict,
         sources=[s for f in flags for s in f.sources],
     )
 
 
 def quick_flags(bible: BibleStore, show: str, text: str, as_of: Episode | None) -> list[Flag]:
     """Deterministic flags only: no model, no search (fast enough for every pitch)."""
-    facts, sections = bible.facts(show), bible.sections(show, as_of)
+    facts, sections = bible.facts(show, as_of), bible.sections(show, as_of)
     return [
         f
         for claim in extract_claims(text, facts, as_of)[:MAX_CLAIMS]
@@ -75,11 +75,12 @@ async def check_text(
     services: Services, show: str, text: str, as_of: Episode | None, target: str, lane: str
 ) -> ContinuityReport:
     bible = services.bible
-    facts = await asyncio.to_thread(bible.facts, show)
+    facts = await asyncio.to_thread(bible.facts, show, as_of)
     sections = await asyncio.to_thread(bible.sections, show, as_of)
     code = as_of.code if as_of else None
-    report = ContinuityReport(target=target, as_of=code)
-    for claim in extract_claims(text, facts, as_of)[:MAX_CLAIMS]:
+    claims = extract_claims(text, facts, as_of)
+    report = ContinuityReport(target=target, as_of=code, skipped=max(0, len(claims) - MAX_CLAIMS))
+    for claim in claims[:MAX_CLAIMS]:
         flags = _deterministic(claim, sections)
         if flags:
             report.flags += flags
@@ -109,7 +110,7 @@ async def check_text(
             report.checked.append(_checked(claim, "contradicts", [flag]))
             continue
         # An unbacked 'contradicts' is dropped: the claim reads as not covered.
-        said = "not covered" if verdict.verdict == "contradicts" else verdict.verdict
+        said: Verdict = "not covered" if verdict.verdict == "contradicts" else verdict.verdict
         cited = [citation(shown[s]) for s in verdict.sources if s in shown and said == "consistent"]
         checked = _checked(claim, said, [])
         report.checked.append(checked.model_copy(update={"sources": cited}))

@@ -17,8 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from agents.canon import citation, excerpt_block
-from agents.continuity.checks import content_stems
-from agents.continuity.claims import Claim, sentences
+from agents.continuity.claims import Claim, content_stems, sentences
 from agents.continuity.report import Flag, Verdict
 from agents.llm.base import StructuredRequest
 from agents.services import Services
