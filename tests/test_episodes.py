@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.continuity.checks import check_claim, numbers_contradicted
+from agents.continuity.checks import check_claim, numbers_contradicted, stated_measures
 from agents.continuity.claims import extract_claims, sentences
 from memory.bible_parse import BibleFileError, Chunk, parse_bible_file
 from memory.episodes import Episode, EpisodeCodeError, episodes_in, parse_episode
@@ -110,8 +110,8 @@ def _flags(text: str, as_of: E | None = None) -> list[str]:
     out = []
     for claim in extract_claims(text, facts, as_of):
         out += [f"{f.kind}:{f.sources[0].file}" for f in check_claim(claim, sections)]
-        chunks = [c for cs in sections.values() for c in cs]
-        number = numbers_contradicted(claim, chunks)
+        stated = stated_measures(c for cs in sections.values() for c in cs)
+        number = numbers_contradicted(claim, stated)
         out += [f"{number.kind}:{number.sources[0].file}"] if number else []
     return out
 

@@ -10,11 +10,11 @@ enough to say so.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from agents.canon import citation
 from agents.continuity.claims import Claim, Mention, content_stems, sentences
-from agents.continuity.numbers import measures, number_at
+from agents.continuity.numbers import MEASURE_WORDS, Measure, measures, number_at
 from agents.continuity.report import Flag, Kind, Severity
 from memory.bible_parse import Chunk
 
@@ -228,19 +228,27 @@ def check_claim(claim: Claim, sections: Mapping[str, Sequence[Chunk]]) -> list[F
     return flags
 
 
-def numbers_contradicted(claim: Claim, canon: Sequence[Chunk]) -> Flag | None:
+Stated = tuple[Chunk, str, Measure]  # a section, its sentence, the count it states
+
+
+def stated_measures(canon: Iterable[Chunk]) -> list[Stated]:
+    """Every count and duration the bible states, read once per check."""
+    return [
+        (chunk, sentence, measure)
+        for chunk in canon
+        if any(ch.isdigit() for ch in chunk.text) or MEASURE_WORDS.search(chunk.text)
+        for sentence in sentences(chunk.text)
+        for measure in measures(sentence)
+    ]
+
+
+def numbers_contradicted(claim: Claim, stated: Sequence[Stated]) -> Flag | None:
     """A count or a duration the bible states otherwise: 'two hundred passengers' where
     the bible says ninety. Read from prose, so it asks for a writer's eye."""
     said = measures(claim.text)
     if not said:
         return None
     stems = content_stems(claim.text)
-    stated = [
-        (chunk, sentence, measure)
-        for chunk in canon
-        for sentence in sentences(chunk.text)
-        for measure in measures(sentence)
-    ]
     for mine in said:
         same = [s for s in stated if s[2].what == mine.what]
         if mine.what == "minutes":  # durations of the same thing: a word in common

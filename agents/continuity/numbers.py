@@ -27,6 +27,7 @@ _MEASURES = {
     "hour": ("minutes", 60),
 }
 # "two hours later" is when, not how long: offsets are not measures.
+MEASURE_WORDS = re.compile(r"\b(?:passengers?|cars?|minutes?|hours?)\b", re.I)
 _MEASURED = re.compile(
     rf"\b({NUMBER})[- ](?:\w+[- ]){{0,1}}?(passengers?|cars?|minutes?|hours?)\b"
     r"(?!\s+(?:later|after|before|ago|earlier|early|late|into|in|from|out|past|to go)\b)",

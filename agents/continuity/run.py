@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from agents.canon import citation
-from agents.continuity.checks import check_claim, numbers_contradicted
+from agents.continuity.checks import Stated, check_claim, numbers_contradicted, stated_measures
 from agents.continuity.claims import Claim, extract_claims
 from agents.continuity.report import CheckedClaim, ContinuityReport, Flag, Verdict
 from agents.continuity.verdicts import flag_from, judge
@@ -25,19 +25,32 @@ from memory.episodes import Episode
 log = logging.getLogger(__name__)
 MAX_CLAIMS = 20  # a scene's or a beat sheet's worth; the model is asked once per claim
 NEAREST = 3  # canon excerpts shown to the model per claim
-NEAR_NUMBERS = 8  # sections searched for a count or duration the claim states
+NEAR = 8  # sections searched per claim, from which the nearest (and a rule) are shown
 
 
-def _named_canon(claim: Claim, sections: Mapping[str, Sequence[Chunk]]) -> list[Chunk]:
-    return [c for m in (*claim.who, *claim.where) for c in sections.get(m.facts.file, ())]
-
-
-def _deterministic(claim: Claim, sections: Mapping[str, Sequence[Chunk]]) -> list[Flag]:
+def _deterministic(
+    claim: Claim, sections: Mapping[str, Sequence[Chunk]], stated: Sequence[Stated]
+) -> list[Flag]:
     flags = check_claim(claim, sections)
     if not flags:
-        number = numbers_contradicted(claim, _named_canon(claim, sections))
+        number = numbers_contradicted(claim, stated)
         flags = [number] if number else []
     return flags
+
+
+def _stated(sections: Mapping[str, Sequence[Chunk]]) -> list[Stated]:
+    return stated_measures(c for chunks in sections.values() for c in chunks)
+
+
+def with_a_rule(near: Sequence[Chunk], n: int) -> list[Chunk]:
+    """The ``n`` nearest sections, one of them the nearest world rule when any is near: a
+    rule is broken by pitches that share few words with it ("a noon crossing" and "runs
+    only at night"), so it rarely ranks first on its own."""
+    top = list(near[:n])
+    rules = [c for c in near if c.metadata.get("type") == "rule"]
+    if rules and not any(c.metadata.get("type") == "rule" for c in top) and top:
+        top[-1] = rules[0]
+    return top
 
 
 def _checked(claim: Claim, verdict: Verdict, flags: Sequence[Flag]) -> CheckedClaim:
@@ -54,10 +67,11 @@ def _checked(claim: Claim, verdict: Verdict, flags: Sequence[Flag]) -> CheckedCl
 def quick_flags(bible: BibleStore, show: str, text: str, as_of: Episode | None) -> list[Flag]:
     """Deterministic flags only: no model, no search (fast enough for every pitch)."""
     facts, sections = bible.facts(show, as_of), bible.sections(show, as_of)
+    stated = _stated(sections)
     return [
         f
         for claim in extract_claims(text, facts, as_of)[:MAX_CLAIMS]
-        for f in _deterministic(claim, sections)
+        for f in _deterministic(claim, sections, stated)
     ]
 
 
@@ -78,22 +92,17 @@ async def check_text(
     facts = await asyncio.to_thread(bible.facts, show, as_of)
     sections = await asyncio.to_thread(bible.sections, show, as_of)
     code = as_of.code if as_of else None
+    stated = _stated(sections)
     claims = extract_claims(text, facts, as_of)
     report = ContinuityReport(target=target, as_of=code, skipped=max(0, len(claims) - MAX_CLAIMS))
     for claim in claims[:MAX_CLAIMS]:
-        flags = _deterministic(claim, sections)
+        flags = _deterministic(claim, sections, stated)
         if flags:
             report.flags += flags
             report.checked.append(_checked(claim, "contradicts", flags))
             continue
-        hits = await asyncio.to_thread(bible.search, show, claim.text, NEAR_NUMBERS, as_of)
-        near = [h.chunk for h in hits]
-        nearest = near[:NEAREST]
-        number = numbers_contradicted(claim, _named_canon(claim, sections) + near)
-        if number is not None:
-            report.flags.append(number)
-            report.checked.append(_checked(claim, "contradicts", [number]))
-            continue
+        hits = await asyncio.to_thread(bible.search, show, claim.text, NEAR, as_of)
+        nearest = with_a_rule([h.chunk for h in hits], NEAREST)
         if not nearest:
             report.checked.append(_checked(claim, "not covered", []))
             continue
