@@ -51,3 +51,4 @@ class ContinuityReport(BaseModel):
     checked: list[CheckedClaim] = Field(default_factory=list)
     as_of: str | None = None
     skipped: int = 0  # sentences past the limit, not checked (the reply says so)
+    unbacked: int = 0  # the model's 'contradicts' dropped: its cited canon did not bear it out

@@ -119,6 +119,7 @@ async def check_text(
             report.checked.append(_checked(claim, "contradicts", [flag]))
             continue
         # An unbacked 'contradicts' is dropped: the claim reads as not covered.
+        report.unbacked += verdict.verdict == "contradicts"
         said: Verdict = "not covered" if verdict.verdict == "contradicts" else verdict.verdict
         cited = [citation(shown[s]) for s in verdict.sources if s in shown and said == "consistent"]
         checked = _checked(claim, said, [])
