@@ -122,7 +122,6 @@ class _ShowCache:
     vectors: dict[str, np.ndarray]
     lexical: LexicalIndex
     entities: list[Entity]
-    names: NameIndex
     by_file: dict[str, list[str]]  # file -> chunk ids in document order
     facts: dict[str, EntityFacts]  # file -> the entry's dated facts
     # Keyword tokens of each chunk's text, filled as searches meet them (phrase matching).
@@ -132,13 +131,15 @@ class _ShowCache:
     views: dict[int | None, tuple[list[Entity], NameIndex]] = field(default_factory=dict)
 
     def view(self, as_of: Episode | None) -> tuple[list[Entity], NameIndex]:
-        """Entries and name index without secret aliases not yet revealed ("the
+        """Entries and name index as of an episode: without entries the bible reveals later
+        (every section hidden) and without secret aliases not yet revealed ("the
         Lamplighter" does not find Quill before S1E06)."""
         key = as_of.ordinal if as_of else None
         if key not in self.views:
             ents = [
                 dataclasses.replace(e, aliases=self.facts[e.file].as_of(as_of).aliases)
                 for e in self.entities
+                if any(visible(self.chunks[cid], as_of) for cid in self.by_file[e.file])
             ]
             self.views[key] = (ents, NameIndex(ents))
         return self.views[key]
@@ -311,9 +312,7 @@ class BibleStore:
                     )
             ents = sorted(entities.values(), key=_ekey)
             facts = {f: facts_of(chunks[ids[0]].metadata) for f, ids in by_file.items()}
-            cached = _ShowCache(
-                collection, chunks, vectors, lexical, ents, NameIndex(ents), by_file, facts
-            )
+            cached = _ShowCache(collection, chunks, vectors, lexical, ents, by_file, facts)
             self._cache[slug] = cached
             return cached
 
@@ -437,6 +436,8 @@ class BibleStore:
                 seen.append(table[key])
         if len(seen) < n:
             for hit in self.search(show, name, k=8, as_of=as_of):
+                if as_of is not None and not (hit.named or hit.keyword_rank is not None):
+                    continue  # by meaning alone, a secret name could point at its owner
                 cand = str(hit.chunk.metadata.get("name", ""))
                 ctype = hit.chunk.metadata.get("type")
                 if cand and cand not in seen and (entry_type is None or ctype == entry_type):

@@ -106,13 +106,15 @@ def episodes_in(text: str, season: int = 1) -> list[tuple[int, Episode]]:
 
 
 def looks_like_episode(value: object) -> bool:
-    """`died_in: S1E04` is an episode; `born_in: 1987` and `based_in: Harrowgate` are not."""
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int):
-        return value < 1000
-    text = str(value).strip()
-    return bool(re.search(r"\d", text)) and not re.fullmatch(r"\d{4}", text)
+    """For a field that may or may not hold an episode (`met_in`, `born_in`): only a code
+    that says it is one (S1E04, 1x04, ep 4), never a bare number or a place."""
+    return isinstance(value, str) and bool(
+        re.fullmatch(
+            r"\s*(?:s\d{1,2}\s*e\d{1,3}|\d{1,2}x\d{1,3}|(?:ep\.?|episode)\s*\d{1,4})\s*",
+            value,
+            re.I,
+        )
+    )
 
 
 def is_episode_field(key: str) -> bool:

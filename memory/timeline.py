@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from memory.bible_parse import ALIAS_REVEALS, EPISODE_PREFIX, VISIBLE_FROM, Chunk
+from memory.bible_parse import ALIAS_REVEALS, EPISODE_PREFIX, UNREADABLE, VISIBLE_FROM, Chunk
 from memory.episodes import Episode
 
 DEATH_STATUSES = ("dead", "deceased", "killed", "drowned")
@@ -113,7 +113,7 @@ def _episode(meta: Mapping[str, object], key: str) -> Episode | None:
 
 def facts_of(meta: Mapping[str, object]) -> EntityFacts:
     """An entry's facts from one of its chunks' metadata (all carry the front matter)."""
-    aliases = tuple(a for a in str(meta.get("aliases", "")).split("|") if a)
+    public = tuple(a for a in str(meta.get("aliases", "")).split("|") if a)
     since = {
         key[len(EPISODE_PREFIX) : -len(_IN)].lower(): episode
         for key in meta
@@ -137,7 +137,7 @@ def facts_of(meta: Mapping[str, object]) -> EntityFacts:
         name=str(meta.get("name", "")),
         type=str(meta.get("type", "")),
         file=str(meta.get("file", "")),
-        aliases=aliases,
+        aliases=public + tuple(secret),
         status=str(status) if status is not None else None,
         role=str(role) if role is not None else None,
         first=_episode(meta, "first_episode") or _episode(meta, "episode"),
@@ -156,6 +156,6 @@ def latest_episode(facts: Mapping[str, EntityFacts]) -> Episode | None:
         e
         for f in facts.values()
         for e in (f.first, f.last, f.died, *f.since.values())
-        if e is not None
+        if e is not None and e.ordinal < UNREADABLE
     ]
     return max(known) if known else None

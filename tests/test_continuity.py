@@ -300,3 +300,31 @@ def test_autocomplete_and_episode_scopes(app: App) -> None:
 def said_event(app: App, event: object) -> Reply:
     reply, _ = run(ask(app, event))  # type: ignore[arg-type]
     return reply
+
+
+def test_an_entry_the_bible_reveals_later_is_not_there_before(app: App) -> None:
+    folder = app.bible.source_dir(SHOW)
+    assert folder is not None
+    (folder / "characters" / "edgar_quill.md").write_text(
+        "---\ntype: character\nname: Edgar Quill\naliases: [Edgar]\nreveal: S1E06\n"
+        "first_episode: 6\n---\n# Edgar Quill\n\n## Who he is\nSilas's twin brother.\n"
+    )
+    app.bible.ingest(folder, SHOW)
+    said(app, "/episode S1E03", "t-edgar")
+    assert "Edgar Quill" not in app.room.suggest(message("", thread="t-edgar"), "characters", "")
+    card = said(app, "/character Edgar", "t-edgar")
+    assert card.kind == "character" and "not in the" in card.text and "twin" not in card.text
+    assert "later" not in card.text  # not even that a secret exists
+    assert not app.bible.named_in(SHOW, "Edgar is here", Episode(1, 3))
+    said(app, "/episode S1E06", "t-edgar")
+    assert said(app, "/character Edgar", "t-edgar").data["name"] == "Edgar Quill"  # type: ignore[index]
+    # a thread that opted out of its channel's episode can follow it again
+    channel = message("/episode S1E02", channel="c-follow", thread="")
+    said_event(app, channel)
+    inside = message("/episode off", channel="c-follow", thread="t-f").model_copy(
+        update={"in_thread": True}
+    )
+    said_event(app, inside)
+    follow = inside.model_copy(update={"text": "/episode channel"})
+    back = said_event(app, follow)
+    assert back.data == {"episode": "S1E02", "scope": "thread", "beyond_bible": False}

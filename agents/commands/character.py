@@ -49,9 +49,6 @@ async def run(call: Call) -> Reply:
     if found is None or found[0].type != "character":
         return _missing(call, name, found[0].type if found else None)
     entity, chunks = found
-    if not chunks:  # every section is revealed after the room's episode
-        text = f"'{name}' is not canon yet as of {call.as_of}: the bible reveals them later."
-        return Reply(kind="character", text=text, result=NoSuchCharacter(name=name))
     facts = services.bible.facts(call.show, call.as_of)[entity.file]
     status = facts.status_as_of(call.as_of)  # as of the room's episode: no later spoilers
     chars = services.config.max_field_chars

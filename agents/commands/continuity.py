@@ -45,7 +45,8 @@ def _latest_beats(call: Call) -> str:
     for asked, answer in zip(reversed(turns[:-1]), reversed(turns[1:]), strict=True):
         wrote = asked.role == "writer" and answer.role == "assistant"
         if wrote and asked.text.lower().startswith(BEATS_ASKED):
-            return _NOT_STORY.sub("", answer.text)
+            sheet = answer.text[max(0, answer.text.find("Beat sheet (")) :]  # not a wrap's rest
+            return _NOT_STORY.sub("", sheet)
     raise BadRequest(
         f"There is no beat sheet in this thread yet. Make one with {call.event.prefix}beats "
         f"PREMISE, or check text directly: {call.event.prefix}continuity TEXT"

@@ -15,18 +15,35 @@ from agents.errors import BadRequest
 from agents.messages import Reply
 
 CLEAR = ("off", "none", "clear")
+FOLLOW = "channel"  # in a thread: follow the channel's episode again
+
+
+Scope = Literal["thread", "channel"]
 
 
 class EpisodeSetting(BaseModel):
     episode: str | None
-    scope: Literal["thread", "channel"]
+    scope: Scope
     beyond_bible: bool = False  # later than any episode the bible knows
 
 
-def _scope(call: Call) -> tuple[Literal["thread", "channel"], str]:
+def _scope(call: Call) -> tuple[Scope, str]:
     """A thread sets its own episode; a command from the channel sets the channel's."""
     event = call.event
     return ("thread", event.thread) if event.in_thread else ("channel", "")
+
+
+def _store(call: Call, thread: str, value: str | None) -> str | None:
+    """Write the setting ("" opts a thread out, None removes it); the episode now in force."""
+    event, state = call.event, call.services.state
+    where = (event.platform, event.workspace, event.channel, thread)
+    state.set_episode(*where, value, event.author_id or event.author)
+    return state.episode(*where)
+
+
+def _reply(text: str, episode: str | None, scope: Scope, beyond: bool = False) -> Reply:
+    result = EpisodeSetting(episode=episode, scope=scope, beyond_bible=beyond)
+    return Reply(kind="episode", text=text, result=result, as_of=episode)
 
 
 async def run(call: Call) -> Reply:
@@ -46,40 +63,29 @@ async def run(call: Call) -> Reply:
             else f"No episode is set here, so the whole bible is canon. Set one with: "
             f"{event.prefix}episode S1E03"
         )
-        return Reply(kind="episode", text=text, result=EpisodeSetting(episode=current, scope=scope))
+        return _reply(text, current, scope)
+    if code.lower() == FOLLOW and scope == "thread":
+        now = await asyncio.to_thread(_store, call, thread, None)
+        return _reply(
+            f"This thread follows the channel's episode again ({now or 'none set'}).", now, scope
+        )
     if code.lower() in CLEAR:
         # A thread opts out explicitly, so its channel's episode does not apply either.
-        await asyncio.to_thread(
-            services.state.set_episode,
-            event.platform,
-            event.workspace,
-            event.channel,
-            thread,
-            "" if scope == "thread" else None,
-            event.author_id or event.author,
+        await asyncio.to_thread(_store, call, thread, "" if scope == "thread" else None)
+        return _reply(
+            f"Episode cleared for this {scope}: the whole bible is canon here.", None, scope
         )
-        text = f"Episode cleared for this {scope}: the whole bible is canon here."
-        return Reply(kind="episode", text=text, result=EpisodeSetting(episode=None, scope=scope))
     episode = services.episode(call.show, code)
     latest = services.bible.latest_episode(call.show)
     beyond = latest is not None and episode > latest
-    await asyncio.to_thread(
-        services.state.set_episode,
-        event.platform,
-        event.workspace,
-        event.channel,
-        thread,
-        episode.code,
-        event.author_id or event.author,
-    )
+    await asyncio.to_thread(_store, call, thread, episode.code)
     text = f"This {scope} is now breaking {episode.code}: canon revealed after it is hidden."
     if beyond:
         text += (
             f" Note: the bible knows episodes up to {latest}, so all of it is canon here; "
             "add the new episode's file to the bible when it is written."
         )
-    result = EpisodeSetting(episode=episode.code, scope=scope, beyond_bible=beyond)
-    return Reply(kind="episode", text=text, result=result, as_of=episode.code)
+    return _reply(text, episode.code, scope, beyond)
 
 
 SPEC = register(
@@ -89,7 +95,8 @@ SPEC = register(
         (
             Param(
                 "code",
-                "An episode like S1E07, 107 or 'episode 7'; 'off' clears it; empty shows it.",
+                "An episode like S1E07, 107 or 'episode 7'; 'off' clears it ('channel', in a "
+                "thread, follows the channel's again); empty shows it.",
                 required=False,
                 rest=True,
             ),

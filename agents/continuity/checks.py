@@ -39,13 +39,20 @@ _NOT_ANY_MORE = re.compile(
     re.I,
 )
 # "thinks of Benedikt", "talks about Toby", "a note from Toby", "inherits it from Old Ben"
-_SPOKEN_OF = re.compile(r"\b(of|about|from)\s+$", re.I)
+# (but "grabs the rope from Toby" has him there)
+_SPOKEN_OF = re.compile(
+    r"(?:\b(?:of|about)|\b(?:note|letter|message|gift|text|postcard|parcel|inherit\w*|"
+    r"heard|hears|learn\w*)\s+(?:\S+\s+){0,3}from)\s+$",
+    re.I,
+)
 _REPLACED = re.compile(r"^\s*,?\s*(?:who|that)?\s*(?:replaced|replaces|succeeded|took over)", re.I)
 NEAR = 25  # characters between a role and the name it is said of
+_AFTER = re.compile(r"\b(end of|after|later|finale's end|by the end)\b", re.I)
 _STILL = re.compile(r"^\W*(?:'s|’s|is|was)?\s*still\b", re.I)
 # Backstory told in the past tense right after the name ("Benedikt wrote the rule"); not
-# "Toby, soaked, climbs aboard".
-_PAST_TENSE = re.compile(r"^\s+(was|had|wrote|used|taught|left|built|said|made|\w+ed)\b", re.I)
+# "Toby, soaked, climbs aboard". A backstory verb is backstory even in an episode's text.
+_BACKSTORY = re.compile(r"^\s+(was|had|wrote|used to|taught|left|built|said|made)\b", re.I)
+_PAST_TENSE = re.compile(r"^\s+\w+ed\b", re.I)
 ROLE_ENDING = ("resigned", "retired", "fired", "dismissed", "sacked", "demoted", "suspended")
 CUSTODY = ("arrested", "jailed", "imprisoned", "in custody", "convicted")
 DEATH_WORDS = ("died", "dies", "death", "drown", "killed", "dead")
@@ -102,8 +109,11 @@ def _on_screen(claim: Claim, m: Mention) -> bool:
         return False
     if _SPOKEN_OF.search(claim.text[: m.start]):
         return False
-    # A past tense is backstory, unless the text put the sentence in an episode.
-    return claim.when_said or not _PAST_TENSE.match(claim.text[m.end :])
+    after = claim.text[m.end :]
+    if _BACKSTORY.match(after):
+        return False
+    # Any other past tense is backstory, unless the text put the sentence in an episode.
+    return claim.when_said or not _PAST_TENSE.match(after)
 
 
 def dead_or_absent(claim: Claim, m: Mention, chunks: Sequence[Chunk]) -> Flag | None:
@@ -158,6 +168,12 @@ def _in_role(text: str, m: Mention, role: str) -> bool:
     return False
 
 
+def _is_role(m: Mention, role: str) -> bool:
+    """The name used is the role itself ("the harbour master")."""
+    said = m.said.lower().removeprefix("the ").strip()
+    return said == role.lower()
+
+
 def _said_of(claim: Claim, m: Mention) -> str:
     """The words after a name, up to the next other character's name."""
     after = [o.start for o in claim.who if o.start > m.start and o.facts.file != m.facts.file]
@@ -170,7 +186,9 @@ def status_contradicted(claim: Claim, m: Mention, chunks: Sequence[Chunk]) -> Fl
     began = facts.since.get(status)
     if when is None or began is None or when < began:
         return None
-    if status in ROLE_ENDING and facts.role:
+    # A role that ends in an episode is still held during it ("resigns at the end of
+    # episode 5"); and once it has ended, the role's name means someone else.
+    if status in ROLE_ENDING and facts.role and when > began and not _is_role(m, facts.role):
         role = facts.role.lower()
         still = _STILL.match(text[m.end :]) and any(w in text.lower() for w in role.split())
         if _in_role(text, m, role) or still:
@@ -180,7 +198,8 @@ def status_contradicted(claim: Claim, m: Mention, chunks: Sequence[Chunk]) -> Fl
                 "status",
                 section_for(chunks, (status[:5],)),
             )
-    if status in CUSTODY and _FREE.search(_said_of(claim, m)):
+    same_episode = when == began and not _AFTER.search(text)  # arrested during it
+    if status in CUSTODY and not same_episode and _FREE.search(_said_of(claim, m)):
         return _flag(
             claim,
             f"{_who(m)} is {status} from {began} on; this is {when}.",

@@ -19,7 +19,7 @@ from memory.timeline import EntityFacts
 # Sentence ends, blank lines and list items split; a wrapped line (as bibles are) does not.
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[\"'“A-Z0-9])|\n\s*\n|\n(?=\s*(?:[-•*]|\d+[.)])\s)")
 _POSSESSIVE = re.compile(r"^(?:'s|’s|'|’)(?![a-z])")
-_ABBREVIATION = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|St|DI|DS|Fr|Capt|Ep|ep|EP|No)\.$")
+_ABBREVIATION = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|St|DI|DS|Fr|Capt|Ep|ep|EP)\.$")
 _NOT_CONTENT = frozenset(
     {"minut", "hour", "hours", "passe", "car", "cars", "year", "years", "day", "days", "week"}
     | {"weeks", "episo", "ep"}

@@ -26,8 +26,13 @@ _MEASURES = {
     "minute": ("minutes", 1),
     "hour": ("minutes", 60),
 }
-# "two hours later" is when, not how long: offsets are not measures.
 MEASURE_WORDS = re.compile(r"\b(?:passengers?|cars?|minutes?|hours?)\b", re.I)
+# "two hours later" is when, not how long, and "only three cars" is tonight's load, not the
+# ferry's size: neither is a measure to compare.
+_HEDGED = re.compile(
+    r"\b(?:only|just|barely|nearly|almost|about|around|some|over|under|than|least|most)\s+$",
+    re.I,
+)
 _MEASURED = re.compile(
     rf"\b({NUMBER})[- ](?:\w+[- ]){{0,1}}?(passengers?|cars?|minutes?|hours?)\b"
     r"(?!\s+(?:later|after|before|ago|earlier|early|late|into|in|from|out|past|to go)\b)",
@@ -79,6 +84,8 @@ class Measure:
 def measures(text: str) -> list[Measure]:
     found = []
     for match in _MEASURED.finditer(text):
+        if _HEDGED.search(text[: match.start()]):
+            continue
         amount = value(match.group(1))
         unit = match.group(2).lower().rstrip("s")
         if amount is None or unit not in _MEASURES:

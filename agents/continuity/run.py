@@ -11,8 +11,7 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 
-from agents.canon import citation
-from agents.continuity.checks import Stated, check_claim, numbers_contradicted, stated_measures
+from agents.continuity.checks import check_claim, numbers_contradicted, stated_measures
 from agents.continuity.claims import Claim, extract_claims
 from agents.continuity.report import CheckedClaim, ContinuityReport, Flag, Verdict
 from agents.continuity.verdicts import flag_from, judge
@@ -28,18 +27,17 @@ NEAREST = 3  # canon excerpts shown to the model per claim
 NEAR = 8  # sections searched per claim, from which the nearest (and a rule) are shown
 
 
-def _deterministic(
-    claim: Claim, sections: Mapping[str, Sequence[Chunk]], stated: Sequence[Stated]
-) -> list[Flag]:
+def deterministic(claim: Claim, sections: Mapping[str, Sequence[Chunk]]) -> list[Flag]:
+    """The certain checks, then counts and durations against what the entries the claim
+    names state ("the Lantern ... two hundred passengers"): a number is compared only with
+    the same thing's, never with any section that shares a word."""
     flags = check_claim(claim, sections)
     if not flags:
+        named = {m.facts.file for m in (*claim.who, *claim.where)}
+        stated = stated_measures(c for f in named for c in sections.get(f, ()))
         number = numbers_contradicted(claim, stated)
         flags = [number] if number else []
     return flags
-
-
-def _stated(sections: Mapping[str, Sequence[Chunk]]) -> list[Stated]:
-    return stated_measures(c for chunks in sections.values() for c in chunks)
 
 
 def with_a_rule(near: Sequence[Chunk], n: int) -> list[Chunk]:
@@ -67,11 +65,10 @@ def _checked(claim: Claim, verdict: Verdict, flags: Sequence[Flag]) -> CheckedCl
 def quick_flags(bible: BibleStore, show: str, text: str, as_of: Episode | None) -> list[Flag]:
     """Deterministic flags only: no model, no search (fast enough for every pitch)."""
     facts, sections = bible.facts(show, as_of), bible.sections(show, as_of)
-    stated = _stated(sections)
     return [
         f
         for claim in extract_claims(text, facts, as_of)[:MAX_CLAIMS]
-        for f in _deterministic(claim, sections, stated)
+        for f in deterministic(claim, sections)
     ]
 
 
@@ -92,11 +89,10 @@ async def check_text(
     facts = await asyncio.to_thread(bible.facts, show, as_of)
     sections = await asyncio.to_thread(bible.sections, show, as_of)
     code = as_of.code if as_of else None
-    stated = _stated(sections)
     claims = extract_claims(text, facts, as_of)
     report = ContinuityReport(target=target, as_of=code, skipped=max(0, len(claims) - MAX_CLAIMS))
     for claim in claims[:MAX_CLAIMS]:
-        flags = _deterministic(claim, sections, stated)
+        flags = deterministic(claim, sections)
         if flags:
             report.flags += flags
             report.checked.append(_checked(claim, "contradicts", flags))
@@ -118,10 +114,9 @@ async def check_text(
             report.flags.append(flag)
             report.checked.append(_checked(claim, "contradicts", [flag]))
             continue
-        # An unbacked 'contradicts' is dropped: the claim reads as not covered.
+        # An unbacked 'contradicts' is dropped: the claim reads as not covered. A verdict's
+        # own citations are not shown either: nothing checked them.
         report.unbacked += verdict.verdict == "contradicts"
         said: Verdict = "not covered" if verdict.verdict == "contradicts" else verdict.verdict
-        cited = [citation(shown[s]) for s in verdict.sources if s in shown and said == "consistent"]
-        checked = _checked(claim, said, [])
-        report.checked.append(checked.model_copy(update={"sources": cited}))
+        report.checked.append(_checked(claim, said, []))
     return report

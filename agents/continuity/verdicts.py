@@ -69,11 +69,22 @@ def _words(text: str) -> set[str]:
     return set(re.findall(r"[a-z]+", text.lower()))
 
 
-def pulls_apart(claim: str, canon: str) -> bool:
-    """A visible conflict between two sentences: negated on one side only, or opposite
-    words on each side."""
-    if bool(_NEGATION.search(claim)) != bool(_NEGATION.search(canon)):
-        return True
+def _negated_near(text: str, stems: set[str], within: int = 4) -> bool:
+    """A negation within a few words of what the two sentences share ("no mobile signal")."""
+    words = re.findall(r"[\w']+", text.lower())
+    negations = [i for i, w in enumerate(words) if _NEGATION.fullmatch(w)]
+    shared = [i for i, w in enumerate(words) if w[:5] in stems or w.rstrip("s")[:5] in stems]
+    return any(abs(n - s) <= within for n in negations for s in shared)
+
+
+def pulls_apart(claim: str, canon: str, shared: set[str] | None = None) -> bool:
+    """A visible conflict between two sentences: negated on one side only (next to what
+    they share, when that is known), or opposite words on each side."""
+    mine_negated, theirs_negated = bool(_NEGATION.search(claim)), bool(_NEGATION.search(canon))
+    if mine_negated != theirs_negated:
+        negated = claim if mine_negated else canon
+        if shared is None or _negated_near(negated, shared):
+            return True
     mine, theirs = _words(claim), _words(canon)
 
     def only(words: set[str], pole: set[str], other: set[str]) -> bool:
@@ -92,7 +103,7 @@ def evidence(claim: Claim, chunk: Chunk) -> str | None:
     stems = content_stems(claim.text) - names
     for sentence in sentences(chunk.text):
         shared = stems & content_stems(sentence)
-        if len(shared) >= SHARED_WORDS and pulls_apart(claim.text, sentence):
+        if len(shared) >= SHARED_WORDS and pulls_apart(claim.text, sentence, shared):
             return sentence
     return None
 
