@@ -14,22 +14,21 @@ from typing import Any
 
 import yaml
 
-from memory.episodes import EpisodeCodeError, is_episode_field, looks_like_episode, parse_episode
+from memory.bible_dates import (
+    ALIAS_REVEALS,
+    REVEAL_TAG,
+    VISIBLE_FROM,
+    Problems,
+    episode_metadata,
+    season_of,
+    section_visible_from,
+)
 
 ENTRY_TYPES = ("character", "location", "episode", "arc", "rule", "note")
 # Front-matter keys the store keeps under fixed names; any further field is kept as well.
 RESERVED_KEYS = ("file", "heading", "text", "content_hash", "chunk_index")
 MAX_CHUNK_WORDS = 180
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-# `## Secret {reveal: S1E06}`: the section is canon only from that episode on.
-_REVEAL_TAG = re.compile(r"\s*\{\s*reveal\s*:\s*([^}]*)\}\s*", re.I)
-# The first episode whose writers may see a chunk (an ordinal, see Episode.ordinal).
-VISIBLE_FROM = "visible_from"
-EPISODE_PREFIX = "ep_"  # ep_<field>: a front-matter episode field as an ordinal
-ALIAS_REVEALS = "alias_reveals"  # 'the Lamplighter=1006|...': aliases that are secrets
-# A reveal that cannot be read hides its section whenever an episode is set, until fixed:
-# a typo must not hand a secret to the room.
-UNREADABLE = 999_999_999
 
 
 class BibleFileError(ValueError):
@@ -137,7 +136,7 @@ def front_matter_metadata(path: str, data: dict[str, Any]) -> dict[str, str | in
     meta["name"] = name.strip()
     # A secret alias is kept only in `alias_reveals` (see episode_metadata): what reads the
     # plain aliases (keyword scoring, verification) must not learn it.
-    public = [str(a).strip() for a in aliases if not _REVEAL_TAG.search(str(a))]
+    public = [str(a).strip() for a in aliases if not REVEAL_TAG.search(str(a))]
     meta["aliases"] = "|".join(a for a in public if a)
     return meta
 
@@ -161,9 +160,9 @@ def _sections(body: str, title: str, first_line: int) -> list[_Section]:
         match = None if in_fence else _HEADING.match(line)
         if match:
             level, text = len(match.group(1)), match.group(2).strip()
-            tag = _REVEAL_TAG.search(text)
+            tag = REVEAL_TAG.search(text)
             reveal = tag.group(1).strip() if tag else None
-            text = _REVEAL_TAG.sub(" ", text).strip()
+            text = REVEAL_TAG.sub(" ", text).strip()
             stack = [item for item in stack if item[0] < level] + [(level, text, reveal)]
             tags = tuple(r for _, _, r in stack if r)
             out.append((" > ".join(t for _, t, _ in stack), tags, number, []))
@@ -174,102 +173,6 @@ def _sections(body: str, title: str, first_line: int) -> list[_Section]:
         for h, reveals, number, lines in out
         if "\n".join(lines).strip()
     ]
-
-
-def _key_line(raw: str, key: str) -> int | None:
-    for number, line in enumerate(raw.splitlines()[1:], start=2):
-        if re.match(rf"^\s*{re.escape(key)}\s*:", line):
-            return number
-    return None
-
-
-def episode_metadata(
-    path: str, raw: str, data: dict[str, Any], warnings: list[BibleFileError]
-) -> dict[str, int | str]:
-    """Front-matter episode fields as ordinals (`ep_died_in`), plus `visible_from` for files
-    that reveal something (`reveal:`) or are a later episode. A code that cannot be read is
-    reported with its line and left out; the rest of the file is still canon."""
-    season = season_of(data)
-    out: dict[str, int | str] = {}
-    for key, value in data.items():
-        key = str(key)
-        if not (is_episode_field(key) or key == "reveal") or value is None:
-            continue
-        surely = _surely_episode(key, data)
-        if not surely and not looks_like_episode(value):
-            continue  # born_in: 1987, based_in: Harrowgate
-        try:
-            out[EPISODE_PREFIX + key] = parse_episode(value, season).ordinal
-        except EpisodeCodeError as exc:
-            warnings.append(BibleFileError(path, _key_line(raw, key), f"'{key}': {exc}"))
-            # Unknown until fixed: a room breaking any episode is not told it yet.
-            out[EPISODE_PREFIX + key] = UNREADABLE
-    secret = _alias_reveals(path, raw, data, season, warnings)
-    if secret:
-        out[ALIAS_REVEALS] = secret
-    shown = [out.get(EPISODE_PREFIX + "reveal")]
-    if data.get("type") == "episode":
-        shown.append(out.get(EPISODE_PREFIX + "episode", out.get(EPISODE_PREFIX + "first_episode")))
-    known = [v for v in shown if isinstance(v, int)]
-    if known:
-        out[VISIBLE_FROM] = max(known)
-    return out
-
-
-def _surely_episode(key: str, data: dict[str, Any]) -> bool:
-    """Fields that must hold an episode, so an unreadable value is reported: `episode`,
-    `*_episode`, `died_in`, `reveal`, and the date of the entry's own status."""
-    status = str(data.get("status", "")).lower()
-    return (
-        key in ("episode", "died_in", "reveal") or key.endswith("_episode") or key == f"{status}_in"
-    )
-
-
-def season_of(data: dict[str, Any]) -> int:
-    """The season bare episode numbers in a file are in (`season:`, else 1)."""
-    season = data.get("season")
-    return season if isinstance(season, int) and not isinstance(season, bool) else 1
-
-
-def _reveal(code: str, season: int) -> int | None:
-    try:
-        return parse_episode(code, season).ordinal
-    except EpisodeCodeError:
-        return None
-
-
-def _alias_reveals(
-    path: str, raw: str, data: dict[str, Any], season: int, warnings: list[BibleFileError]
-) -> str:
-    """`aliases: [Quill, "the Lamplighter {reveal: S1E06}"]`: a name that is itself a
-    secret answers for its entry only from that episode on."""
-    aliases = data.get("aliases", [])
-    secret = []
-    for alias in aliases if isinstance(aliases, list) else [aliases]:
-        tag = _REVEAL_TAG.search(str(alias))
-        if tag is None:
-            continue
-        name = _REVEAL_TAG.sub(" ", str(alias)).strip()
-        when = _reveal(tag.group(1).strip(), season)
-        if when is None:
-            reason = f"alias '{name}': {EpisodeCodeError(tag.group(1).strip())}"
-            warnings.append(BibleFileError(path, _key_line(raw, "aliases"), reason))
-        secret.append(f"{name}={UNREADABLE if when is None else when}")
-    return "|".join(secret)
-
-
-def _section_visible_from(
-    path: str, section: _Section, base: int | None, season: int, warnings: list[BibleFileError]
-) -> int | None:
-    """The latest of the file's reveal and every reveal on the heading path."""
-    known = [] if base is None else [base]
-    for code in section.reveals:
-        when = _reveal(code, season)
-        if when is None:
-            reason = f"heading reveal: {EpisodeCodeError(code)} The section stays hidden."
-            warnings.append(BibleFileError(path, section.line, reason))
-        known.append(UNREADABLE if when is None else when)
-    return max(known) if known else None
 
 
 def _split_long(text: str) -> list[str]:
@@ -305,8 +208,8 @@ def parse_bible_file(
         raise BibleFileError(rel, None, "not UTF-8 text") from exc
     data, body, body_line = split_front_matter(rel, raw)
     base = front_matter_metadata(rel, data)
-    noted = warnings if warnings is not None else []
-    base.update(episode_metadata(rel, raw, data, noted))
+    problems: Problems = []
+    base.update(episode_metadata(raw, data, problems))
     season = season_of(data)
     file_from = base.pop(VISIBLE_FROM, None)
     chunks: list[Chunk] = []
@@ -314,7 +217,9 @@ def parse_bible_file(
     title = str(base["name"])
     sections = _sections(body, title, body_line) or [_Section(title, title, (), body_line)]
     for section in sections:
-        shown = _section_visible_from(rel, section, _int(file_from), season, noted)
+        shown = section_visible_from(
+            section.reveals, section.line, _int(file_from), season, problems
+        )
         for part in _split_long(section.text):
             ordinal = seen.get(section.heading, 0)
             seen[section.heading] = ordinal + 1
@@ -332,6 +237,8 @@ def parse_bible_file(
             chunks.append(
                 Chunk(chunk_id(rel, section.heading, ordinal), rel, section.heading, part, meta)
             )
+    if warnings is not None:
+        warnings += [BibleFileError(rel, line, reason) for line, reason in problems]
     return chunks
 
 

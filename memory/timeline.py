@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from memory.bible_parse import ALIAS_REVEALS, EPISODE_PREFIX, UNREADABLE, VISIBLE_FROM, Chunk
+from memory.bible_dates import ALIAS_REVEALS, EPISODE_PREFIX, UNREADABLE, VISIBLE_FROM
+from memory.bible_parse import Chunk
 from memory.episodes import Episode
 
 DEATH_STATUSES = ("dead", "deceased", "killed", "drowned")
