@@ -9,6 +9,7 @@ import pytest
 
 from agents.continuity.claims import extract_claims, sentences
 from agents.continuity.run import deterministic
+from agents.continuity.verdicts import ClaimVerdict, flag_from
 from memory.bible_parse import BibleFileError, Chunk, parse_bible_file
 from memory.episodes import Episode, EpisodeCodeError, episodes_in, parse_episode
 from memory.timeline import EntityFacts, facts_of, visible
@@ -296,3 +297,25 @@ def test_unreadable_dates_hide_what_they_date_and_years_are_not_episodes(tmp_pat
     assert "ep_born_in" not in chunk.metadata and "ep_based_in" not in chunk.metadata
     assert chunk.metadata["aliases"] == "Wren"  # the secret name is not in plain metadata
     assert "the Diver" in facts.aliases
+
+
+def test_a_model_contradiction_needs_a_cited_sentence_that_pulls_the_other_way() -> None:
+    facts, sections = _sample()
+    rule = sections["rules/dead_zone.md"][0]  # "There is no mobile signal on the water ..."
+    ferry = sections["places/the_lantern.md"][0]
+    (claim,) = extract_claims(
+        "Past the Gullstone bar, Nell phones Jun on her mobile from the water.", facts, None
+    )
+    said = ClaimVerdict(verdict="contradicts", sources=["E1", "E2"])
+    flag = flag_from(claim, said, {"E1": ferry, "E2": rule})
+    assert flag is not None and flag.kind == "rule" and not flag.certain
+    assert [s.file for s in flag.sources] == ["rules/dead_zone.md"]
+    assert "no mobile signal" in flag.explanation
+    # the same verdict citing only a section that does not bear it out is dropped
+    assert (
+        flag_from(claim, ClaimVerdict(verdict="contradicts", sources=["E1"]), {"E1": ferry}) is None
+    )
+    # and a verdict that is not a contradiction is never a flag
+    assert (
+        flag_from(claim, ClaimVerdict(verdict="consistent", sources=["E2"]), {"E2": rule}) is None
+    )
