@@ -177,8 +177,14 @@ def _app(settings: Settings, err: Console, show: str | None = None) -> compose.A
     """The room, assembled with progress bars; the first run's sample ingest reported."""
     with progress_bars(err, enabled=err.is_terminal) as progress:
         app = compose.build_app(settings, progress, show=show)
-    if app.report is not None:
-        print_report(app.report, err)
+    for report in [app.report, *app.refreshed]:
+        if report is not None:
+            print_report(report, err)
+    for show in app.not_refreshed:
+        err.print(
+            f"[yellow]note[/] the bible of {escape(show)} was loaded by an older version; load "
+            f"it again to use episodes and reveals: writersroom bible ingest DIR --show {show}"
+        )
     return app
 
 

@@ -96,6 +96,9 @@ class App:
     closers: list[Callable[[], Any]] = field(default_factory=list)
     show: str = ""  # the show asked for, else WR_DEFAULT_SHOW
     report: IngestReport | None = None  # the first run's ingest of the sample show
+    # shows re-ingested because an older version wrote them, and those that could not be
+    refreshed: list[IngestReport] = field(default_factory=list)
+    not_refreshed: list[str] = field(default_factory=list)
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -117,6 +120,22 @@ def ensure_sample_show(
     if not folder.exists():
         shutil.copytree(settings.sample_bible, folder)
     return bible.ingest(folder, show, progress)
+
+
+def refresh_outdated(
+    bible: BibleStore, progress: ProgressFn = no_progress
+) -> tuple[list[IngestReport], list[str]]:
+    """Re-ingest shows an older version wrote, from their own folders, so what this version
+    reads from the bible (episode dates, reveals) is there. A show whose folder is gone is
+    named, to be ingested again by hand."""
+    done, missing = [], []
+    for show in bible.outdated():
+        folder = bible.source_dir(show)
+        if folder is None or not folder.is_dir():
+            missing.append(show)
+            continue
+        done.append(bible.ingest(folder, show, progress))
+    return done, missing
 
 
 def access_of(settings: Settings) -> Access:
@@ -211,6 +230,7 @@ def build_app(
     try:
         if app.show:
             app.report = ensure_sample_show(settings, bible, app.show, progress)
+        app.refreshed, app.not_refreshed = refresh_outdated(bible, progress)
     except BaseException:
         app.close()
         raise

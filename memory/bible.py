@@ -36,6 +36,10 @@ COLLECTION_PREFIX = "show_"
 _SHOW_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$")
 WRITE_BATCH = 256
 SOURCE_KEY = "source_dir"
+# What chunk metadata holds. 2: episode dates, reveals and secret aliases. A store written
+# by an older version is re-ingested from its folder (see BibleStore.outdated).
+INDEX_FORMAT = 2
+FORMAT_KEY = "index_format"
 RRF_K = 60
 SEARCH_LISTS = 3  # dense, keyword, names
 PHRASE_MATCH = 0.8  # a section with this share of the query's phrasing is a verbatim match
@@ -220,7 +224,6 @@ class BibleStore:
 
         with self._lock:
             collection = self._collection(slug, create=True)
-            self._remember_folder(collection, slug, directory)
             existing = collection.get(include=["metadatas"])
             old = {
                 cid: (meta or {})
@@ -255,16 +258,27 @@ class BibleStore:
                 progress("writing", min(start + len(batch), len(changed)), len(changed))
             if stale:
                 collection.delete(ids=stale)
+            self._remember(collection, slug, directory)  # only once it is all written
             self._cache.pop(slug, None)
         return report
 
     @staticmethod
-    def _remember_folder(collection: Any, slug: str, directory: Path) -> None:
+    def _remember(collection: Any, slug: str, directory: Path) -> None:
         """The folder a show was last ingested from is its bible: promotions into canon are
-        written there, so the files stay the source of truth and re-ingest keeps them."""
-        folder = str(directory.resolve())
-        if (collection.metadata or {}).get(SOURCE_KEY) != folder:
-            collection.modify(metadata={"show": slug, SOURCE_KEY: folder})
+        written there, so the files stay the source of truth and re-ingest keeps them. The
+        index format says what the chunks' metadata holds."""
+        wanted = {"show": slug, SOURCE_KEY: str(directory.resolve()), FORMAT_KEY: INDEX_FORMAT}
+        if {k: (collection.metadata or {}).get(k) for k in wanted} != wanted:
+            collection.modify(metadata=wanted)
+
+    def outdated(self) -> list[str]:
+        """Shows ingested by an older version, whose chunks lack what this one reads (such as
+        reveals): as of an episode, nothing in them would be hidden."""
+        return [
+            show
+            for show in self.shows()
+            if (self._collection(show).metadata or {}).get(FORMAT_KEY) != INDEX_FORMAT
+        ]
 
     def source_dir(self, show: str) -> Path | None:
         """The show's bible folder, if this store knows it (shows ingested since it did)."""

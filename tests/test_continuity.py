@@ -14,7 +14,7 @@ from rich.console import Console
 from agents.continuity.report import ContinuityReport
 from agents.messages import Reply
 from agents.schemas import STRUCTURES
-from bot.compose import App
+from bot.compose import App, refresh_outdated
 from bot.settings import Settings
 from bot.slack_render import escape
 from bot.terminal import TerminalRoom
@@ -328,3 +328,27 @@ def test_an_entry_the_bible_reveals_later_is_not_there_before(app: App) -> None:
     follow = inside.model_copy(update={"text": "/episode channel"})
     back = said_event(app, follow)
     assert back.data == {"episode": "S1E02", "scope": "thread", "beyond_bible": False}
+
+
+def test_a_store_an_older_version_wrote_is_reingested_from_its_folder(app: App) -> None:
+    """Chunks written before episodes existed carry no reveals: as of an episode nothing in
+    them would be hidden, so the room loads them again on start (its own folder)."""
+    collection = app.bible._collection(SHOW)  # what an older version left behind:
+    old = {k: v for k, v in (collection.metadata or {}).items() if k != "index_format"}
+    collection.modify(metadata=old)  # no format mark,
+    stored = collection.get(include=["metadatas"])
+    secret = next(
+        (cid, meta)
+        for cid, meta in zip(stored["ids"], stored["metadatas"], strict=True)
+        if str(meta["heading"]).endswith("Secret identity")
+    )
+    old_chunk = {**secret[1], "visible_from": None, "content_hash": "old"}  # None drops it
+    collection.update(ids=[secret[0]], metadatas=[old_chunk])  # and chunks without reveals
+    app.bible._cache.clear()
+    said(app, "/episode S1E03", "t-old")
+    assert SECRET in said(app, "/bible search who is the Lamplighter, Quill", "t-old").text
+    assert app.bible.outdated() == [SHOW]
+    refreshed, missing = refresh_outdated(app.bible)
+    assert [(r.show, r.updated) for r in refreshed] == [(SHOW, 1)] and missing == []
+    assert app.bible.outdated() == []
+    assert SECRET not in said(app, "/bible search who is the Lamplighter, Quill", "t-old").text
