@@ -20,11 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
-import shutil
 import statistics
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,9 +30,9 @@ from typing import Any
 import yaml
 
 from agents.messages import Final, Reply
-from bench.common import bench_settings, message
+from bench.common import ingest_sample, message, model_runs
 from bot.compose import build_app
-from bot.settings import Settings, default_sample_bible
+from bot.settings import Settings
 from memory.bible_parse import parse_bible_file
 
 QUESTIONS = Path(__file__).with_name("answer_questions.yaml")
@@ -160,10 +157,7 @@ async def run_model(
     app = build_app(settings)
     figures = Figures(label)
     try:
-        folder = settings.data_dir / "bible"
-        shutil.copytree(default_sample_bible(), folder)
-        app.bible.ingest(folder, SHOW)
-        sections = bible_sections(folder)
+        sections = bible_sections(ingest_sample(app, SHOW))
         instructions = instruction_shingles()
         for i, item in enumerate(questions):
             start = time.monotonic()
@@ -202,14 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     questions = yaml.safe_load(QUESTIONS.read_text())
     if args.limit:
         questions = questions[: args.limit]
-    runs: list[tuple[str, dict[str, object]]] = [("bundled model", {"model_path": None})]
-    if os.environ.get("WR_MODEL_PATH"):
-        runs.append((f"WR_MODEL_PATH={os.environ['WR_MODEL_PATH']}", {}))
-    for label, overrides in runs:
-        with tempfile.TemporaryDirectory() as tmp:
-            settings = bench_settings(Path(tmp), **overrides)
-            figures = asyncio.run(run_model(label, settings, questions, args.verbose))
-            figures.show()
+    for label, settings in model_runs():
+        asyncio.run(run_model(label, settings, questions, args.verbose)).show()
     return 0
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from agents.llm.model_files import BUNDLED_CHAT_FORMAT, assemble_bundled
 from agents.messages import Message
-from bot.settings import Settings
+from bot.compose import App
+from bot.settings import Settings, default_sample_bible
 
 
 def bench_settings(data_dir: Path, **overrides: object) -> Settings:
@@ -27,6 +30,25 @@ def bench_settings(data_dir: Path, **overrides: object) -> Settings:
             }
         )
     return settings
+
+
+def model_runs() -> Iterator[tuple[str, Settings]]:
+    """The bundled model, then WR_MODEL_PATH's when it is set: each with a label and its
+    own scratch data dir (removed after the run)."""
+    runs: list[tuple[str, dict[str, object]]] = [("bundled model", {"model_path": None})]
+    if os.environ.get("WR_MODEL_PATH"):
+        runs.append((f"WR_MODEL_PATH={os.environ['WR_MODEL_PATH']}", {}))
+    for label, overrides in runs:
+        with tempfile.TemporaryDirectory() as tmp:
+            yield label, bench_settings(Path(tmp), **overrides)
+
+
+def ingest_sample(app: App, show: str) -> Path:
+    """The sample bible copied into the run's data dir and ingested as ``show``."""
+    folder = app.settings.data_dir / "bible"
+    shutil.copytree(default_sample_bible(), folder)
+    app.bible.ingest(folder, show)
+    return folder
 
 
 def fmt(value: float) -> str:

@@ -16,10 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import shutil
 import statistics
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -31,9 +28,9 @@ import yaml
 from agents.continuity.report import ContinuityReport
 from agents.continuity.run import quick_flags
 from agents.messages import Final, Reply
-from bench.common import bench_settings, message
+from bench.common import ingest_sample, message, model_runs
 from bot.compose import build_app
-from bot.settings import Settings, default_sample_bible
+from bot.settings import Settings
 from memory.episodes import parse_episode
 
 CASES = Path(__file__).with_name("continuity_cases.yaml")
@@ -114,9 +111,7 @@ async def run_model(
     app = build_app(settings)
     figures = Figures(label)
     try:
-        folder = settings.data_dir / "bible"
-        shutil.copytree(default_sample_bible(), folder)
-        app.bible.ingest(folder, SHOW)
+        ingest_sample(app, SHOW)
         for i, case in enumerate(cases):
             event = message(f"/continuity {case['text']}", f"c{i}", SHOW)
             event = event.model_copy(update={"as_of": case["as_of"]})
@@ -154,13 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(cases)} cases: {sum(c['expect'] == 'flag' for c in cases)} planted, "
         f"{sum(c['expect'] == 'clean' for c in cases)} near-misses"
     )
-    runs: list[tuple[str, dict[str, object]]] = [("bundled model", {"model_path": None})]
-    if os.environ.get("WR_MODEL_PATH"):
-        runs.append((f"WR_MODEL_PATH={os.environ['WR_MODEL_PATH']}", {}))
-    for label, overrides in runs:
-        with tempfile.TemporaryDirectory() as tmp:
-            settings = bench_settings(Path(tmp), **overrides)
-            asyncio.run(run_model(label, settings, cases, args.verbose)).show()
+    for label, settings in model_runs():
+        asyncio.run(run_model(label, settings, cases, args.verbose)).show()
     return 0
 
 
