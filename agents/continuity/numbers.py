@@ -26,7 +26,8 @@ _MEASURES = {
     "minute": ("minutes", 1),
     "hour": ("minutes", 60),
 }
-MEASURE_WORDS = re.compile(r"\b(?:passengers?|cars?|minutes?|hours?)\b", re.I)
+_UNIT = "|".join(f"{unit}s?" for unit in _MEASURES)
+MEASURE_WORDS = re.compile(rf"\b(?:{_UNIT})\b", re.I)
 # "two hours later" is when, not how long, and "only three cars" is tonight's load, not the
 # ferry's size: neither is a measure to compare.
 _HEDGED = re.compile(
@@ -34,7 +35,7 @@ _HEDGED = re.compile(
     re.I,
 )
 _MEASURED = re.compile(
-    rf"\b({NUMBER})[- ](?:\w+[- ]){{0,1}}?(passengers?|cars?|minutes?|hours?)\b"
+    rf"\b({NUMBER})[- ](?:\w+[- ]){{0,1}}?({_UNIT})\b"
     r"(?!\s+(?:later|after|before|ago|earlier|early|late|into|in|from|out|past|to go)\b)",
     re.I,
 )
@@ -87,9 +88,8 @@ def measures(text: str) -> list[Measure]:
         if _HEDGED.search(text[: match.start()]):
             continue
         amount = value(match.group(1))
-        unit = match.group(2).lower().rstrip("s")
-        if amount is None or unit not in _MEASURES:
+        if amount is None:
             continue
-        what, scale = _MEASURES[unit]
+        what, scale = _MEASURES[match.group(2).lower().rstrip("s")]
         found.append(Measure(what, amount * scale, match.start()))
     return found
