@@ -73,10 +73,15 @@ def _surely_episode(key: str, data: dict[str, Any]) -> bool:
     )
 
 
+def whole(value: object) -> int | None:
+    """A whole number as YAML or Chroma gives it; `true` is not 1."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def season_of(data: dict[str, Any]) -> int:
     """The season bare episode numbers in a file are in (`season:`, else 1)."""
-    season = data.get("season")
-    return season if isinstance(season, int) and not isinstance(season, bool) else 1
+    season = whole(data.get("season"))
+    return 1 if season is None else season
 
 
 def _reveal(code: str, season: int) -> int | None:

@@ -22,6 +22,7 @@ from memory.bible_dates import (
     episode_metadata,
     season_of,
     section_visible_from,
+    whole,
 )
 
 ENTRY_TYPES = ("character", "location", "episode", "arc", "rule", "note")
@@ -218,7 +219,7 @@ def parse_bible_file(
     sections = _sections(body, title, body_line) or [_Section(title, title, (), body_line)]
     for section in sections:
         shown = section_visible_from(
-            section.reveals, section.line, _int(file_from), season, problems
+            section.reveals, section.line, whole(file_from), season, problems
         )
         for part in _split_long(section.text):
             ordinal = seen.get(section.heading, 0)
@@ -240,7 +241,3 @@ def parse_bible_file(
     if warnings is not None:
         warnings += [BibleFileError(rel, line, reason) for line, reason in problems]
     return chunks
-
-
-def _int(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from memory.bible_dates import ALIAS_REVEALS, EPISODE_PREFIX, UNREADABLE, VISIBLE_FROM
+from memory.bible_dates import ALIAS_REVEALS, EPISODE_PREFIX, UNREADABLE, VISIBLE_FROM, whole
 from memory.bible_parse import Chunk
 from memory.episodes import Episode
 
@@ -96,8 +96,8 @@ class EntityFacts:
 
 def visible_from(chunk: Chunk) -> Episode | None:
     """The first episode a chunk is canon for the room, or None when it always is."""
-    value = chunk.metadata.get(VISIBLE_FROM)
-    return Episode.from_ordinal(value) if isinstance(value, int) else None
+    value = whole(chunk.metadata.get(VISIBLE_FROM))
+    return None if value is None else Episode.from_ordinal(value)
 
 
 def visible(chunk: Chunk, as_of: Episode | None) -> bool:
@@ -106,10 +106,8 @@ def visible(chunk: Chunk, as_of: Episode | None) -> bool:
 
 
 def _episode(meta: Mapping[str, object], key: str) -> Episode | None:
-    value = meta.get(EPISODE_PREFIX + key)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Episode.from_ordinal(value)
-    return None
+    value = whole(meta.get(EPISODE_PREFIX + key))
+    return None if value is None else Episode.from_ordinal(value)
 
 
 def facts_of(meta: Mapping[str, object]) -> EntityFacts:
@@ -146,7 +144,7 @@ def facts_of(meta: Mapping[str, object]) -> EntityFacts:
         died=_episode(meta, "died_in"),
         since=since,
         status_before=str(before) if before is not None else None,
-        age=age if isinstance(age, int) and not isinstance(age, bool) else None,
+        age=whole(age),
         secret_aliases=secret,
     )
 
