@@ -15,7 +15,7 @@ from agents.brainstorm import transcript as quoted
 from agents.commands.beats import beat_sheet
 from agents.commands.registry import register
 from agents.commands.spec import Call, CommandSpec, Param
-from agents.continuity.run import flag_lines
+from agents.continuity.run import flag_lines_each
 from agents.errors import BadRequest
 from agents.llm.base import StructuredRequest
 from agents.llm.structured import token_allowance
@@ -58,11 +58,12 @@ def flagged(
     services: Services, show: str, pitches: Sequence[Pitch], as_of: Episode | None
 ) -> list[str]:
     """Pitches that still contradict canon (checked again now: canon may have changed)."""
-    out = []
-    for p in pitches:
-        lines = flag_lines(services.bible, show, p.text, as_of)
-        out += [f"#{p.id} ({p.author}): {lines[0]}"] if lines else []
-    return out
+    checked = flag_lines_each(services.bible, show, [p.text for p in pitches], as_of)
+    return [
+        f"#{p.id} ({p.author}): {lines[0]}"
+        for p, lines in zip(pitches, checked, strict=True)
+        if lines
+    ]
 
 
 async def run(call: Call) -> Reply:

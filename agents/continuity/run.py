@@ -62,24 +62,41 @@ def _checked(claim: Claim, verdict: Verdict, flags: Sequence[Flag]) -> CheckedCl
     )
 
 
-def quick_flags(bible: BibleStore, show: str, text: str, as_of: Episode | None) -> list[Flag]:
-    """Deterministic flags only: no model, no search (fast enough for every pitch)."""
+def quick_flags_each(
+    bible: BibleStore, show: str, texts: Sequence[str], as_of: Episode | None
+) -> list[list[Flag]]:
+    """Deterministic flags only, for each text: no model, no search (fast enough for every
+    pitch). The bible's facts and sections are read once for all of them."""
     facts, sections = bible.facts(show, as_of), bible.sections(show, as_of)
     return [
-        f
-        for claim in extract_claims(text, facts, as_of)[:MAX_CLAIMS]
-        for f in deterministic(claim, sections)
+        [
+            f
+            for claim in extract_claims(text, facts, as_of)[:MAX_CLAIMS]
+            for f in deterministic(claim, sections)
+        ]
+        for text in texts
     ]
 
 
-def flag_lines(bible: BibleStore, show: str, text: str, as_of: Episode | None) -> list[str]:
-    """The quick check as one line per flag, for a pitch's acknowledgement or a beat sheet.
-    A failure here never costs the writer the pitch or the sheet: it is logged and skipped."""
+def quick_flags(bible: BibleStore, show: str, text: str, as_of: Episode | None) -> list[Flag]:
+    return quick_flags_each(bible, show, [text], as_of)[0]
+
+
+def flag_lines_each(
+    bible: BibleStore, show: str, texts: Sequence[str], as_of: Episode | None
+) -> list[list[str]]:
+    """The quick check as one line per flag, for pitches' acknowledgements, a wrap-up or a
+    beat sheet. A failure here never costs the writer the pitch or the sheet: it is logged
+    and nothing is flagged."""
     try:
-        return [f.line for f in quick_flags(bible, show, text, as_of)]
+        return [[f.line for f in flags] for flags in quick_flags_each(bible, show, texts, as_of)]
     except Exception:
         log.exception("quick continuity check failed")
-        return []
+        return [[] for _ in texts]
+
+
+def flag_lines(bible: BibleStore, show: str, text: str, as_of: Episode | None) -> list[str]:
+    return flag_lines_each(bible, show, [text], as_of)[0]
 
 
 async def check_text(
