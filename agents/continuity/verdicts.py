@@ -77,13 +77,13 @@ def _negated_near(text: str, stems: set[str], within: int = 4) -> bool:
     return any(abs(n - s) <= within for n in negations for s in shared)
 
 
-def pulls_apart(claim: str, canon: str, shared: set[str] | None = None) -> bool:
-    """A visible conflict between two sentences: negated on one side only (next to what
-    they share, when that is known), or opposite words on each side."""
+def pulls_apart(claim: str, canon: str, shared: set[str]) -> bool:
+    """A visible conflict between two sentences: negated on one side only, next to what
+    they share, or opposite words on each side."""
     mine_negated, theirs_negated = bool(_NEGATION.search(claim)), bool(_NEGATION.search(canon))
     if mine_negated != theirs_negated:
         negated = claim if mine_negated else canon
-        if shared is None or _negated_near(negated, shared):
+        if _negated_near(negated, shared):
             return True
     mine, theirs = _words(claim), _words(canon)
 
