@@ -315,17 +315,14 @@ class BibleStore:
                 chunks.values(), key=lambda c: (c.file, int(c.metadata.get("chunk_index", 0)))
             )
             lexical = LexicalIndex([c.id for c in ordered], [c.index_text for c in ordered])
-            entities: dict[str, Entity] = {}
             by_file: dict[str, list[str]] = {}
             for c in ordered:
                 by_file.setdefault(c.file, []).append(c.id)
-                if c.file not in entities:
-                    aliases = tuple(a for a in str(c.metadata.get("aliases", "")).split("|") if a)
-                    entities[c.file] = Entity(
-                        str(c.metadata["name"]), str(c.metadata["type"]), c.file, aliases
-                    )
-            ents = sorted(entities.values(), key=_ekey)
+            # An entry's front matter is on each of its chunks: read it once, from the first.
             facts = {f: facts_of(chunks[ids[0]].metadata) for f, ids in by_file.items()}
+            ents = sorted(
+                (Entity(f.name, f.type, f.file, f.aliases) for f in facts.values()), key=_ekey
+            )
             cached = _ShowCache(collection, chunks, vectors, lexical, ents, by_file, facts)
             self._cache[slug] = cached
             return cached
