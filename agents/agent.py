@@ -220,9 +220,8 @@ class CanonAgent:
             # that canon when the model can rewrite it: no warning, nothing new to quote. An
             # extract cannot rewrite, and the thread's sentences would not answer a new question.
             relevant = mode == "generate" and any(turn.canon_ids for turn in thread)
-        quoted_before = [
-            c for t in thread for c in self._chunks(show, t.canon_ids) if visible(c, as_of)
-        ]
+        # As of an episode, the thread was already cut before any turn that quoted a reveal.
+        quoted_before = [c for t in thread for c in self._chunks(show, t.canon_ids)]
         retrieved = canon + [c for c in quoted_before if c not in canon]
         plan = self.build_turn(msg, show, canon, thread)
         notice = "" if relevant else not_canon_notice(show)
