@@ -128,6 +128,7 @@ class _ShowCache:
     entities: list[Entity]
     by_file: dict[str, list[str]]  # file -> chunk ids in document order
     facts: dict[str, EntityFacts]  # file -> the entry's dated facts
+    latest: Episode | None  # the latest episode the bible knows (read on every message)
     # Keyword tokens of each chunk's text, filled as searches meet them (phrase matching).
     text_tokens: dict[str, list[str]] = field(default_factory=dict)
 
@@ -323,7 +324,9 @@ class BibleStore:
             ents = sorted(
                 (Entity(f.name, f.type, f.file, f.aliases) for f in facts.values()), key=_ekey
             )
-            cached = _ShowCache(collection, chunks, vectors, lexical, ents, by_file, facts)
+            cached = _ShowCache(
+                collection, chunks, vectors, lexical, ents, by_file, facts, latest_episode(facts)
+            )
             self._cache[slug] = cached
             return cached
 
@@ -363,7 +366,7 @@ class BibleStore:
         }
 
     def latest_episode(self, show: str) -> Episode | None:
-        return latest_episode(self._show_cache(show).facts)
+        return self._show_cache(show).latest
 
     def search(self, show: str, query: str, k: int = 5, as_of: Episode | None = None) -> list[Hit]:
         """Hybrid search: dense (Chroma) + BM25 + name/alias, fused by reciprocal rank. As of
