@@ -18,7 +18,6 @@ per answer at most 1.2x the figure recorded before the change (README).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import re
 import statistics
@@ -27,10 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from agents.messages import Final, Reply
-from bench.common import ingest_sample, message, model_runs
+from bench.common import cases_from, ingest_sample, message, model_runs
 from bot.compose import build_app
 from bot.settings import Settings
 from memory.bible_parse import parse_bible_file
@@ -189,15 +186,9 @@ async def run_model(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--limit", type=int, default=0, help="only the first N questions")
-    parser.add_argument("-v", "--verbose", action="store_true", help="print failing answers")
-    args = parser.parse_args(argv)
-    questions = yaml.safe_load(QUESTIONS.read_text())
-    if args.limit:
-        questions = questions[: args.limit]
+    questions, verbose = cases_from(argv, __doc__, QUESTIONS, "questions", "print failing answers")
     for label, settings in model_runs():
-        asyncio.run(run_model(label, settings, questions, args.verbose)).show()
+        asyncio.run(run_model(label, settings, questions, verbose)).show()
     return 0
 
 

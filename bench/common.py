@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from agents.llm.model_files import BUNDLED_CHAT_FORMAT, assemble_bundled
 from agents.messages import Message
@@ -30,6 +34,18 @@ def bench_settings(data_dir: Path, **overrides: object) -> Settings:
             }
         )
     return settings
+
+
+def cases_from(
+    argv: list[str] | None, doc: str, path: Path, noun: str, verbose: str
+) -> tuple[list[dict[str, Any]], bool]:
+    """A benchmark's command line: its YAML cases (``--limit`` N of them) and ``-v``."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--limit", type=int, default=0, help=f"only the first N {noun}")
+    parser.add_argument("-v", "--verbose", action="store_true", help=verbose)
+    args = parser.parse_args(argv)
+    cases: list[dict[str, Any]] = yaml.safe_load(path.read_text())
+    return (cases[: args.limit] if args.limit else cases), args.verbose
 
 
 def model_runs() -> Iterator[tuple[str, Settings]]:

@@ -14,7 +14,6 @@ WR_MODEL_PATH (and WR_CHAT_FORMAT if the GGUF has no template) and run again.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import time
@@ -23,12 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from agents.continuity.report import ContinuityReport
 from agents.continuity.run import quick_flags
 from agents.messages import Final, Reply
-from bench.common import ingest_sample, message, model_runs
+from bench.common import cases_from, ingest_sample, message, model_runs
 from bot.compose import build_app
 from bot.settings import Settings
 from memory.episodes import parse_episode
@@ -138,19 +135,13 @@ async def run_model(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--limit", type=int, default=0, help="only the first N cases")
-    parser.add_argument("-v", "--verbose", action="store_true", help="print the misses")
-    args = parser.parse_args(argv)
-    cases = yaml.safe_load(CASES.read_text())
-    if args.limit:
-        cases = cases[: args.limit]
+    cases, verbose = cases_from(argv, __doc__, CASES, "cases", "print the misses")
     print(
         f"{len(cases)} cases: {sum(c['expect'] == 'flag' for c in cases)} planted, "
         f"{sum(c['expect'] == 'clean' for c in cases)} near-misses"
     )
     for label, settings in model_runs():
-        asyncio.run(run_model(label, settings, cases, args.verbose)).show()
+        asyncio.run(run_model(label, settings, cases, verbose)).show()
     return 0
 
 
