@@ -45,7 +45,7 @@ async def run(
         canon="",
         premise="The ferry captain learns her nephew smuggles crates for the lighthouse keeper.",
     )
-    prompt = engine.format_chat([{"role": "user", "content": text}])
+    prompt = engine.chat_prompt([{"role": "user", "content": text}])
     grammar = grammar_for(json.dumps(logline_schema(3, 120)))
     rates: dict[str, list[float]] = {"free": [], "constrained": [], "llama-cpp-python grammar": []}
     fallbacks: list[int] = []
@@ -69,7 +69,12 @@ async def run(
             lg = reference_grammar(grammar)
             n, first, t_end = 0, 0.0, 0.0
             for _ in llama.create_completion(
-                prompt, max_tokens=max_tokens, temperature=0.8, grammar=lg, stream=True, seed=r
+                prompt.text,
+                max_tokens=max_tokens,
+                temperature=0.8,
+                grammar=lg,
+                stream=True,
+                seed=r,
             ):
                 n += 1
                 t_end = time.perf_counter()

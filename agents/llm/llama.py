@@ -27,6 +27,7 @@ import numpy as np
 
 from agents.errors import Cancelled, ContextOverflow, DeadlineExceeded, ModelUnavailable, RoomError
 from agents.llm.base import Completion, GenerationStats, StructuredRequest, T, TextRequest
+from agents.llm.prompt import Prompt, as_prompt, templated
 from agents.llm.sampling import GrammarError, TokenSampler
 from agents.llm.scheduler import FairScheduler
 from agents.llm.structured import validated
@@ -56,9 +57,10 @@ def reference_grammar(gbnf: str) -> Any:
 
 @dataclass(frozen=True)
 class Generation:
-    """One request as this engine runs it: a formatted prompt, and optionally a grammar."""
+    """One request as this engine runs it: a formatted prompt, and optionally a grammar. A
+    bare string is a completion prompt and is tokenized as plain text throughout."""
 
-    prompt: str
+    prompt: Prompt | str
     lane: str = "default"
     max_tokens: int = 256
     temperature: float = 0.7
@@ -122,6 +124,7 @@ class LlamaEngine:
         seed: int,
         deadline_s: float,
         model_kind: str = "auto",
+        max_queue: int | None = None,
     ) -> None:
         self.model_path = model_path
         self._model_kind = model_kind
@@ -136,7 +139,7 @@ class LlamaEngine:
         self._llama: Any = None
         self._formatter: Callable[[list[dict[str, str]]], str] | None = None
         self._load_lock = threading.Lock()
-        self._scheduler = FairScheduler()
+        self._scheduler = FairScheduler(limit=max_queue)
         # The last structured request, for benchmarks and logs.
         self.last_structured_prompt = ""
         self.last_structured_stats: GenerationStats | None = None
@@ -195,8 +198,11 @@ class LlamaEngine:
             eos = llama._model.token_get_text(llama.token_eos())
             bos = llama._model.token_get_text(llama.token_bos())
             jinja = fmt.Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)
-            # The tokenizer adds BOS itself; a template that writes it too would double it.
-            return lambda messages: jinja(messages=messages).prompt.removeprefix(bos)  # type: ignore[arg-type]
+            # Where the tokenizer adds BOS itself, a template that writes it too would double
+            # it; where it does not (ChatML models whose BOS is <|im_start|>), it must stay.
+            adds_bos = bool(llama.tokenize(b"", add_bos=True, special=True))
+            drop = bos if adds_bos else ""
+            return lambda messages: jinja(messages=messages).prompt.removeprefix(drop)  # type: ignore[arg-type]
         name = (self._chat_format or "chatml").replace("-", "_")
         formatter = getattr(fmt, f"format_{name}", None) or getattr(
             fmt, f"format_{name.replace('_', '')}", None
@@ -213,15 +219,28 @@ class LlamaEngine:
         return render
 
     def format_chat(self, messages: list[dict[str, str]]) -> str:
+        """The chat prompt as text, for display and for benchmarks' direct calls."""
+        return self.chat_prompt(messages).text
+
+    def chat_prompt(self, messages: list[dict[str, str]]) -> Prompt:
+        """The chat prompt with the messages' contents kept apart from the template's
+        markup, so only the markup is tokenized with control tokens (agents.llm.prompt)."""
         self.load()
         assert self._formatter is not None
-        return self._formatter(messages)
+        return templated(self._formatter, messages)
+
+    def tokens(self, prompt: Prompt | str, bos: bool = True) -> list[int]:
+        """The prompt's tokens: control tokens only where the chat template wrote them.
+        Tokenizing reads only the vocabulary, so it is safe off-worker."""
+        llama = self.load()
+        out: list[int] = llama.tokenize(b"", add_bos=True, special=True) if bos else []
+        for text, template in as_prompt(prompt).parts:
+            out += llama.tokenize(text.encode(), add_bos=False, special=template)
+        return out
 
     def count_tokens(self, text: str) -> int:
-        """Tokens in text; tokenizing reads only the vocabulary, so it is safe off-worker."""
-        if not text:
-            return 0
-        return len(self.load().tokenize(text.encode(), add_bos=False, special=True))
+        """Tokens in untrusted text (a message, a bible section), counted as plain text."""
+        return len(self.tokens(text, bos=False)) if text else 0
 
     # ---- the backend operations ----------------------------------------------------------
     def stream(
@@ -233,7 +252,7 @@ class LlamaEngine:
         """Grammar-constrained decoding (so the JSON always parses), validated; an invalid
         result is retried with the next seed."""
         gen = Generation(
-            prompt=self.format_chat(list(request.messages)),
+            prompt=self.chat_prompt(list(request.messages)),
             lane=request.lane,
             max_tokens=request.max_tokens,
             temperature=request.temperature,
@@ -241,7 +260,7 @@ class LlamaEngine:
             repeat_penalty=STRUCTURED_REPEAT_PENALTY,
             deadline_s=request.deadline_s,
         )
-        self.last_structured_prompt = gen.prompt
+        self.last_structured_prompt = as_prompt(gen.prompt).text
 
         async def attempt(n: int) -> Completion:
             completion = await self.complete(dataclasses.replace(gen, seed=self._seed + n))
@@ -254,7 +273,7 @@ class LlamaEngine:
         prompt = (
             request.prompt
             if request.prompt is not None
-            else self.format_chat(list(request.messages))
+            else self.chat_prompt(list(request.messages))
         )
         return Generation(
             prompt=prompt,
@@ -287,7 +306,10 @@ class LlamaEngine:
             except RuntimeError:  # the caller's loop is gone; stop generating
                 cancel.set()
 
+        started = threading.Event()
+
         def job() -> None:
+            started.set()
             self._run(gen, cancel, deadline, budget, emit, stats, submitted)
 
         self._scheduler.submit(gen.lane, job)
@@ -297,7 +319,8 @@ class LlamaEngine:
                 try:
                     kind, payload = await asyncio.wait_for(queue.get(), timeout=max(remaining, 0))
                 except TimeoutError:
-                    raise DeadlineExceeded(budget) from None
+                    queued = stats.queue_s if started.is_set() else time.monotonic() - submitted
+                    raise DeadlineExceeded(budget, queued) from None
                 if kind == "text":
                     yield payload
                 elif kind == "done":
@@ -326,7 +349,7 @@ class LlamaEngine:
             if cancel.is_set():
                 raise Cancelled()
             if time.monotonic() > deadline:
-                raise DeadlineExceeded(budget)
+                raise DeadlineExceeded(budget, stats.queue_s)
 
         sampler: TokenSampler | None = None
         try:
@@ -335,7 +358,7 @@ class LlamaEngine:
             llama = self.load()
             import llama_cpp as C
 
-            tokens = llama.tokenize(gen.prompt.encode(), add_bos=True, special=True)
+            tokens = self.tokens(gen.prompt)
             stats.prompt_tokens = len(tokens)
             room = self._n_ctx - len(tokens)
             if room < 8:
