@@ -12,11 +12,30 @@ class BadRequest(RoomError):
 
 
 class DeadlineExceeded(RoomError):
-    def __init__(self, seconds: float) -> None:
+    """``queued_s``: how much of the deadline went to waiting behind other requests."""
+
+    def __init__(self, seconds: float, queued_s: float = 0.0) -> None:
+        waited = (
+            f", {queued_s:.0f} s of it waiting behind other requests,"
+            if queued_s >= 1
+            else " (time waiting behind other requests counts)"
+        )
         super().__init__(
-            f"The model did not finish within {seconds:.0f} s, so I stopped it. Nothing was "
-            "saved. Try a shorter request, or ask whoever runs the bot to raise "
+            f"The model did not finish within {seconds:.0f} s{waited} so I stopped it. "
+            "Nothing was saved. Try a shorter request, or ask whoever runs the bot to raise "
             "WR_REQUEST_DEADLINE_S or use a faster model."
+        )
+
+
+class RoomBusy(RoomError):
+    """The model's queue is full: saying so at once beats a silent wait past the deadline."""
+
+    def __init__(self, ahead: int) -> None:
+        self.ahead = ahead
+        super().__init__(
+            f"The room is busy: {ahead} requests are ahead of yours, so I did not queue it. "
+            "Nothing was saved. Ask again in a minute (waiting in line counts against the "
+            "time limit for an answer)."
         )
 
 

@@ -83,6 +83,7 @@ def open_engine(settings: Settings, progress: ProgressFn = no_progress) -> Llama
         seed=settings.seed,
         deadline_s=settings.request_deadline_s,
         model_kind=settings.model_kind,
+        max_queue=settings.max_queue,
     )
     engine.load()
     return engine

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     temperature: float = Field(0.7, ge=0.0, le=2.0)
     seed: int = 1234
     request_deadline_s: float = Field(120.0, gt=0)
+    # Requests waiting for the model, all channels together; past it a writer is told the
+    # room is busy at once instead of waiting past the deadline in silence.
+    max_queue: int = Field(16, ge=1)
     max_field_chars: int = Field(240, ge=20)
     # Bible
     chroma_path: Path | None = None
