@@ -68,7 +68,7 @@ def open_bible(settings: Settings, embedder: Embedder | None = None) -> BibleSto
     client, lock = open_chroma(
         settings.resolved_chroma_path, settings.chroma_host, settings.chroma_port
     )
-    return BibleStore(client, embedder, lock)
+    return BibleStore(client, embedder, lock, home=settings.data_dir)
 
 
 def open_engine(settings: Settings, progress: ProgressFn = no_progress) -> LlamaEngine:
