@@ -79,6 +79,29 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--show", required=True, help="show name, like lantern-line")
     export.add_argument("-o", "--output", help="write to this file instead of stdout")
 
+    backup = sub.add_parser(
+        "backup",
+        help="back up the data dir (history, ideas ledger, room state, bible folders) into DIR",
+        description="Back up the data dir into DIR, a new or empty folder: the SQLite stores "
+        "(safe while the bot runs), every show's bible folder, and a manifest with checksums. "
+        "The bible index is rebuilt from the folders on restore.",
+    )
+    backup.add_argument("directory", metavar="DIR", help="a new or empty folder")
+    restore = sub.add_parser(
+        "restore",
+        help="restore a backup into the data dir (WR_DATA_DIR); stop the bot first",
+        description="Check a backup's checksums, restore it into the data dir (WR_DATA_DIR) "
+        "and rebuild the bible index from its folders. A data dir that already holds data is "
+        "refused unless --force.",
+    )
+    restore.add_argument("directory", metavar="DIR", help="a folder written by writersroom backup")
+    restore.add_argument(
+        "--force",
+        action="store_true",
+        help="replace the data dir's data; what it replaces is moved to a .wr-replaced-<time> "
+        "folder in the data dir, not deleted",
+    )
+
     slack = sub.add_parser("slack", help="run the room in Slack (Socket Mode by default)")
     slack.add_argument("--http", action="store_true", help="serve the Events API over HTTP")
     slack.add_argument("--host", default="0.0.0.0", help="HTTP address (default 0.0.0.0)")
@@ -114,6 +137,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _bible(args, settings, out, err)
         if args.command == "ideas":
             return _ideas(args, settings, err)
+        if args.command == "backup":
+            return _backup(args, settings, err)
+        if args.command == "restore":
+            return _restore(args, settings, err)
         if args.command == "slack":
             return asyncio.run(_slack(args, settings, err))
         if args.command == "discord":
@@ -170,6 +197,53 @@ def _ideas(args: argparse.Namespace, settings: Settings, err: Console) -> int:
         err.print(f"Wrote the {compose.show_name(args.show)} ideas ledger to {args.output}")
     else:
         sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _backup(args: argparse.Namespace, settings: Settings, err: Console) -> int:
+    target = Path(args.directory)
+    with progress_bars(err, enabled=err.is_terminal) as progress:
+        manifest = compose.backup(settings, target, progress)
+    shows = ", ".join(manifest.shows) or "none"
+    err.print(
+        f"Backed up to {escape(str(target))}: {len(manifest.files)} files; stores: "
+        f"{', '.join(manifest.databases) or 'none yet'}; bibles: {escape(shows)}."
+    )
+    for show, entry in manifest.shows.items():
+        if not entry.from_data_dir:
+            err.print(
+                f"  [yellow]note[/] the {escape(show)} bible folder lies outside the data dir; "
+                "it is in the backup and a restore puts it in the data dir's bibles folder"
+            )
+    for show, why in manifest.left_out.items():
+        err.print(
+            f"  [yellow]warning[/] {escape(show)} is not in the backup: {escape(why)}. Ingest it "
+            f"again (writersroom bible ingest DIR --show {escape(show)}), then back up again."
+        )
+    return EXIT_OK
+
+
+def _restore(args: argparse.Namespace, settings: Settings, err: Console) -> int:
+    with progress_bars(err, enabled=err.is_terminal) as progress:
+        summary = compose.restore(settings, Path(args.directory), args.force, progress)
+    for report in summary.restored.reports:
+        print_report(report, err)
+    shows = ", ".join(f"{show} ({n} sections)" for show, n in summary.sections.items())
+    err.print(
+        f"Restored the backup of {summary.restored.manifest.created}: bibles: "
+        f"{escape(shows or 'none')}; {summary.turns} history turns; {summary.brainstorms} "
+        "brainstorms."
+    )
+    for show, why in summary.restored.manifest.left_out.items():
+        err.print(
+            f"  [yellow]warning[/] the backup does not hold {escape(show)} ({escape(why)}); "
+            f"ingest it again: writersroom bible ingest DIR --show {escape(show)}"
+        )
+    if summary.restored.replaced is not None:
+        err.print(
+            f"The data it replaced is kept in {escape(str(summary.restored.replaced))}; delete "
+            "it once the restored room works."
+        )
     return EXIT_OK
 
 

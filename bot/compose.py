@@ -29,16 +29,19 @@ if TYPE_CHECKING:
     from bot.discord_bot import DiscordRoom
     from bot.slack_bot import SlackRoom
 from agents.errors import RoomError
+from memory.backup import BackupError, Manifest, read_backup, write_backup
 from memory.bible import (
     BibleStore,
     Embedder,
     IngestReport,
     InvalidShowName,
     StoreBusy,
+    StoreLock,
     UnknownShow,
     open_chroma,
     show_slug,
 )
+from memory.bible_catalogue import CatalogueUnreadable, shows_in_store
 from memory.embeddings import (
     EmbeddingModelMissing,
     MiniLMEmbedder,
@@ -50,6 +53,7 @@ from memory.history import HistoryStore
 from memory.ideas_export import export_markdown
 from memory.ledger import Ledger
 from memory.progress import BYTES, ProgressFn, no_progress, stage_unit
+from memory.restore import DataLayout, Restored, restore_backup
 from memory.room_state import RoomState
 
 __all__ = ["BYTES", "ProgressFn", "stage_unit"]  # the progress contract, for bot/progress
@@ -68,7 +72,7 @@ def open_bible(settings: Settings, embedder: Embedder | None = None) -> BibleSto
     client, lock = open_chroma(
         settings.resolved_chroma_path, settings.chroma_host, settings.chroma_port
     )
-    return BibleStore(client, embedder, lock)
+    return BibleStore(client, embedder, lock, home=settings.data_dir)
 
 
 def open_engine(settings: Settings, progress: ProgressFn = no_progress) -> LlamaEngine:
@@ -330,6 +334,8 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     InvalidShowName,
     StoreBusy,
     MissingSecret,
+    BackupError,
+    CatalogueUnreadable,
     FileNotFoundError,
 )
 
@@ -382,3 +388,117 @@ def export_ideas(settings: Settings, show: str) -> str:
         return export_markdown(ledger, slug)
     finally:
         ledger.close()
+
+
+# ---- backup and restore (memory.backup, memory.restore) -------------------------------------
+def data_layout(settings: Settings) -> DataLayout:
+    home = settings.data_dir.absolute()
+    return DataLayout(
+        home=home,
+        databases={
+            "history": home / settings.history_path.name,
+            "ledger": home / settings.ledger_path.name,
+            "state": home / settings.state_path.name,
+        },
+        bibles=home / settings.bibles_dir.name,
+        chroma=None if settings.chroma_host else settings.resolved_chroma_path.absolute(),
+    )
+
+
+def bible_folders(settings: Settings) -> dict[str, Path | None]:
+    """Each show's bible folder. The embedded store is read through its catalogue, which a
+    running bot does not hold; a Chroma server is asked."""
+    layout = data_layout(settings)
+    if layout.chroma is not None:
+        return shows_in_store(layout.chroma, layout.home)
+    bible = open_bible(settings)
+    try:
+        return {show: bible.source_dir(show) for show in bible.shows()}
+    finally:
+        bible.close()
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("writersroom")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def backup(settings: Settings, target: Path, progress: ProgressFn = no_progress) -> Manifest:
+    """Back up the data dir into ``target``: safe while the bot runs."""
+    layout = data_layout(settings)
+    folders = bible_folders(settings)
+    where = target.absolute().resolve()
+    inside = [layout.bibles, *(f for f in folders.values() if f is not None)]
+    if layout.chroma is not None:
+        inside.append(layout.chroma)
+    if any(where.is_relative_to(f.resolve()) for f in inside):
+        raise BackupError(
+            "The backup folder lies inside what it backs up (a bible folder or the bible "
+            "store); choose a folder outside them. Nothing was written."
+        )
+    return write_backup(target, layout.databases, folders, layout.home, _version(), progress)
+
+
+@dataclass
+class RestoreSummary:
+    """What the restored data dir holds, read back by opening its stores."""
+
+    restored: Restored
+    sections: dict[str, int]  # show -> sections in the rebuilt index
+    turns: int
+    brainstorms: int
+
+
+def restore(
+    settings: Settings,
+    source: Path,
+    force: bool = False,
+    progress: ProgressFn = no_progress,
+    embedder: Embedder | None = None,
+) -> RestoreSummary:
+    """Restore a backup into the configured data dir and rebuild the bible index from its
+    folders. The bot must be stopped (the embedded store's lock says so)."""
+    manifest = read_backup(source, progress)
+    layout = data_layout(settings)
+    # A bot running on this data dir holds its embedded store: refused (StoreBusy).
+    chroma = layout.chroma
+    lock = StoreLock(chroma) if chroma is not None and chroma.is_dir() else None
+    opened: list[Embedder] = []  # the embedder, opened once the data dir may be restored into
+    try:
+
+        def reindex(
+            home: Path, chroma: Path | None, folders: dict[str, Path], progress: ProgressFn
+        ) -> list[IngestReport]:
+            opened.append(embedder or open_embedder(settings))
+            client, store_lock = open_chroma(chroma, settings.chroma_host, settings.chroma_port)
+            bible = BibleStore(client, opened[0], store_lock, home=home)
+            try:
+                return [bible.ingest(folder, show, progress) for show, folder in folders.items()]
+            finally:
+                bible.close()
+                client.close()  # the store is renamed next: nothing may hold it
+
+        restored = restore_backup(source, manifest, layout, reindex, force, progress)
+    finally:
+        if lock is not None:
+            lock.release()
+    return _opened(settings, restored, opened[0])
+
+
+def _opened(settings: Settings, restored: Restored, embedder: Embedder) -> RestoreSummary:
+    """Open every restored store, as the bot will: a restore is done when they open."""
+    bible, history, ledger = open_bible(settings, embedder), None, None
+    try:
+        history, ledger = HistoryStore(settings.history_path), Ledger(settings.ledger_path)
+        RoomState(settings.state_path).close()
+        sections = {show: bible.count(show) for show in restored.manifest.shows}
+        brainstorms = sum(len(ledger.log.brainstorms(show)) for show in ledger.log.shows())
+        return RestoreSummary(restored, sections, history.count(), brainstorms)
+    finally:
+        for store in (ledger, history, bible):
+            if store is not None:
+                store.close()

@@ -162,10 +162,19 @@ def _chunk_from_record(cid: str, doc: str, meta: dict[str, Any]) -> Chunk:
 class BibleStore:
     """Reads and writes show bibles; safe to share between threads of one process."""
 
-    def __init__(self, client: Any, embedder: Embedder, store_lock: StoreLock | None = None):
+    def __init__(
+        self,
+        client: Any,
+        embedder: Embedder,
+        store_lock: StoreLock | None = None,
+        home: Path | None = None,
+    ):
+        """``home`` is the data dir: a bible folder inside it is stored relative to it (see
+        ``folder_key``)."""
         self._client = client
         self._embedder = embedder
         self._store_lock = store_lock
+        self._home = home
         self._lock = threading.RLock()
         self._cache: dict[str, _ShowCache] = {}
 
@@ -259,16 +268,17 @@ class BibleStore:
                 progress("writing", min(start + len(batch), len(changed)), len(changed))
             if stale:
                 collection.delete(ids=stale)
-            self._remember(collection, slug, directory)  # only once it is all written
+            # only once it is all written
+            self._remember(collection, slug, folder_key(directory, self._home))
             self._cache.pop(slug, None)
         return report
 
     @staticmethod
-    def _remember(collection: Any, slug: str, directory: Path) -> None:
+    def _remember(collection: Any, slug: str, folder: str) -> None:
         """The folder a show was last ingested from is its bible: promotions into canon are
         written there, so the files stay the source of truth and re-ingest keeps them. The
         index format says what the chunks' metadata holds."""
-        wanted = {"show": slug, SOURCE_KEY: str(directory.resolve()), FORMAT_KEY: INDEX_FORMAT}
+        wanted = {"show": slug, SOURCE_KEY: folder, FORMAT_KEY: INDEX_FORMAT}
         if {k: (collection.metadata or {}).get(k) for k in wanted} != wanted:
             collection.modify(metadata=wanted)
 
@@ -285,7 +295,7 @@ class BibleStore:
         """The show's bible folder, if this store knows it (shows ingested since it did)."""
         with self._lock:
             folder = (self._collection(show).metadata or {}).get(SOURCE_KEY)
-        return Path(folder) if folder else None
+        return folder_of(str(folder), self._home) if folder else None
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Vectors for query-time text (questions, sentences), from the bible's own embedder."""
@@ -457,6 +467,25 @@ class BibleStore:
                 if cand and cand not in seen and (entry_type is None or ctype == entry_type):
                     seen.append(cand)
         return seen[:n]
+
+
+def folder_key(directory: Path, home: Path | None) -> str:
+    """How a show's bible folder is stored: relative to the data dir (``home``) when it lies
+    inside it, so a data dir moved or restored to another path still finds its folders (canon
+    add writes there); an absolute path otherwise."""
+    folder = directory.resolve()
+    if home is not None and folder.is_relative_to(home.resolve()):
+        return folder.relative_to(home.resolve()).as_posix()
+    return str(folder)
+
+
+def folder_of(key: str, home: Path | None) -> Path | None:
+    """A stored folder read back: a relative one against this data dir; an absolute one (all
+    that older versions wrote) as it is. Relative with no data dir to resolve against: None."""
+    path = Path(key)
+    if path.is_absolute():
+        return path
+    return None if home is None else home.resolve() / path
 
 
 def ranking_score(fused: float, phrase: float) -> float:
