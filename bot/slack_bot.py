@@ -18,10 +18,12 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agents.messages import Message, Reaction, Update, final_reply
 from agents.room import Room
+from bot.slack_http import http_app
 from bot.slack_render import MAX_CHARS, escape, mrkdwn, split
 from bot.streaming import deliver
 
@@ -82,7 +84,12 @@ class SlackRoom:
         self.client = AsyncWebClient(token=bot_token, base_url=api_url)
         # Slack answers 429 with Retry-After; wait it out instead of dropping the message.
         self.client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
-        self.app = AsyncApp(client=self.client, signing_secret=signing_secret)
+        # Bolt answers `ssl_check=1` before it checks the signature, so anyone could get a
+        # 200 from it; over HTTP the edge (bot.slack_http) answers it once the signature holds.
+        self.app = AsyncApp(
+            client=self.client, signing_secret=signing_secret, ssl_check_enabled=False
+        )
+        self.verifier = SignatureVerifier(signing_secret)
         self.app.event("app_mention")(self._on_mention)
         self.app.event("message")(self._on_message)
         self.app.command(COMMAND)(self._on_command)
@@ -255,7 +262,7 @@ async def serve_http(slack: SlackRoom, host: str, port: int) -> None:
     """Events API and slash commands over HTTP at /slack/events, signatures verified."""
     from aiohttp import web
 
-    runner = web.AppRunner(slack.app.web_app(path="/slack/events"))
+    runner = web.AppRunner(http_app(slack.app, slack.verifier))
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     try:

@@ -18,6 +18,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from agents.room import Room
 from bot.slack_bot import SlackRoom
+from bot.slack_http import PATH, http_app
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_USER = "UBOT"
@@ -157,7 +158,7 @@ async def slack_harness(make_room: Callable[[str], SlackRoom]) -> AsyncIterator[
     await api_site.start()
     api_port = api_runner.addresses[0][1]
     slack = make_room(f"http://127.0.0.1:{api_port}/api/")
-    bolt_runner = web.AppRunner(slack.app.web_app(path="/slack/events"))
+    bolt_runner = web.AppRunner(http_app(slack.app, slack.verifier))
     await bolt_runner.setup()
     await web.TCPSite(bolt_runner, "127.0.0.1", 0).start()
     bolt_port = bolt_runner.addresses[0][1]
@@ -165,7 +166,7 @@ async def slack_harness(make_room: Callable[[str], SlackRoom]) -> AsyncIterator[
         try:
             yield SlackHarness(
                 fake,
-                f"http://127.0.0.1:{bolt_port}/slack/events",
+                f"http://127.0.0.1:{bolt_port}{PATH}",
                 f"http://127.0.0.1:{api_port}/respond",
                 session,
                 slack,
