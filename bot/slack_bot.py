@@ -11,6 +11,7 @@ Slack's events into the core's and renders replies; every rule lives in the core
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -42,6 +43,21 @@ def _preview(text: str) -> str:
     """A reply still being written, escaped and cut to one message."""
     text = escape(text)
     return text if len(text) <= MAX_CHARS else text[: MAX_CHARS - 1] + "…"
+
+
+def delivery_key(body: dict[str, Any], event: dict[str, Any]) -> str:
+    """The key a delivery is remembered by, so that Slack's retries get one answer. Slack
+    repeats the event_id on every retry; where a body has none, the event's own identity
+    stands in (every such event used to share the key "None": only the first was answered)."""
+    event_id = body.get("event_id")
+    if isinstance(event_id, str) and event_id:
+        return event_id
+    if str(event.get("type", "")).startswith("reaction_"):
+        item = event.get("item")
+        item = item if isinstance(item, dict) else {}
+        who = [event.get(k) for k in ("type", "user", "reaction", "event_ts")]
+        return "reaction:" + json.dumps([*who, item.get("channel"), item.get("ts")])
+    return "message:" + json.dumps([event.get("channel"), event.get("ts")])
 
 
 def thread_link(workspace: str, channel: str, thread: str) -> str:
@@ -138,7 +154,7 @@ class SlackRoom:
 
     # ---- messages ------------------------------------------------------------------------
     async def _on_mention(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        if not self._room.first_delivery(PLATFORM, str(body.get("event_id"))):
+        if not self._room.first_delivery(PLATFORM, delivery_key(body, event)):
             return
         thread = event.get("thread_ts") or event["ts"]
         await self._converse(body, event, thread, thread, mentions_bot=True)
@@ -156,7 +172,7 @@ class SlackRoom:
             key_thread, reply_in, flags = thread_ts, thread_ts, {"in_bot_thread": True}
         else:
             return
-        if not self._room.first_delivery(PLATFORM, str(body.get("event_id"))):
+        if not self._room.first_delivery(PLATFORM, delivery_key(body, event)):
             return
         await self._converse(body, event, key_thread, reply_in, **flags)
 
@@ -244,7 +260,7 @@ class SlackRoom:
         item, user = event.get("item", {}), str(event.get("user", ""))
         if item.get("type") != "message" or not user or user == await self.bot_user_id():
             return
-        if not self._room.first_delivery(PLATFORM, str(body.get("event_id"))):
+        if not self._room.first_delivery(PLATFORM, delivery_key(body, event)):
             return
         channel, ts = str(item.get("channel")), str(item.get("ts"))
         reaction = Reaction(
