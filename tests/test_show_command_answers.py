@@ -1,5 +1,5 @@
-"""`/show` with a name that is no show gets an answer that says what went wrong and what to
-do, in one message, in Discord (discord.py parsing raw interactions
+"""`/show` with a name that is no show, and app commands that fail, always get an answer
+that says what went wrong and what to do, in Discord (discord.py parsing raw interactions
 against the fake REST API) and in Slack (the real Bolt app over HTTP on loopback).
 
 A scripted model stands in: none of these reaches the model."""
@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from bot.compose import App
+from bot.discord_bot import COMMAND_FAILED, STALE_COMMAND
 from bot.settings import Settings
 from memory.embeddings import MiniLMEmbedder
 from tests.conftest import run, scripted_app
@@ -96,3 +97,44 @@ def test_slack_show_with_a_bad_name_answers_the_writer(scripted: App) -> None:
         assert_says_what_to_do(answer["text"], name)
     assert "a" * 61 not in answers[1]["text"] and LONG[:61] not in answers[2]["text"]
     assert scripted.room.services.state.mapped_show("slack", "T1", "C1") is None
+
+
+def test_a_command_discord_sends_in_an_older_form_is_answered(scripted: App) -> None:
+    """After an upgrade renames an option, Discord may still send the old form for a while;
+    discord.py refuses it before our handler runs, and used to leave the writer waiting."""
+
+    async def go() -> DiscordHarness:
+        async with discord_harness(bot_maker(scripted.room)) as h:
+            stale = [{"name": "show_name", "type": 3, "value": "lantern-line"}]
+            h.interaction(interaction_payload("show", stale, roles=[ADMIN_ROLE]))
+            await h.wait_for(lambda: bool(h.fake.named("POST", r"/callback$")), timeout=30)
+            await asyncio.sleep(0.3)
+            return h
+
+    h = run(go())
+    [answer] = h.fake.named("POST", r"^/interactions/\d+/[^/]+/callback$")
+    assert answer["type"] == 4 and answer["data"]["flags"] == 64
+    assert answer["data"]["content"] == STALE_COMMAND
+    assert followups(h) == [] and channel_posts(h) == []
+    assert scripted.room.services.state.mapped_show("discord", str(GUILD), str(CHANNEL)) is None
+
+
+def test_a_command_that_fails_after_it_was_deferred_is_answered(scripted: App) -> None:
+    """The bot may not post in the channel (no Send Messages permission): the result cannot
+    be shown to the room, and the asker hears so instead of 'thinking…' for ever."""
+
+    async def go() -> DiscordHarness:
+        async with discord_harness(bot_maker(scripted.room)) as h:
+            h.fake.forbidden.add(rf"/channels/{CHANNEL}/messages")
+            query = [{"name": "query", "type": 3, "value": "Maren ferry captain"}]
+            h.interaction(interaction_payload("bible", query))
+            await h.wait_for(lambda: bool(followups(h)), timeout=30)
+            await asyncio.sleep(0.3)
+            return h
+
+    h = run(go())
+    [deferred] = h.fake.named("POST", r"/callback$")
+    assert deferred["type"] == 5  # deferred at once, as every command is
+    assert len(channel_posts(h)) == 1  # the post Discord refused
+    [answer] = followups(h)
+    assert answer["content"] == COMMAND_FAILED and answer["flags"] == 64
