@@ -34,6 +34,15 @@ from bot.streaming import deliver
 
 log = logging.getLogger(__name__)
 PLATFORM = "discord"
+STALE_COMMAND = (
+    "Discord sent this command in an older form than the bot knows, so nothing was done. "
+    "Try again in a minute (Discord may still be updating its commands); if it keeps "
+    "happening, ask whoever runs the bot to restart it so that it syncs its commands."
+)
+COMMAND_FAILED = (
+    "Something went wrong on the bot's side; nothing was saved. Try again, and if it keeps "
+    "happening, ask whoever runs the bot to check its log."
+)
 
 
 def _roles(user: Any) -> tuple[str, ...]:
@@ -55,6 +64,7 @@ class DiscordRoom(discord.Client):
         self._reactions = asyncio.Lock()
         for spec in commands():
             self.tree.add_command(app_command(spec, self._command, self._suggest))
+        self.tree.error(self._command_failed)
 
     # ---- conversation --------------------------------------------------------------------
     async def on_message(self, message: discord.Message) -> None:
@@ -212,6 +222,25 @@ class DiscordRoom(discord.Client):
             await target.send(part, allowed_mentions=NO_PINGS)
         await interaction.followup.send(done, ephemeral=True)
         self.replies_sent += 1
+
+    async def _command_failed(
+        self, interaction: discord.Interaction, error: app_commands.AppCommandError
+    ) -> None:
+        """discord.py only logs a command that fails (before our handler, as with a command
+        Discord still has in an older form, or inside it); the writer would be left with
+        'The application did not respond'."""
+        log.error("discord app command failed: %s", type(error).__name__, exc_info=error)
+        if interaction.type is not discord.InteractionType.application_command:
+            return  # autocomplete: nothing to say, and no message may answer it
+        stale = (app_commands.CommandSignatureMismatch, app_commands.CommandNotFound)
+        text = STALE_COMMAND if isinstance(error, stale) else COMMAND_FAILED
+        try:
+            if interaction.response.is_done():
+                await interaction.followup.send(text, ephemeral=True)
+            else:
+                await interaction.response.send_message(text, ephemeral=True)
+        except discord.HTTPException:
+            log.warning("could not tell the writer that their command failed")
 
 
 def use_api_base(base: str) -> None:

@@ -11,6 +11,7 @@ Slack's events into the core's and renders replies; every rule lives in the core
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -18,10 +19,12 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from agents.messages import Message, Reaction, Update, final_reply
 from agents.room import Room
+from bot.slack_http import http_app
 from bot.slack_render import MAX_CHARS, escape, mrkdwn, split
 from bot.streaming import deliver
 
@@ -40,6 +43,21 @@ def _preview(text: str) -> str:
     """A reply still being written, escaped and cut to one message."""
     text = escape(text)
     return text if len(text) <= MAX_CHARS else text[: MAX_CHARS - 1] + "…"
+
+
+def delivery_key(body: dict[str, Any], event: dict[str, Any]) -> str:
+    """The key a delivery is remembered by, so that Slack's retries get one answer. Slack
+    repeats the event_id on every retry; where a body has none, the event's own identity
+    stands in (every such event used to share the key "None": only the first was answered)."""
+    event_id = body.get("event_id")
+    if isinstance(event_id, str) and event_id:
+        return event_id
+    if str(event.get("type", "")).startswith("reaction_"):
+        item = event.get("item")
+        item = item if isinstance(item, dict) else {}
+        who = [event.get(k) for k in ("type", "user", "reaction", "event_ts")]
+        return "reaction:" + json.dumps([*who, item.get("channel"), item.get("ts")])
+    return "message:" + json.dumps([event.get("channel"), event.get("ts")])
 
 
 def thread_link(workspace: str, channel: str, thread: str) -> str:
@@ -82,7 +100,12 @@ class SlackRoom:
         self.client = AsyncWebClient(token=bot_token, base_url=api_url)
         # Slack answers 429 with Retry-After; wait it out instead of dropping the message.
         self.client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
-        self.app = AsyncApp(client=self.client, signing_secret=signing_secret)
+        # Bolt answers `ssl_check=1` before it checks the signature, so anyone could get a
+        # 200 from it; over HTTP the edge (bot.slack_http) answers it once the signature holds.
+        self.app = AsyncApp(
+            client=self.client, signing_secret=signing_secret, ssl_check_enabled=False
+        )
+        self.verifier = SignatureVerifier(signing_secret)
         self.app.event("app_mention")(self._on_mention)
         self.app.event("message")(self._on_message)
         self.app.command(COMMAND)(self._on_command)
@@ -131,7 +154,7 @@ class SlackRoom:
 
     # ---- messages ------------------------------------------------------------------------
     async def _on_mention(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        if not self._room.first_delivery(PLATFORM, str(body.get("event_id"))):
+        if not self._room.first_delivery(PLATFORM, delivery_key(body, event)):
             return
         thread = event.get("thread_ts") or event["ts"]
         await self._converse(body, event, thread, thread, mentions_bot=True)
@@ -149,7 +172,7 @@ class SlackRoom:
             key_thread, reply_in, flags = thread_ts, thread_ts, {"in_bot_thread": True}
         else:
             return
-        if not self._room.first_delivery(PLATFORM, str(body.get("event_id"))):
+        if not self._room.first_delivery(PLATFORM, delivery_key(body, event)):
             return
         await self._converse(body, event, key_thread, reply_in, **flags)
 
@@ -237,7 +260,7 @@ class SlackRoom:
         item, user = event.get("item", {}), str(event.get("user", ""))
         if item.get("type") != "message" or not user or user == await self.bot_user_id():
             return
-        if not self._room.first_delivery(PLATFORM, str(body.get("event_id"))):
+        if not self._room.first_delivery(PLATFORM, delivery_key(body, event)):
             return
         channel, ts = str(item.get("channel")), str(item.get("ts"))
         reaction = Reaction(
@@ -255,7 +278,7 @@ async def serve_http(slack: SlackRoom, host: str, port: int) -> None:
     """Events API and slash commands over HTTP at /slack/events, signatures verified."""
     from aiohttp import web
 
-    runner = web.AppRunner(slack.app.web_app(path="/slack/events"))
+    runner = web.AppRunner(http_app(slack.app, slack.verifier))
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     try:

@@ -32,10 +32,10 @@ THREAD_EXTRA = {
 }
 
 
-def _json(data: Any) -> web.Response:
+def _json(data: Any, status: int = 200) -> web.Response:
     # discord.py decodes JSON only when Content-Type is exactly application/json.
     return web.Response(
-        body=json.dumps(data).encode(), headers={"Content-Type": "application/json"}
+        status=status, body=json.dumps(data).encode(), headers={"Content-Type": "application/json"}
     )
 
 
@@ -53,6 +53,7 @@ def user(uid: int, name: str, bot: bool = False) -> dict[str, Any]:
 @dataclass
 class FakeDiscord:
     calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    forbidden: set[str] = field(default_factory=set)  # paths (regexes) answered with 403
 
     def named(self, method: str, pattern: str) -> list[dict[str, Any]]:
         return [body for m, path, body in self.calls if m == method and re.search(pattern, path)]
@@ -67,6 +68,8 @@ class FakeDiscord:
             elif raw:
                 body = {"raw": raw.decode("utf-8", "replace")}
         self.calls.append((request.method, path, body))
+        if any(re.fullmatch(p, path) for p in self.forbidden):
+            return _json({"message": "Missing Permissions", "code": 50013}, status=403)
         if path == "/users/@me":
             return _json(user(BOT, "room-bot", bot=True))
         if path == "/oauth2/applications/@me":

@@ -18,6 +18,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from agents.room import Room
 from bot.slack_bot import SlackRoom
+from bot.slack_http import PATH, http_app
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_USER = "UBOT"
@@ -84,6 +85,7 @@ class SlackHarness:
         *,
         secret: str = SIGNING_SECRET,
         timestamp: int | None = None,
+        retry: int | None = None,
     ) -> int:
         ts = str(timestamp if timestamp is not None else int(time.time()))
         signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
@@ -92,18 +94,22 @@ class SlackHarness:
             "X-Slack-Request-Timestamp": ts,
             "X-Slack-Signature": signature,
         }
+        if retry is not None:  # Slack's redelivery of an event it got no 2xx for in time
+            headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
         async with self.session.post(self.events_url, data=body, headers=headers) as resp:
             await resp.read()
             return resp.status
 
-    async def event(self, event: dict[str, Any], event_id: str, **kw: Any) -> int:
-        body = {
+    async def event(self, event: dict[str, Any], event_id: str | None, **kw: Any) -> int:
+        """An Events API delivery; ``event_id=None`` leaves the field out."""
+        body: dict[str, Any] = {
             "type": "event_callback",
             "team_id": TEAM,
             "api_app_id": "A1",
-            "event_id": event_id,
             "event": event,
         }
+        if event_id is not None:
+            body["event_id"] = event_id
         return await self.post(json.dumps(body), "application/json", **kw)
 
     async def command(self, text: str, user: str = "UDANA", channel: str = "C1") -> int:
@@ -157,7 +163,7 @@ async def slack_harness(make_room: Callable[[str], SlackRoom]) -> AsyncIterator[
     await api_site.start()
     api_port = api_runner.addresses[0][1]
     slack = make_room(f"http://127.0.0.1:{api_port}/api/")
-    bolt_runner = web.AppRunner(slack.app.web_app(path="/slack/events"))
+    bolt_runner = web.AppRunner(http_app(slack.app, slack.verifier))
     await bolt_runner.setup()
     await web.TCPSite(bolt_runner, "127.0.0.1", 0).start()
     bolt_port = bolt_runner.addresses[0][1]
@@ -165,7 +171,7 @@ async def slack_harness(make_room: Callable[[str], SlackRoom]) -> AsyncIterator[
         try:
             yield SlackHarness(
                 fake,
-                f"http://127.0.0.1:{bolt_port}/slack/events",
+                f"http://127.0.0.1:{bolt_port}{PATH}",
                 f"http://127.0.0.1:{api_port}/respond",
                 session,
                 slack,
