@@ -132,6 +132,7 @@ class DiscordRoom(discord.Client):
             preview=lambda text: text[-(LIMIT - 10) :],
             finish=lambda r: split(r.text),
             interval_s=self._interval,
+            retract=lambda posted: posted.delete(),
         )
         self.messages_handled += 1
         if reply is not None:

@@ -210,6 +210,7 @@ class SlackRoom:
             preview=_preview,
             finish=lambda r: split(mrkdwn(r.text)),
             interval_s=self._interval,
+            retract=lambda posted: self.client.chat_delete(channel=channel, ts=posted["ts"]),
         )
         self.messages_handled += 1
         if reply is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import random
 import re
 import time
 from collections.abc import AsyncIterator, Callable
@@ -54,6 +55,12 @@ def user(uid: int, name: str, bot: bool = False) -> dict[str, Any]:
 class FakeDiscord:
     calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     forbidden: set[str] = field(default_factory=set)  # paths (regexes) answered with 403
+    # HTTP method -> the share of its calls answered 429 (retry after 10 ms), drawn from ``rng``
+    throttle: dict[str, float] = field(default_factory=dict)
+    rng: random.Random = field(default_factory=lambda: random.Random(12))
+    # message ID -> what the channel shows: {"channel", "content", "deleted"}
+    messages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    threads: dict[str, str] = field(default_factory=dict)  # thread ID -> the message it is on
 
     def named(self, method: str, pattern: str) -> list[dict[str, Any]]:
         return [body for m, path, body in self.calls if m == method and re.search(pattern, path)]
@@ -67,6 +74,15 @@ class FakeDiscord:
                 body = json.loads(raw)
             elif raw:
                 body = {"raw": raw.decode("utf-8", "replace")}
+        if self.rng.random() < self.throttle.get(request.method, 0.0):
+            self.calls.append((f"{request.method}:429", path, body))
+            limited = {"message": "You are being rate limited.", "retry_after": 0.01}
+            # discord.py reads a 429 without a Via header as a Cloudflare ban
+            return web.Response(
+                status=429,
+                body=json.dumps({**limited, "global": False}).encode(),
+                headers={"Content-Type": "application/json", "Via": "1.1 google"},
+            )
         self.calls.append((request.method, path, body))
         if any(re.fullmatch(p, path) for p in self.forbidden):
             return _json({"message": "Missing Permissions", "code": 50013}, status=403)
@@ -89,6 +105,7 @@ class FakeDiscord:
         m = re.fullmatch(r"/channels/(\d+)/messages/(\d+)/threads", path)
         if m:
             tid = next(_ids)
+            self.threads[str(tid)] = m.group(2)
             return _json(
                 {
                     "id": str(tid),
@@ -108,14 +125,14 @@ class FakeDiscord:
             )
         m = re.fullmatch(r"/channels/(\d+)/messages(?:/(\d+))?", path)
         if m:
+            mid = m.group(2) or str(next(_ids))
+            if request.method == "DELETE":
+                self.messages.get(mid, {})["deleted"] = True
+                return web.Response(status=204)
+            shown = self.messages.setdefault(mid, {"channel": m.group(1), "deleted": False})
+            shown["content"] = body.get("content", shown.get("content", ""))
             return _json(
-                message_payload(
-                    int(m.group(1)),
-                    BOT,
-                    body.get("content", ""),
-                    mid=int(m.group(2)) if m.group(2) else None,
-                    bot=True,
-                )
+                message_payload(int(m.group(1)), BOT, shown["content"], mid=int(mid), bot=True)
             )
         m = re.fullmatch(r"/interactions/(\d+)/[^/]+/callback", path)
         if m:
@@ -223,6 +240,17 @@ def guild_payload() -> dict[str, Any]:
                 "permission_overwrites": [],
                 "guild_id": str(GUILD),
             },
+            *(
+                {
+                    "id": str(CHANNEL + n),
+                    "type": 0,
+                    "name": f"writers-{n + 1}",
+                    "position": n,
+                    "permission_overwrites": [],
+                    "guild_id": str(GUILD),
+                }
+                for n in range(1, 5)
+            ),
             {
                 "id": str(CHANNEL + 50),
                 "type": 0,
@@ -366,6 +394,14 @@ class DiscordHarness:
             self.bot._connection.parse_message_reaction_add(data)
         else:
             self.bot._connection.parse_message_reaction_remove(data)
+
+    def shown_in(self, channel: str) -> list[str]:
+        """The texts a channel or thread shows in the end: posted, last edited, not deleted."""
+        return [
+            str(m["content"])
+            for m in self.fake.messages.values()
+            if m["channel"] == channel and not m["deleted"]
+        ]
 
     async def wait_for(self, check: Callable[[], bool], timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -30,6 +31,11 @@ NAMES = {"UDANA": "dana", "USAM": "sam", "UANA": "ana", "ULEE": "lee", BOT_USER:
 class FakeSlack:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     rate_limit_once: set[str] = field(default_factory=set)
+    # method -> the share of its calls answered 429 (Retry-After: 0), drawn from ``rng``
+    throttle: dict[str, float] = field(default_factory=dict)
+    rng: random.Random = field(default_factory=lambda: random.Random(12))
+    # ts -> what the channel shows: {"channel", "thread_ts", "text", "deleted"}
+    messages: dict[str, dict[str, Any]] = field(default_factory=dict)
     _ts: int = 1000
 
     def named(self, method: str) -> list[dict[str, Any]]:
@@ -37,19 +43,25 @@ class FakeSlack:
 
     async def handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        if request.method == "GET":
-            args = dict(request.query)
-        elif request.content_type == "application/json":
-            args = await request.json()
-        else:
-            args = dict(await request.post())
+        # slack_sdk sends some methods' arguments (chat.delete's) in the query of a POST
+        args: dict[str, Any] = dict(request.query)
+        if request.method == "POST" and request.content_type == "application/json":
+            args |= await request.json()
+        elif request.method == "POST":
+            args |= dict(await request.post())
         if method in self.rate_limit_once:
             self.rate_limit_once.discard(method)
             self.calls.append((f"{method}:429", args))
             return web.json_response(
                 {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
             )
+        if self.rng.random() < self.throttle.get(method, 0.0):
+            self.calls.append((f"{method}:429", args))
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "0"}
+            )
         self.calls.append((method, args))
+        self._track(method, args)
         if method == "auth.test":
             return web.json_response({"ok": True, "user_id": BOT_USER, "team_id": TEAM})
         if method == "users.info":
@@ -64,6 +76,28 @@ class FakeSlack:
                 {"ok": True, "channel": args.get("channel"), "ts": f"{self._ts}.0"}
             )
         return web.json_response({"ok": True})
+
+    def _track(self, method: str, args: dict[str, Any]) -> None:
+        """Keep what each posted message shows now, as a writer would see the channel."""
+        if method == "chat.postMessage":
+            self.messages[f"{self._ts + 1}.0"] = {
+                "channel": args.get("channel"),
+                "thread_ts": args.get("thread_ts"),
+                "text": args.get("text"),
+                "deleted": False,
+            }
+        elif method == "chat.update" and args.get("ts") in self.messages:
+            self.messages[str(args["ts"])]["text"] = args.get("text")
+        elif method == "chat.delete" and args.get("ts") in self.messages:
+            self.messages[str(args["ts"])]["deleted"] = True
+
+    def shown_in(self, thread_ts: str) -> list[str]:
+        """The texts a thread shows in the end: posted, last edited, not deleted."""
+        return [
+            str(m["text"])
+            for m in self.messages.values()
+            if m["thread_ts"] == thread_ts and not m["deleted"]
+        ]
 
     async def respond(self, request: web.Request) -> web.Response:
         self.calls.append(("respond", await request.json()))
