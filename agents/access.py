@@ -27,6 +27,11 @@ class Access:
     def is_admin(self, event: RoomEvent) -> bool:
         return bool(_ids(event) & self.admins.get(event.platform, frozenset()))
 
+    def sees_all_shows(self, event: RoomEvent) -> bool:
+        """Who may learn which shows this machine holds: admins, and whoever sits at the
+        machine itself (the terminal)."""
+        return event.platform in self.open_platforms or self.is_admin(event)
+
     def may_edit_canon(self, event: RoomEvent) -> bool:
         editors = self.editors.get(event.platform, frozenset())
         if not editors and event.platform in self.open_platforms:

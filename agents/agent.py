@@ -262,7 +262,7 @@ class CanonAgent:
         if not body and not notice:  # nothing stood up, and nothing to quote instead
             body = "I could not find an answer to that in the bible. Try asking with a name."
         text = "\n\n".join(part for part in (episode_line, notice, body) if part)
-        self._remember(msg, plan, text)
+        self._remember(msg, show, plan, text)
         result = Answer(
             text=text,
             citations=citations,
@@ -333,11 +333,12 @@ class CanonAgent:
         ]
         return "\n".join(parts)
 
-    def _remember(self, msg: Message, plan: TurnPlan, text: str) -> None:
+    def _remember(self, msg: Message, show: str, plan: TurnPlan, text: str) -> None:
         """The writer's turn and the answer they got, saved together."""
         count = self._engine.count_tokens
         self._history.append(
             msg.key,
+            show,
             [
                 Turn(
                     "writer",

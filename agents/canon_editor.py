@@ -146,7 +146,11 @@ class CanonEditor:
                 "is read-only here. Ingest a copy of it from a folder of your own."
             )
         if not os.access(folder, os.W_OK):
-            raise BadRequest(f"The bot cannot write to the {show} bible folder ({folder}).")
+            # The folder's path is the server's business, never a chat reply's.
+            raise BadRequest(
+                f"The bot cannot write to the {show} bible folder, so nothing changed. Ask "
+                "whoever runs the bot to let it write there."
+            )
         return folder
 
     # ---- add ----------------------------------------------------------------------------------
@@ -226,8 +230,9 @@ class CanonEditor:
                 and content_hash(path.read_text(encoding="utf-8")) != last.content_hash
             ):
                 raise BadRequest(
-                    f"{last.file} was edited after it was added, so I left it alone. Remove it "
-                    f"by hand, then run: writersroom bible ingest {folder} --show {show}"
+                    f"{last.file} was edited after it was added, so I left it alone. Ask whoever "
+                    f"runs the bot to remove it from the {show} bible folder by hand and ingest "
+                    f"the folder again (writersroom bible ingest DIR --show {show})."
                 )
             kept = path.read_text(encoding="utf-8") if path.exists() else None
             _remove(path)

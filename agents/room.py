@@ -181,7 +181,7 @@ class Room:
         if spec.private:
             reply = reply.model_copy(update={"private": True})
         if reply.ok and spec.records:
-            await asyncio.to_thread(self._record_command, event, spec, args, reply)
+            await asyncio.to_thread(self._record_command, event, call.show, spec, args, reply)
         yield Final(reply)
 
     # ---- reactions -----------------------------------------------------------------------
@@ -230,14 +230,26 @@ class Room:
             brainstorm.show
             if brainstorm is not None
             else event.show
-            or services.shows.resolve(event.platform, event.workspace, event.channel)
+            or services.shows.resolve(
+                event.platform, event.workspace, event.channel, event.author_id
+            )
         )
         if named is None:
             raise NoShowForChannel(event.prefix)
         slug = show_slug(named)
         if not services.bible.has_show(slug):
-            raise UnknownShow(slug, services.bible.shows())
+            # Only admins learn which other shows this machine holds.
+            known = services.bible.shows() if services.access.sees_all_shows(event) else None
+            raise UnknownShow(slug, known)
         return slug
+
+    def _show_of(self, event: RoomEvent) -> str:
+        """The show the channel works on, or '' where it has none yet: room talk is kept
+        either way, under the show it was said about."""
+        try:
+            return self._show(event, None)
+        except (RoomError, UnknownShow, InvalidShowName):
+            return ""
 
     def suggest(self, event: RoomEvent, source: str, typed: str) -> list[str]:
         """Autocomplete for a parameter's ``complete`` source: names that contain ``typed``."""
@@ -287,10 +299,11 @@ class Room:
         services = self.services
         text = services.prompts.render("room_chatter", author=event.author, text=event.text.strip())
         count = services.backend.count_tokens(text)
-        services.history.append(event.key, [Turn("writer", event.author, event.text, text, count)])
+        turn = Turn("writer", event.author, event.text, text, count)
+        services.history.append(event.key, self._show_of(event), [turn])
 
     def _record_command(
-        self, event: RoomEvent, spec: CommandSpec, args: dict[str, Any], reply: Reply
+        self, event: RoomEvent, show: str, spec: CommandSpec, args: dict[str, Any], reply: Reply
     ) -> None:
         services = self.services
         asked = said_as_text(spec, args)
@@ -298,6 +311,7 @@ class Room:
         count = services.backend.count_tokens
         services.history.append(
             event.key,
+            show,
             [
                 Turn("writer", event.author, asked, prompt, count(prompt)),
                 Turn("assistant", "bot", plain(reply.text), plain(reply.text), count(reply.text)),

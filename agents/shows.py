@@ -1,9 +1,12 @@
-"""Which show a channel works on: a mapping set in the channel, then the settings file,
-then WR_DEFAULT_SHOW. With none of them, the writer gets a hint instead of another show's
-canon."""
+"""Which show a conversation works on: the channel's mapping (set in the channel, then the
+settings file), then the writer's own default (set by an admin), then WR_DEFAULT_SHOW, but
+only while the machine holds at most one show. With several shows a DM or an unlinked
+channel gets none until an admin says which: any member could otherwise DM the bot and read
+whichever show happens to be the default."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -15,8 +18,9 @@ from memory.room_state import RoomState
 class NoShowForChannel(BadRequest):
     def __init__(self, prefix: str) -> None:
         super().__init__(
-            "This channel is not linked to a show yet. Someone allowed to can run "
-            f"`{prefix}show NAME` here, or the bot's admin can set WR_DEFAULT_SHOW."
+            "This conversation is not linked to a show yet. An admin can run "
+            f"`{prefix}show NAME` in a channel to link it, or `{prefix}show NAME for @writer` "
+            "to set a writer's own show (for direct messages)."
         )
 
 
@@ -34,18 +38,27 @@ def load_show_map(path: Path | None) -> dict[tuple[str, str], str]:
 
 class ShowResolver:
     def __init__(
-        self, state: RoomState, file_map: dict[tuple[str, str], str], default: str | None
+        self,
+        state: RoomState,
+        file_map: dict[tuple[str, str], str],
+        default: str | None,
+        shows: Callable[[], list[str]] = list,
     ) -> None:
         self._state = state
         self._file_map = file_map
         self._default = default or None
+        self._shows = shows  # the shows this machine holds
 
-    def resolve(self, platform: str, workspace: str, channel: str) -> str | None:
+    def resolve(self, platform: str, workspace: str, channel: str, user: str = "") -> str | None:
         return (
             self._state.mapped_show(platform, workspace, channel)
             or self._file_map.get((workspace, channel))
-            or self._default
+            or (self._state.user_show(platform, user) if user else None)
+            or (self._default if len(self._shows()) <= 1 else None)
         )
 
     def link(self, platform: str, workspace: str, channel: str, show: str, by: str) -> None:
         self._state.map_show(platform, workspace, channel, show, by)
+
+    def link_user(self, platform: str, user: str, show: str, by: str) -> None:
+        self._state.set_user_show(platform, user, show, by)

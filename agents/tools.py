@@ -32,7 +32,7 @@ def make_tools(
 
     def read_thread(token_budget: int) -> list[Turn]:
         """The conversation so far in this thread, newest turns that fit the budget."""
-        return history.turns(key, token_budget)
+        return history.turns(key, show, token_budget)
 
     tools = [
         StructuredTool.from_function(search_bible, response_format="content"),

@@ -226,7 +226,9 @@ def build_app(
         agent=agent,
         extractor=extractor,
         canon=CanonEditor(bible, ledger, read_only=[settings.sample_bible]),
-        shows=ShowResolver(state, load_show_map(settings.show_map), settings.default_show),
+        shows=ShowResolver(
+            state, load_show_map(settings.show_map), settings.default_show, bible.shows
+        ),
         access=access_of(settings),
         config=room_config(settings),
     )

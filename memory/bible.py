@@ -54,8 +54,15 @@ class Embedder(Protocol):
 class UnknownShow(LookupError):
     """No bible has been ingested for this show."""
 
-    def __init__(self, show: str, known: Sequence[str]) -> None:
-        self.show, self.known = show, list(known)
+    def __init__(self, show: str, known: Sequence[str] | None) -> None:
+        """``known``: the shows to name, or None where the reader may not learn them."""
+        self.show, self.known = show, list(known or [])
+        if known is None:
+            super().__init__(
+                f"There is no bible for the show '{show}' here. Ask whoever runs the bot to "
+                "ingest it, or to link this channel to the show you work on."
+            )
+            return
         hint = f" Known shows: {', '.join(known)}." if known else " No show is ingested yet."
         super().__init__(
             f"There is no bible for the show '{show}'.{hint} "

@@ -1,6 +1,8 @@
 """Thread history in SQLite: what was said in each conversation, so follow-ups keep context.
 
-A conversation is (platform, workspace, channel, thread). A writer's turn and the bot's reply
+A conversation is (platform, workspace, channel, thread), read for one show: a channel that
+is linked to another show starts afresh there, so one show's canon quoted in a thread never
+becomes context for another's. A writer's turn and the bot's reply
 are written in one transaction, so a failed or timed-out request leaves no half turn behind.
 """
 
@@ -32,6 +34,12 @@ _MIGRATIONS: dict[int, str] = {
         created_at REAL NOT NULL
     );
     CREATE INDEX turns_by_conversation ON turns (platform, workspace, channel, thread, id);
+    """,
+    # Turns from before shows were part of the key keep '' and are read by no show.
+    2: """
+    ALTER TABLE turns ADD COLUMN show TEXT NOT NULL DEFAULT '';
+    DROP INDEX turns_by_conversation;
+    CREATE INDEX turns_by_conversation ON turns (platform, workspace, channel, thread, show, id);
     """,
 }
 
@@ -72,8 +80,9 @@ class HistoryStore:
         with self._lock:
             migrate(self._db, _MIGRATIONS)
 
-    def append(self, key: ConversationKey, turns: Sequence[Turn]) -> None:
-        """Write turns atomically: all of them or none."""
+    def append(self, key: ConversationKey, show: str, turns: Sequence[Turn]) -> None:
+        """Write turns atomically: all of them or none. ``show``: the show they were said
+        about ('' where the channel has none)."""
         now = time.time()
         rows = [
             (
@@ -81,6 +90,7 @@ class HistoryStore:
                 key.workspace,
                 key.channel,
                 key.thread,
+                show,
                 t.role,
                 t.author,
                 t.text,
@@ -93,19 +103,21 @@ class HistoryStore:
         ]
         with self._lock, transaction(self._db):
             self._db.executemany(
-                "INSERT INTO turns (platform, workspace, channel, thread, role, author, text,"
-                " prompt_text, canon_ids, tokens, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO turns (platform, workspace, channel, thread, show, role, author,"
+                " text, prompt_text, canon_ids, tokens, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
 
-    def turns(self, key: ConversationKey, token_budget: int | None = None) -> list[Turn]:
-        """The thread's turns, oldest first; with a budget, only the newest that fit."""
+    def turns(self, key: ConversationKey, show: str, token_budget: int | None = None) -> list[Turn]:
+        """The thread's turns about ``show``, oldest first; with a budget, only the newest
+        that fit."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT role, author, text, prompt_text, tokens, canon_ids, created_at FROM turns"
-                " WHERE platform=? AND workspace=? AND channel=? AND thread=? ORDER BY id DESC",
-                (key.platform, key.workspace, key.channel, key.thread),
+                " WHERE platform=? AND workspace=? AND channel=? AND thread=? AND show=?"
+                " ORDER BY id DESC",
+                (key.platform, key.workspace, key.channel, key.thread, show),
             ).fetchall()
         kept: list[Turn] = []
         used = 0

@@ -1,6 +1,7 @@
 """Small persistent state the chat adapters need: delivered event IDs (so a platform's retries
 give one answer, across restarts), threads the bot has joined, channel -> show mappings, and
-the episode a thread or channel is breaking.
+writers' own default shows (for DMs and unlinked channels), and the episode a thread or
+channel is breaking.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ CREATE TABLE IF NOT EXISTS show_map (
     platform TEXT NOT NULL, workspace TEXT NOT NULL, channel TEXT NOT NULL,
     show TEXT NOT NULL, set_by TEXT NOT NULL, set_at REAL NOT NULL,
     PRIMARY KEY (platform, workspace, channel)
+);
+CREATE TABLE IF NOT EXISTS user_show (
+    platform TEXT NOT NULL, user_id TEXT NOT NULL,
+    show TEXT NOT NULL, set_by TEXT NOT NULL, set_at REAL NOT NULL,
+    PRIMARY KEY (platform, user_id)
 );
 CREATE TABLE IF NOT EXISTS episode_at (
     platform TEXT NOT NULL, workspace TEXT NOT NULL, channel TEXT NOT NULL, thread TEXT NOT NULL,
@@ -79,6 +85,22 @@ class RoomState:
             row = self._db.execute(
                 "SELECT show FROM show_map WHERE platform=? AND workspace=? AND channel=?",
                 (platform, workspace, channel),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_user_show(self, platform: str, user_id: str, show: str, by: str) -> None:
+        """A writer's show wherever no channel mapping says otherwise (a DM, an unlinked
+        channel). Keyed by platform and user alone: a Discord DM belongs to no server."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO user_show VALUES (?, ?, ?, ?, ?)",
+                (platform, user_id, show, by, time.time()),
+            )
+
+    def user_show(self, platform: str, user_id: str) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT show FROM user_show WHERE platform=? AND user_id=?", (platform, user_id)
             ).fetchone()
         return None if row is None else str(row[0])
 

@@ -13,7 +13,7 @@ from agents.schemas import Answer
 from bot.compose import App, build_app
 from bot.settings import Settings
 from memory.embeddings import MiniLMEmbedder
-from tests.conftest import TOBY, ask, assert_trustworthy, message, run, scripted_app
+from tests.conftest import SHOW, TOBY, ask, assert_trustworthy, message, run, scripted_app
 
 
 def test_each_fabrication_is_removed_and_what_remains_is_correct(fabricating: App) -> None:
@@ -32,7 +32,7 @@ def test_each_fabrication_is_removed_and_what_remains_is_correct(fabricating: Ap
     for why in ("loop", "instruction text", "quote not in the bible", "not retrieved"):
         assert why in kinds
     # The thread keeps the verified answer, not the draft.
-    turns = fabricating.room.services.history.turns(message("").key)
+    turns = fabricating.room.services.history.turns(message("").key, SHOW)
     assert turns[-1].text == reply.text and "episode 6" not in turns[-1].prompt_text
 
 

@@ -169,6 +169,7 @@ def kept(settings: Settings, embedder: MiniLMEmbedder, bible_copy: Path) -> Iter
     history = HistoryStore(settings.history_path)
     history.append(
         ConversationKey("terminal", "local", "terminal", "main"),
+        SHOW,
         [Turn("writer", "dana", "the cold open needs fog", "the cold open needs fog", 6)],
     )
     history.close()

@@ -57,7 +57,7 @@ def test_a_text_command_and_a_typed_one_reach_the_same_handler(scripted: App) ->
         isinstance(reply.result, LoglineSet) and reply.result.loglines[0].goal == "save the ferry"
     )
     assert reply.text.startswith("**Loglines** for: Maren saves the ferry")
-    turns = scripted.room.services.history.turns(said.key)
+    turns = scripted.room.services.history.turns(said.key, SHOW)
     assert [t.text for t in turns] == ["/logline Maren saves the ferry 1", plain(reply.text)]
     typed = Command(
         **said.model_dump(exclude={"text", "mentions_bot", "in_bot_thread"}),

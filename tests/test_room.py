@@ -110,7 +110,7 @@ def test_typed_command_entry_point(app: App) -> None:
 def test_room_chatter_is_kept_without_a_reply(app: App) -> None:
     reply, pieces = run(ask(app, message("I think Quill is too obvious", mentions_bot=False)))
     assert reply.kind == "noted" and pieces == []
-    turns = app.room.services.history.turns(message("").key)
+    turns = app.room.services.history.turns(message("").key, SHOW)
     assert turns[-1].text == "I think Quill is too obvious" and turns[-1].author == "dana"
 
 
@@ -127,7 +127,7 @@ def test_thread_history_survives_a_restart_and_feeds_follow_ups(
     )
     try:
         key = message("", thread="story-1").key
-        turns = reopened.room.services.history.turns(key)
+        turns = reopened.room.services.history.turns(key, SHOW)
         assert [t.role for t in turns] == ["writer", "assistant"]
         assert turns[0].text == "Who is Maren Kessler?"
         follow = message("And what does she want?", thread="story-1")

@@ -1,12 +1,18 @@
-"""`show NAME`: link this channel to a show. Only the room's admins (settings) may."""
+"""`show NAME`: link this channel to a show; `show NAME for @writer`: set a writer's own show,
+for their DMs and unlinked channels. Only the room's admins (settings) may do either."""
 
 from __future__ import annotations
+
+import re
 
 from agents.commands.registry import register
 from agents.commands.spec import Call, CommandSpec, Param
 from agents.messages import Reply
 from memory.bible import InvalidShowName, show_slug
 
+# "lantern-line for @dana": Slack escapes the mention as <@U123|dana>, Discord as <@123>
+_FOR = re.compile(r"^(?P<show>.+?)\s+for\s+(?P<who>\S+)\s*$", re.IGNORECASE)
+_MENTION = re.compile(r"^<@!?(?P<id>[A-Za-z0-9]+)(?:\|[^>]*)?>$")
 QUOTED = 60  # the most of a typed name a reply repeats: a long one hid what to do next
 
 
@@ -17,13 +23,23 @@ def quoted(name: str) -> str:
     return name if len(name) <= QUOTED else name[: QUOTED - 1] + "…"
 
 
+def for_writer(name: str) -> tuple[str, str | None]:
+    """The show's name and the writer it is for (their platform ID), if the admin named one."""
+    found = _FOR.match(name.strip())
+    if found is None:
+        return name, None
+    who = found["who"]
+    mention = _MENTION.match(who)
+    return found["show"], mention["id"] if mention else who.lstrip("@")
+
+
 async def run(call: Call) -> Reply:
     if not call.is_admin:
         return Reply.error(
             "Only the room's admins can change which show this channel uses. Nothing changed."
         )
     bible, event = call.services.bible, call.event
-    name = call.arg("name")
+    name, writer = for_writer(call.arg("name"))
     try:
         show = show_slug(name)
     except InvalidShowName:
@@ -36,6 +52,13 @@ async def run(call: Call) -> Reply:
         return Reply.error(
             f"There is no bible for '{show}' (known shows: {known}). Nothing changed."
         )
+    if writer is not None:
+        call.services.shows.link_user(event.platform, writer, show, event.author_id)
+        return Reply(
+            kind="show",
+            text=f"{writer} now works on {show} in direct messages and in channels that are not "
+            "linked to a show.",
+        )
     call.services.shows.link(event.platform, event.workspace, event.channel, show, event.author_id)
     return Reply(kind="show", text=f"This channel now works on {show}.")
 
@@ -43,9 +66,10 @@ async def run(call: Call) -> Reply:
 SPEC = register(
     CommandSpec(
         "show",
-        "Admins only: link this channel to a show's bible.",
+        "Admins only: link this channel to a show's bible, or set a writer's own show for "
+        "direct messages with 'for @writer'.",
         (Param("name", "The show's name, like lantern-line.", rest=True, complete="shows"),),
-        ("show lantern-line",),
+        ("show lantern-line", "show lantern-line for @dana"),
         handler=run,
         needs_show=False,
         private=True,
