@@ -206,7 +206,8 @@ class BibleStore:
         slug = show_slug(show)
         if not directory.is_dir():
             raise FileNotFoundError(f"No bible folder at {directory}")
-        files = sorted(p for p in directory.rglob("*.md") if p.is_file())
+        # A link to nowhere is listed too: it is reported and its last good version kept.
+        files = sorted(p for p in directory.rglob("*.md") if p.is_file() or p.is_symlink())
         if not files:  # almost always the wrong folder; syncing to it would empty the bible
             raise FileNotFoundError(f"No .md files in {directory}; nothing was changed.")
         report = IngestReport(show=slug, files=len(files))

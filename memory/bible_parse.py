@@ -24,6 +24,7 @@ from memory.bible_dates import (
     section_visible_from,
     whole,
 )
+from memory.bible_read import UnreadableFile, read_bible_text
 
 ENTRY_TYPES = ("character", "location", "episode", "arc", "rule", "note")
 # Front-matter keys the store keeps under fixed names; any further field is kept as well.
@@ -204,9 +205,9 @@ def parse_bible_file(
     """Parse one file; raises BibleFileError with the line to fix. Problems that leave the
     file usable (an episode code that cannot be read) go to ``warnings``."""
     try:
-        raw = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise BibleFileError(rel, None, "not UTF-8 text") from exc
+        raw = read_bible_text(path)
+    except UnreadableFile as exc:
+        raise BibleFileError(rel, exc.line, exc.reason) from exc
     data, body, body_line = split_front_matter(rel, raw)
     base = front_matter_metadata(rel, data)
     problems: Problems = []

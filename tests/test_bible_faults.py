@@ -1,0 +1,158 @@
+"""One bad bible file never stops an ingest: real files, real Chroma, real embeddings.
+
+Each case broke `bible ingest` for the whole show before (an exception escaped, or Chroma
+dropped or changed what the file said). Now the file is kept exactly or skipped with its path
+in the bible and a reason, the rest of the show ingests, and a skipped file's last good
+version stays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from memory.bible import BibleStore, open_chroma
+from memory.bible_parse import BibleFileError, parse_bible_file
+from memory.embeddings import MiniLMEmbedder
+from tests.conftest import SHOW
+
+TOBY = "characters/toby_vell.md"
+WREN_BODY = "# Wren Hale\n\nWren runs the ferry office at Harrowgate and keeps its ledgers.\n"
+
+
+@pytest.fixture
+def store(tmp_path: Path, embedder: MiniLMEmbedder) -> Iterator[BibleStore]:
+    client, lock = open_chroma(tmp_path / "chroma", None, 0)
+    bible = BibleStore(client, embedder, lock)
+    yield bible
+    bible.close()
+
+
+def stored(store: BibleStore, show: str, file: str) -> dict[str, dict[str, Any]]:
+    got = store._collection(show).get(where={"file": file}, include=["metadatas"])
+    return dict(zip(got["ids"], got["metadatas"], strict=True))
+
+
+def parsed_count(folder: Path, *leave_out: str) -> int:
+    """Chunks the parser makes of the folder's files, but those left out."""
+    return sum(
+        len(parse_bible_file(p, p.relative_to(folder).as_posix()))
+        for p in sorted(folder.rglob("*.md"))
+        if p.relative_to(folder).as_posix() not in leave_out
+    )
+
+
+def assert_plain(error: BibleFileError, tmp_path: Path) -> None:
+    """What a writer reads: the file's place in the bible, never a path of this server."""
+    assert not Path(error.path).is_absolute()
+    assert str(tmp_path) not in str(error) and "Traceback" not in error.reason
+    assert error.reason and len(error.reason) < 400
+
+
+def write_entry(folder: Path, rel: str, front: str, body: str = WREN_BODY) -> Path:
+    path = folder / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"---\n{front}---\n{body}", encoding="utf-8")
+    return path
+
+
+# ---- unreadable files --------------------------------------------------------------------
+
+
+def test_a_file_gone_while_ingesting_is_reported_and_its_last_good_version_kept(
+    store: BibleStore, bible_copy: Path, tmp_path: Path
+) -> None:
+    store.ingest(bible_copy, SHOW)
+    before = set(stored(store, SHOW, TOBY))
+    assert before
+
+    def vanish(stage: str, done: int, total: int) -> None:
+        if stage == "reading" and done == 1:  # listed already, read later
+            (bible_copy / TOBY).unlink()
+
+    report = store.ingest(bible_copy, SHOW, vanish)
+    (error,) = report.skipped
+    assert error.path == TOBY and "cannot be read (No such file or directory)" in error.reason
+    assert_plain(error, tmp_path)
+    assert report.removed == 0 and set(stored(store, SHOW, TOBY)) == before
+    assert report.chunks == parsed_count(bible_copy) > 50
+
+
+def test_a_link_to_nowhere_is_reported_and_its_last_good_version_kept(
+    store: BibleStore, bible_copy: Path, tmp_path: Path
+) -> None:
+    target = write_entry(tmp_path / "elsewhere", "wren.md", "type: character\nname: Wren Hale\n")
+    (bible_copy / "links").mkdir()
+    (bible_copy / "links/wren.md").symlink_to(target)
+    store.ingest(bible_copy, SHOW)
+    before = set(stored(store, SHOW, "links/wren.md"))
+    assert before
+    target.unlink()
+    report = store.ingest(bible_copy, SHOW)
+    (error,) = report.skipped
+    assert error.path == "links/wren.md" and "cannot be read" in error.reason
+    assert_plain(error, tmp_path)
+    assert report.removed == 0 and set(stored(store, SHOW, "links/wren.md")) == before
+    assert store.lookup(SHOW, "Wren Hale") is not None
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").is_file(), reason="needs Linux's /proc")
+def test_a_file_the_system_will_not_read_is_reported_even_for_root(
+    store: BibleStore, bible_copy: Path, tmp_path: Path
+) -> None:
+    """chmod 000 stops no root (these tests may run as root); reading /proc/self/mem from its
+    start fails with EIO for anyone."""
+    store.ingest(bible_copy, SHOW)
+    before = set(stored(store, SHOW, TOBY))
+    (bible_copy / TOBY).unlink()
+    (bible_copy / TOBY).symlink_to("/proc/self/mem")
+    report = store.ingest(bible_copy, SHOW)
+    (error,) = report.skipped
+    assert error.path == TOBY and "cannot be read (Input/output error)" in error.reason
+    assert "/proc" not in str(error)
+    assert set(stored(store, SHOW, TOBY)) == before
+
+
+# ---- encodings ---------------------------------------------------------------------------
+
+WREN = "---\ntype: character\nname: Renée Hale\naliases: [Renée]\n---\n" + WREN_BODY
+
+
+@pytest.mark.parametrize("codec", ["utf-8-sig", "utf-16", "utf-32"])
+def test_a_file_with_a_byte_order_mark_is_read_as_it_says(
+    store: BibleStore, bible_copy: Path, codec: str
+) -> None:
+    (bible_copy / "wren.md").write_bytes(WREN.replace("\n", "\r\n").encode(codec))
+    report = store.ingest(bible_copy, SHOW)
+    assert not report.skipped
+    chunks = parse_bible_file(bible_copy / "wren.md", "wren.md")
+    assert [c.text for c in chunks] == [WREN_BODY.split("\n\n", 1)[1].strip()]
+    assert chunks[0].metadata["name"] == "Renée Hale" and "\ufeff" not in chunks[0].heading
+    assert set(stored(store, SHOW, "wren.md")) == {c.id for c in chunks}
+
+
+@pytest.mark.parametrize(
+    ("data", "line", "needle"),
+    [
+        (WREN.encode("latin-1"), 3, "not UTF-8 text: save it as UTF-8"),
+        (b"\xff\xfe" + b"\x00\xd8" + WREN.encode("utf-16-le"), None, "not UTF-16 text"),
+    ],
+    ids=["latin-1", "utf-16-half-character"],
+)
+def test_text_in_another_encoding_is_reported_with_its_line(
+    store: BibleStore,
+    bible_copy: Path,
+    tmp_path: Path,
+    data: bytes,
+    line: int | None,
+    needle: str,
+) -> None:
+    (bible_copy / "wren.md").write_bytes(data)
+    report = store.ingest(bible_copy, SHOW)
+    (error,) = report.skipped
+    assert (error.path, error.line) == ("wren.md", line) and needle in error.reason
+    assert_plain(error, tmp_path)
+    assert report.chunks == store.count(SHOW) == parsed_count(bible_copy, "wren.md")
