@@ -30,6 +30,9 @@ ENTRY_TYPES = ("character", "location", "episode", "arc", "rule", "note")
 # Front-matter keys the store keeps under fixed names; any further field is kept as well.
 RESERVED_KEYS = ("file", "heading", "text", "content_hash", "chunk_index")
 MAX_CHUNK_WORDS = 180
+# `[` and `{` nested deeper than this are no bible field; YAML takes seconds to refuse them.
+MAX_FLOW_DEPTH = 100
+_TOO_DEEP = "front matter is nested too deeply to read; a field holds a value or a list"
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 
 
@@ -88,8 +91,11 @@ def split_front_matter(path: str, raw: str) -> tuple[dict[str, Any], str, int]:
             break
     else:
         raise BibleFileError(path, 1, "front matter is never closed with a '---' line")
+    text = "\n".join(lines[1:end])
+    if _flow_depth(text) > MAX_FLOW_DEPTH:
+        raise BibleFileError(path, 2, _TOO_DEEP)
     try:
-        data = yaml.safe_load("\n".join(lines[1:end])) or {}
+        data = yaml.safe_load(text) or {}
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 2 if mark is not None else None
@@ -97,9 +103,29 @@ def split_front_matter(path: str, raw: str) -> tuple[dict[str, Any], str, int]:
         raise BibleFileError(path, line, f"YAML error in front matter: {problem}") from exc
     except yaml.YAMLError as exc:
         raise BibleFileError(path, 2, f"YAML error in front matter: {exc}") from exc
+    except RecursionError:  # nesting _flow_depth cannot see (indentation, quoted brackets)
+        raise BibleFileError(path, 2, _TOO_DEEP) from None
+    except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+        # YAML reads `2023-02-30` as a date and `0x_` as a number, then Python refuses them.
+        detail = f" ({exc})" if isinstance(exc, ValueError) else ""
+        reason = (
+            f"a value in the front matter cannot be read{detail}: check its dates and "
+            "numbers, or put the value in quotes"
+        )
+        raise BibleFileError(path, None, reason) from exc
     if not isinstance(data, dict):
         raise BibleFileError(path, 2, "front matter must be 'key: value' lines")
     return data, "\n".join(lines[end + 1 :]), end + 2
+
+
+def _flow_depth(text: str) -> int:
+    """How deep `[` and `{` open, quoted ones counted too: a first look, cheap where YAML's
+    scanner slows with every level it holds open."""
+    depth = deepest = 0
+    for bracket in re.sub(r"[^\[\]{}]", "", text):
+        depth = depth + 1 if bracket in "[{" else max(0, depth - 1)
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def _flatten(value: Any) -> str | int | float | bool | None:

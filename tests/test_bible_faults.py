@@ -156,3 +156,54 @@ def test_text_in_another_encoding_is_reported_with_its_line(
     assert (error.path, error.line) == ("wren.md", line) and needle in error.reason
     assert_plain(error, tmp_path)
     assert report.chunks == store.count(SHOW) == parsed_count(bible_copy, "wren.md")
+
+
+# ---- nesting ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "front",
+    [
+        "a: " + "[" * 10_000 + "]" * 10_000 + "\n",
+        "a: " + "{b: " * 10_000 + "1" + "}" * 10_000 + "\n",
+        "a: " + '[ "]", ' * 1000 + "]" * 1000 + "\n",  # quoted brackets hide the depth
+        "a:\n" + "".join(" " * (i + 1) + "-\n" for i in range(1000)),
+    ],
+    ids=["list-10000-deep", "map-10000-deep", "list-1000-deep-quoted", "indented-1000-deep"],
+)
+def test_deeply_nested_yaml_is_reported_and_the_rest_ingests(
+    store: BibleStore, bible_copy: Path, tmp_path: Path, front: str
+) -> None:
+    store.ingest(bible_copy, SHOW)
+    before = set(stored(store, SHOW, TOBY))
+    write_entry(bible_copy, TOBY, f"type: character\nname: Tobias Vell\n{front}")
+    report = store.ingest(bible_copy, SHOW)
+    (error,) = report.skipped
+    assert error.path == TOBY and "nested too deeply" in error.reason
+    assert_plain(error, tmp_path)
+    assert report.chunks == parsed_count(bible_copy, TOBY) > 50
+    assert set(stored(store, SHOW, TOBY)) == before  # the last good version stays
+    assert store.lookup(SHOW, "Toby") is not None and store.lookup(SHOW, "Maren") is not None
+
+
+# ---- values YAML reads and Python then refuses ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "needle"),
+    [
+        ("aired: 2023-02-30", "(day is out of range for month)"),
+        ("count: 0x_", "(invalid literal for int()"),
+        ("when: !!timestamp 'soon'", "cannot be read: check its dates"),
+    ],
+)
+def test_a_value_yaml_cannot_build_is_reported_and_the_rest_ingests(
+    store: BibleStore, bible_copy: Path, tmp_path: Path, line: str, needle: str
+) -> None:
+    write_entry(bible_copy, "extra/wren.md", f"type: character\nname: Wren Hale\n{line}\n")
+    report = store.ingest(bible_copy, SHOW)
+    (error,) = report.skipped
+    assert error.path == "extra/wren.md" and needle in error.reason
+    assert_plain(error, tmp_path)
+    assert report.chunks == store.count(SHOW) == parsed_count(bible_copy, "extra/wren.md")
+    assert store.lookup(SHOW, "Wren Hale") is None
