@@ -20,15 +20,15 @@ from memory.bible_dates import (
     VISIBLE_FROM,
     Problems,
     episode_metadata,
+    key_line,
     season_of,
     section_visible_from,
     whole,
 )
+from memory.bible_fields import FieldError, clean_front_matter, store_key, store_value
 from memory.bible_read import UnreadableFile, read_bible_text
 
 ENTRY_TYPES = ("character", "location", "episode", "arc", "rule", "note")
-# Front-matter keys the store keeps under fixed names; any further field is kept as well.
-RESERVED_KEYS = ("file", "heading", "text", "content_hash", "chunk_index")
 MAX_CHUNK_WORDS = 180
 # `[` and `{` nested deeper than this are no bible field; YAML takes seconds to refuse them.
 MAX_FLOW_DEPTH = 100
@@ -128,16 +128,6 @@ def _flow_depth(text: str) -> int:
     return deepest
 
 
-def _flatten(value: Any) -> str | int | float | bool | None:
-    if value is None:
-        return None
-    if isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, list | tuple):
-        return "|".join(str(v) for v in value)
-    return str(value)
-
-
 def front_matter_metadata(path: str, data: dict[str, Any]) -> dict[str, str | int | float | bool]:
     """Validate front matter and flatten it into Chroma-compatible metadata."""
     entry_type = data.get("type")
@@ -155,12 +145,9 @@ def front_matter_metadata(path: str, data: dict[str, Any]) -> dict[str, str | in
         raise BibleFileError(path, 2, "'aliases' must be a list, like [Cap, Mare]")
     meta: dict[str, str | int | float | bool] = {}
     for key, value in data.items():
-        key = str(key)
-        if key in RESERVED_KEYS:
-            key = f"fm_{key}"
-        flat = _flatten(value)
+        flat = store_value(value)
         if flat is not None:
-            meta[key] = flat
+            meta[store_key(key)] = flat
     meta["name"] = name.strip()
     # A secret alias is kept only in `alias_reveals` (see episode_metadata): what reads the
     # plain aliases (keyword scoring, verification) must not learn it.
@@ -235,8 +222,14 @@ def parse_bible_file(
     except UnreadableFile as exc:
         raise BibleFileError(rel, exc.line, exc.reason) from exc
     data, body, body_line = split_front_matter(rel, raw)
-    base = front_matter_metadata(rel, data)
     problems: Problems = []
+    try:
+        data, halves = clean_front_matter(data)
+    except FieldError as exc:
+        line = key_line(raw, exc.key) if exc.key else None
+        raise BibleFileError(rel, line or 2, exc.reason) from exc
+    problems += [(key_line(raw, key), reason) for key, reason in halves]
+    base = front_matter_metadata(rel, data)
     base.update(episode_metadata(raw, data, problems))
     season = season_of(data)
     file_from = base.pop(VISIBLE_FROM, None)

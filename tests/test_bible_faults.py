@@ -8,6 +8,7 @@ version stays.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 from memory.bible import BibleStore, open_chroma
 from memory.bible_parse import BibleFileError, parse_bible_file
 from memory.embeddings import MiniLMEmbedder
+from memory.episodes import Episode
 from tests.conftest import SHOW
 
 TOBY = "characters/toby_vell.md"
@@ -186,6 +188,34 @@ def test_deeply_nested_yaml_is_reported_and_the_rest_ingests(
     assert store.lookup(SHOW, "Toby") is not None and store.lookup(SHOW, "Maren") is not None
 
 
+@pytest.mark.parametrize(
+    ("front", "line"),
+    [("a: " + "[" * 33 + "]" * 33 + "\n", 4), ("loop: &x [*x]\n", 4)],
+    ids=["33-deep", "refers-to-itself"],
+)
+def test_a_field_nested_past_any_use_is_a_file_error(tmp_path: Path, front: str, line: int) -> None:
+    path = write_entry(tmp_path, "x.md", f"type: note\nname: X\n{front}")
+    with pytest.raises(BibleFileError) as err:
+        parse_bible_file(path, "x.md")
+    assert err.value.line == line and "nested more than 32 levels" in err.value.reason
+    ok = write_entry(tmp_path, "y.md", "type: note\nname: Y\na: " + "[" * 32 + "]" * 32 + "\n")
+    assert parse_bible_file(ok, "y.md")[0].metadata["a"] == "[" * 31 + "]" * 31
+
+
+def test_yaml_aliases_that_blow_up_are_a_file_error(tmp_path: Path) -> None:
+    laughs = "l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]\n" for i in range(1, 9)
+    )
+    path = write_entry(tmp_path, "x.md", f"type: note\nname: X\n{laughs}")
+    with pytest.raises(BibleFileError, match="front matter is too large"):
+        parse_bible_file(path, "x.md")
+
+
+def test_a_set_keeps_one_order_so_the_file_is_not_re_embedded_each_run(tmp_path: Path) -> None:
+    path = write_entry(tmp_path, "x.md", "type: note\nname: X\ncast: !!set {nell, ada, maren}\n")
+    assert parse_bible_file(path, "x.md")[0].metadata["cast"] == "ada|maren|nell"
+
+
 # ---- values YAML reads and Python then refuses ------------------------------------------
 
 
@@ -207,3 +237,115 @@ def test_a_value_yaml_cannot_build_is_reported_and_the_rest_ingests(
     assert_plain(error, tmp_path)
     assert report.chunks == store.count(SHOW) == parsed_count(bible_copy, "extra/wren.md")
     assert store.lookup(SHOW, "Wren Hale") is None
+
+
+# ---- keys Chroma refuses or drops, and names the store keeps for itself ----------------
+
+
+def test_keys_chroma_refuses_are_kept_under_fm_and_the_show_ingests(
+    store: BibleStore, bible_copy: Path, tmp_path: Path
+) -> None:
+    write_entry(
+        bible_copy,
+        "extra/wren.md",
+        'type: character\nname: Wren Hale\n"chroma:document": the pilot draft\n'
+        '"chroma:note": keep\n"#document": 2\n"": empty\n"$and": [a, b]\n'
+        "file: notes.txt\nalias_reveals: Bob=soon\nvisible_from: 5000\nep_count: 12\n",
+    )
+    report = store.ingest(bible_copy, SHOW)
+    assert not report.skipped and report.files == 29
+    assert report.chunks == store.count(SHOW) == parsed_count(bible_copy)
+    (meta,) = stored(store, SHOW, "extra/wren.md").values()
+    kept = {
+        "fm_chroma:document": "the pilot draft",
+        "fm_chroma:note": "keep",
+        "fm_#document": 2,
+        "fm_": "empty",
+        "fm_$and": "a|b",
+        "fm_file": "notes.txt",
+        "fm_alias_reveals": "Bob=soon",
+        "fm_visible_from": 5000,
+        "fm_ep_count": 12,
+    }
+    assert {k: meta.get(k) for k in kept} == kept and meta["file"] == "extra/wren.md"
+    absent = {"chroma:document", "#document", "", "$and", "alias_reveals", "visible_from"}
+    assert not absent & set(meta)
+    # The store's own names, written in front matter, neither hide Wren before episode 5,
+    # nor give her a secret alias, nor break reading the show.
+    found = store.lookup(SHOW, "Wren Hale", as_of=Episode(1, 1))
+    assert found is not None and found[0].file == "extra/wren.md" and found[1]
+    assert store.lookup(SHOW, "Bob") is None
+    hit = store.search(SHOW, "Wren runs the ferry office at Harrowgate", k=1)[0]
+    assert hit.chunk.file == "extra/wren.md"
+
+
+# ---- values Chroma refuses, drops or changes ----------------------------------------------
+
+
+def test_half_characters_are_joined_or_replaced_with_a_warning(
+    store: BibleStore, bible_copy: Path
+) -> None:
+    write_entry(
+        bible_copy,
+        "extra/wren.md",
+        'type: character\nname: "Wren \\ud83d\\ude00"\naliases: ["\\ud800x", Wren]\n'
+        'note: "a \\udfff b"\n',
+    )
+    report = store.ingest(bible_copy, SHOW)
+    assert not report.skipped
+    (meta,) = stored(store, SHOW, "extra/wren.md").values()
+    assert (meta["name"], meta["aliases"], meta["note"]) == (
+        "Wren 😀",
+        "\ufffdx|Wren",
+        "a \ufffd b",
+    )
+    halves = [(w.path, w.line) for w in report.warnings if "half a character" in w.reason]
+    assert halves == [("extra/wren.md", 4), ("extra/wren.md", 5)]  # not for the emoji's pair
+    assert store.lookup(SHOW, "Wren 😀") is not None
+
+
+def test_numbers_chroma_would_change_are_kept_as_their_text(
+    store: BibleStore, bible_copy: Path
+) -> None:
+    write_entry(
+        bible_copy,
+        "extra/wren.md",
+        "type: character\nname: Wren Hale\nage: 99999999999999999999\nweight: .nan\n"
+        "height: .inf\ndebt: -.inf\nbig: 9223372036854775808\nlow: -9223372036854775809\n"
+        "top: 9223372036854775807\nbottom: -9223372036854775808\n",
+    )
+    report = store.ingest(bible_copy, SHOW)
+    assert not report.skipped
+    (chunk,) = parse_bible_file(bible_copy / "extra/wren.md", "extra/wren.md")
+    (meta,) = stored(store, SHOW, "extra/wren.md").values()
+    assert meta == chunk.metadata  # exactly what the parser made: nothing dropped or rounded
+    assert (meta["age"], meta["weight"], meta["height"], meta["debt"]) == (
+        "99999999999999999999",
+        "nan",
+        "inf",
+        "-inf",
+    )
+    assert (meta["big"], meta["low"]) == ("9223372036854775808", "-9223372036854775809")
+    assert (meta["top"], meta["bottom"]) == (2**63 - 1, -(2**63))
+    assert not any(isinstance(v, float) and not math.isfinite(v) for v in meta.values())
+
+
+def test_a_season_or_episode_beyond_any_show_is_a_warning_not_a_float(
+    store: BibleStore, bible_copy: Path
+) -> None:
+    write_entry(
+        bible_copy,
+        "extra/wren.md",
+        "type: character\nname: Wren Hale\nseason: 100000000000000000000\nstatus: dead\n"
+        "died_in: 3\nlast_episode: 123456789012345678901234\n",
+    )
+    report = store.ingest(bible_copy, SHOW)
+    assert not report.skipped
+    (meta,) = stored(store, SHOW, "extra/wren.md").values()
+    assert meta["ep_died_in"] == Episode(1, 3).ordinal  # bare numbers fall back to season 1
+    assert meta["ep_last_episode"] == 999_999_999  # unreadable: what it dates stays hidden
+    assert meta["season"] == "100000000000000000000"
+    assert store.facts(SHOW)["extra/wren.md"].died == Episode(1, 3)
+    why = {w.line: w.reason for w in report.warnings if w.path == "extra/wren.md"}
+    assert "'season' must be a whole number from 0 to 99" in why[4]
+    assert "is not an episode code" in why[7]
