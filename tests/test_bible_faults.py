@@ -13,10 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from memory.bible import BibleStore, open_chroma
-from memory.bible_parse import BibleFileError, parse_bible_file
+from memory.bible_parse import BibleFileError, Chunk, parse_bible_file
+from memory.bible_write import _batches, write_chunks
 from memory.embeddings import MiniLMEmbedder
 from memory.episodes import Episode
 from tests.conftest import SHOW
@@ -349,3 +351,67 @@ def test_a_season_or_episode_beyond_any_show_is_a_warning_not_a_float(
     why = {w.line: w.reason for w in report.warnings if w.path == "extra/wren.md"}
     assert "'season' must be a whole number from 0 to 99" in why[4]
     assert "is not an episode code" in why[7]
+
+
+# ---- the store's own refusals, the last line ----------------------------------------------
+
+
+def chunk(file: str, n: int, **meta: Any) -> Chunk:
+    heading = f"{file} > part {n}"
+    return Chunk(f"c_{file}_{n}", file, heading, f"text {n}", {"file": file, **meta})
+
+
+def test_a_batch_the_store_refuses_is_written_again_file_by_file(store: BibleStore) -> None:
+    """Metadata the parser never makes, so only the store can refuse it."""
+    collection = store._collection("refusals", create=True)
+    chunks = [
+        chunk("a.md", 0),
+        chunk("a.md", 1),
+        chunk("b.md", 0, **{"#x": 1}),
+        chunk("c.md", 0, note="half \ud800"),
+        chunk("d.md", 0),
+    ]
+    seen: list[tuple[int, int]] = []
+    refused = write_chunks(
+        collection,
+        chunks,
+        np.ones((len(chunks), 384), dtype=np.float32),
+        lambda stage, done, total: seen.append((done, total)),
+    )
+    assert [e.path for e in refused] == ["b.md", "c.md"]
+    for error in refused:
+        assert "the bible store refused this file" in error.reason
+        assert error.reason.encode("utf-8")  # printable: no half character from the value
+    got = collection.get()["ids"]
+    assert sorted(got) == ["c_a.md_0", "c_a.md_1", "c_d.md_0"]
+    assert seen == [(5, 5)]
+
+
+def test_a_store_that_refuses_everything_keeps_every_last_good_version(
+    store: BibleStore, bible_copy: Path, tmp_path: Path
+) -> None:
+    """An older store written with 3-number vectors refuses the embedder's 384: a real
+    refusal by Chroma of every write; no file's last version may be lost to it."""
+    collection = store._collection(SHOW, create=True)
+    collection.upsert(
+        ids=["c_old"],
+        documents=["Toby's last good section"],
+        metadatas=[{"file": TOBY, "heading": "Tobias Vell", "content_hash": "old"}],
+        embeddings=[[0.1, 0.2, 0.3]],
+    )
+    report = store.ingest(bible_copy, SHOW)
+    assert len(report.skipped) == report.files == 28
+    assert all("dimension" in e.reason for e in report.skipped)
+    for error in report.skipped:
+        assert_plain(error, tmp_path)
+    assert (report.chunks, report.added, report.updated, report.unchanged) == (0, 0, 0, 0)
+    assert report.removed == 0 and collection.get()["ids"] == ["c_old"]
+
+
+def test_write_batches_hold_whole_files() -> None:
+    files = ["a"] * 3 + ["b"] * 300 + ["c"] + ["d"] * 2 + ["e"] * 260
+    chunks = [chunk(f, i) for i, f in enumerate(files)]
+    runs = list(_batches(chunks, 256))
+    assert runs == [(0, 303), (303, 566)]
+    assert list(_batches(chunks, 1)) == [(0, 3), (3, 303), (303, 304), (304, 306), (306, 566)]
+    assert list(_batches([], 256)) == []
