@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bot.settings import Settings
 from memory.bible import BibleStore, open_chroma
 from memory.bible_parse import BibleFileError, Chunk, parse_bible_file
 from memory.bible_write import _batches, write_chunks
@@ -415,3 +416,23 @@ def test_write_batches_hold_whole_files() -> None:
     assert runs == [(0, 303), (303, 566)]
     assert list(_batches(chunks, 1)) == [(0, 3), (3, 303), (303, 304), (304, 306), (306, 566)]
     assert list(_batches([], 256)) == []
+
+
+# ---- the command line --------------------------------------------------------------------
+
+
+def test_cli_ingest_lists_each_skipped_file_and_loads_the_rest(
+    settings: Settings, bible_copy: Path
+) -> None:
+    from tests.test_terminal_and_cli import cli
+
+    write_entry(
+        bible_copy, "extra/deep.md", "type: note\nname: Deep\na: " + "[" * 5000 + "]" * 5000 + "\n"
+    )
+    (bible_copy / "extra/gone.md").symlink_to(bible_copy / "nowhere.md")
+    done = cli(settings, "bible", "ingest", str(bible_copy), "--show", "copy-show")
+    assert done.returncode == 0, done.stderr
+    assert "Ingested show copy-show: 30 files" in done.stderr and "2 skipped" in done.stderr
+    assert "skipped extra/deep.md:2: front matter is nested too deeply" in done.stderr
+    assert "skipped extra/gone.md: the file cannot be read (No such file" in done.stderr
+    assert str(bible_copy) not in done.stderr and "Traceback" not in done.stderr
