@@ -1,5 +1,6 @@
 """Front-matter fields as the store will keep them: every key and value a writer may type
-comes back from Chroma exactly as the parser made it.
+comes back from Chroma as the parser made it (a float to the last place Chroma's own float
+text may round: 6.00581e+28 comes back as 6.005809999999999e+28).
 
 YAML gives more than Chroma takes. Chroma refuses a key that is empty or starts with `#` or
 `$` (the whole write batch fails, and with it the ingest), silently drops keys starting with
