@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from memory.bible_parse import BibleFileError, Chunk, parse_bible_file
+from memory.bible_write import write_chunks
 from memory.episodes import Episode
 from memory.lexical import (
     Entity,
@@ -34,7 +35,6 @@ from memory.timeline import EntityFacts, facts_of, latest_episode, visible
 
 COLLECTION_PREFIX = "show_"
 _SHOW_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,48}[a-z0-9]$")
-WRITE_BATCH = 256
 SOURCE_KEY = "source_dir"
 # What chunk metadata holds. 2: episode dates, reveals and secret aliases. A store written
 # by an older version is re-ingested from its folder (see BibleStore.outdated).
@@ -122,6 +122,31 @@ class IngestReport:
     skipped: list[BibleFileError] = field(default_factory=list)
     # Problems that leave a file usable (an episode code that cannot be read).
     warnings: list[BibleFileError] = field(default_factory=list)
+
+
+def _skip_refused(
+    report: IngestReport,
+    refused: list[BibleFileError],
+    parsed: dict[str, Chunk],
+    old: dict[str, dict[str, Any]],
+    stale: list[str],
+) -> list[str]:
+    """Files the store refused are skipped as a file that failed to parse is: out of the
+    counts, and their last good version kept. Returns the stale chunks still to delete."""
+    report.skipped += refused
+    files = {e.path for e in refused}
+    for chunk in parsed.values():
+        if chunk.file in files:
+            report.chunks -= 1
+            if chunk.id not in old:
+                report.added -= 1
+            elif old[chunk.id].get("content_hash") != chunk.metadata["content_hash"]:
+                report.updated -= 1
+            else:
+                report.unchanged -= 1
+    kept = [cid for cid in stale if old[cid].get("file") not in files]
+    report.removed = len(kept)
+    return kept
 
 
 @dataclass
@@ -222,7 +247,8 @@ class BibleStore:
         slug = show_slug(show)
         if not directory.is_dir():
             raise FileNotFoundError(f"No bible folder at {directory}")
-        files = sorted(p for p in directory.rglob("*.md") if p.is_file())
+        # A link to nowhere is listed too: it is reported and its last good version kept.
+        files = sorted(p for p in directory.rglob("*.md") if p.is_file() or p.is_symlink())
         if not files:  # almost always the wrong folder; syncing to it would empty the bible
             raise FileNotFoundError(f"No .md files in {directory}; nothing was changed.")
         report = IngestReport(show=slug, files=len(files))
@@ -264,15 +290,9 @@ class BibleStore:
             report.removed = len(stale)
 
             vectors = self._embed_with_progress([c.embed_text for c in changed], progress)
-            for start in range(0, len(changed), WRITE_BATCH):
-                batch = changed[start : start + WRITE_BATCH]
-                collection.upsert(
-                    ids=[c.id for c in batch],
-                    documents=[c.text for c in batch],
-                    metadatas=[c.metadata for c in batch],
-                    embeddings=vectors[start : start + len(batch)],
-                )
-                progress("writing", min(start + len(batch), len(changed)), len(changed))
+            refused = write_chunks(collection, changed, vectors, progress)
+            if refused:
+                stale = _skip_refused(report, refused, parsed, old, stale)
             if stale:
                 collection.delete(ids=stale)
             # only once it is all written

@@ -39,6 +39,9 @@ def episode_metadata(raw: str, data: dict[str, Any], problems: Problems) -> dict
     reported with its line and left out; the rest of the file is still canon."""
     season = season_of(data)
     out: dict[str, int | str] = {}
+    if data.get("season") is not None and whole(data["season"]) != season:
+        reason = "'season' must be a whole number from 0 to 99; bare episodes here are season 1"
+        problems.append((key_line(raw, "season"), reason))
     for key, value in data.items():
         key = str(key)
         if not (is_episode_field(key) or key == "reveal") or value is None:
@@ -78,10 +81,13 @@ def whole(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+SEASONS = range(100)  # as episode codes write them: S1E07 to S99E07
+
+
 def season_of(data: dict[str, Any]) -> int:
     """The season bare episode numbers in a file are in (`season:`, else 1)."""
     season = whole(data.get("season"))
-    return 1 if season is None else season
+    return season if season is not None and season in SEASONS else 1
 
 
 def _reveal(code: str, season: int) -> int | None:

@@ -20,15 +20,19 @@ from memory.bible_dates import (
     VISIBLE_FROM,
     Problems,
     episode_metadata,
+    key_line,
     season_of,
     section_visible_from,
     whole,
 )
+from memory.bible_fields import FieldError, clean_front_matter, store_key, store_value
+from memory.bible_read import UnreadableFile, read_bible_text
 
 ENTRY_TYPES = ("character", "location", "episode", "arc", "rule", "note")
-# Front-matter keys the store keeps under fixed names; any further field is kept as well.
-RESERVED_KEYS = ("file", "heading", "text", "content_hash", "chunk_index")
 MAX_CHUNK_WORDS = 180
+# `[` and `{` nested deeper than this are no bible field; YAML takes seconds to refuse them.
+MAX_FLOW_DEPTH = 100
+_TOO_DEEP = "front matter is nested too deeply to read; a field holds a value or a list"
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 
 
@@ -87,8 +91,11 @@ def split_front_matter(path: str, raw: str) -> tuple[dict[str, Any], str, int]:
             break
     else:
         raise BibleFileError(path, 1, "front matter is never closed with a '---' line")
+    text = "\n".join(lines[1:end])
+    if _flow_depth(text) > MAX_FLOW_DEPTH:
+        raise BibleFileError(path, 2, _TOO_DEEP)
     try:
-        data = yaml.safe_load("\n".join(lines[1:end])) or {}
+        data = yaml.safe_load(text) or {}
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 2 if mark is not None else None
@@ -96,19 +103,29 @@ def split_front_matter(path: str, raw: str) -> tuple[dict[str, Any], str, int]:
         raise BibleFileError(path, line, f"YAML error in front matter: {problem}") from exc
     except yaml.YAMLError as exc:
         raise BibleFileError(path, 2, f"YAML error in front matter: {exc}") from exc
+    except RecursionError:  # nesting _flow_depth cannot see (indentation, quoted brackets)
+        raise BibleFileError(path, 2, _TOO_DEEP) from None
+    except (ValueError, TypeError, AttributeError, OverflowError) as exc:
+        # YAML reads `2023-02-30` as a date and `0x_` as a number, then Python refuses them.
+        detail = f" ({exc})" if isinstance(exc, ValueError) else ""
+        reason = (
+            f"a value in the front matter cannot be read{detail}: check its dates and "
+            "numbers, or put the value in quotes"
+        )
+        raise BibleFileError(path, None, reason) from exc
     if not isinstance(data, dict):
         raise BibleFileError(path, 2, "front matter must be 'key: value' lines")
     return data, "\n".join(lines[end + 1 :]), end + 2
 
 
-def _flatten(value: Any) -> str | int | float | bool | None:
-    if value is None:
-        return None
-    if isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, list | tuple):
-        return "|".join(str(v) for v in value)
-    return str(value)
+def _flow_depth(text: str) -> int:
+    """How deep `[` and `{` open, quoted ones counted too: a first look, cheap where YAML's
+    scanner slows with every level it holds open."""
+    depth = deepest = 0
+    for bracket in re.sub(r"[^\[\]{}]", "", text):
+        depth = depth + 1 if bracket in "[{" else max(0, depth - 1)
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def front_matter_metadata(path: str, data: dict[str, Any]) -> dict[str, str | int | float | bool]:
@@ -128,12 +145,9 @@ def front_matter_metadata(path: str, data: dict[str, Any]) -> dict[str, str | in
         raise BibleFileError(path, 2, "'aliases' must be a list, like [Cap, Mare]")
     meta: dict[str, str | int | float | bool] = {}
     for key, value in data.items():
-        key = str(key)
-        if key in RESERVED_KEYS:
-            key = f"fm_{key}"
-        flat = _flatten(value)
+        flat = store_value(value)
         if flat is not None:
-            meta[key] = flat
+            meta[store_key(key)] = flat
     meta["name"] = name.strip()
     # A secret alias is kept only in `alias_reveals` (see episode_metadata): what reads the
     # plain aliases (keyword scoring, verification) must not learn it.
@@ -204,12 +218,18 @@ def parse_bible_file(
     """Parse one file; raises BibleFileError with the line to fix. Problems that leave the
     file usable (an episode code that cannot be read) go to ``warnings``."""
     try:
-        raw = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise BibleFileError(rel, None, "not UTF-8 text") from exc
+        raw = read_bible_text(path)
+    except UnreadableFile as exc:
+        raise BibleFileError(rel, exc.line, exc.reason) from exc
     data, body, body_line = split_front_matter(rel, raw)
-    base = front_matter_metadata(rel, data)
     problems: Problems = []
+    try:
+        data, halves = clean_front_matter(data)
+    except FieldError as exc:
+        line = key_line(raw, exc.key) if exc.key else None
+        raise BibleFileError(rel, line or 2, exc.reason) from exc
+    problems += [(key_line(raw, key), reason) for key, reason in halves]
+    base = front_matter_metadata(rel, data)
     base.update(episode_metadata(raw, data, problems))
     season = season_of(data)
     file_from = base.pop(VISIBLE_FROM, None)

@@ -76,8 +76,8 @@ def parse_episode(value: object, season: int = 1) -> Episode:
     """A front-matter value or a writer's argument -> Episode; raises EpisodeCodeError."""
     if isinstance(value, bool) or value is None:
         raise EpisodeCodeError(value)
-    if isinstance(value, int):
-        return _split_number(str(value), season)
+    # A number is read by its digits, as a code: 7, 107 and 1207 are episodes; -4 and 10**30
+    # are not (their ordinals would not fit the store's 64-bit numbers).
     text = str(value).strip()
     for pattern in _FULL:
         match = pattern.match(text)
