@@ -19,19 +19,30 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
+from agents.commands import Call, CommandSpec, register, unregister
+from agents.llm.scripted import ScriptedBackend
+from agents.messages import Reply
 from bot import splits
+from bot.compose import App, build_app
 from bot.discord_render import LIMIT
 from bot.discord_render import split as discord_split
-from bot.slack_render import MAX_CHARS, escape
+from bot.settings import Settings
+from bot.slack_render import MAX_CHARS, escape, mrkdwn
 from bot.slack_render import split as slack_split
+from memory.embeddings import MiniLMEmbedder
+from tests.conftest import run
+from tests.discord_fake import CHANNEL, bot_maker, discord_harness, interaction_payload
+from tests.slack_fake import room_maker, slack_harness
 
 EXAMPLES = int(os.environ.get("WR_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(
@@ -367,3 +378,87 @@ def test_an_emoji_sequence_is_never_cut_and_an_empty_reply_is_one_part() -> None
     assert discord_split("") == [""] and slack_split("  \n ") == [""]
     with pytest.raises(ValueError, match="cannot hold a fence"):
         splits.split("x", 10)
+
+
+# ---- the adapters send what the splitter gives ---------------------------------------------
+LONG = (
+    "The cue sheet for act two:\n\n```python\n"
+    + "\n".join(f"    cue_{i} = Bell(tone={i}, note='<fog> & {'~' * 60}')" for i in range(100))
+    + "\n```\n\nThat is the act."
+)
+
+
+@pytest.fixture
+def long_room(embedder: MiniLMEmbedder, tmp_path: Path) -> Iterator[App]:
+    """A room with two throwaway commands that reply with LONG: one for the room, one for
+    the asker only. The scripted backend is never called; no show is needed."""
+
+    async def long_reply(call: Call) -> Reply:
+        return Reply(kind="long", text=LONG)
+
+    for name, private in (("cuesheet", False), ("mycues", True)):
+        register(
+            CommandSpec(
+                name,
+                "A long reply.",
+                (),
+                (name,),
+                handler=long_reply,
+                needs_show=False,
+                private=private,
+            )
+        )
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+    app = build_app(settings, engine=ScriptedBackend(), embedder=embedder)
+    yield app
+    app.close()
+    unregister("cuesheet")
+    unregister("mycues")
+
+
+def joins_back(parts: list[str], whole: str, limit: int) -> None:
+    check(text_of(whole), parts, limit)
+    assert len(parts) >= 2 and all(len(p) <= limit for p in parts)
+
+
+def sent(calls: list[dict], key: str) -> list[str]:
+    """The texts of a reply's parts among the calls: those of the cue sheet."""
+    return [c[key] for c in calls if "cue_" in c.get(key, "")]
+
+
+def test_discord_commands_send_every_part_of_a_long_reply(long_room: App) -> None:
+    async def go() -> None:
+        async with discord_harness(bot_maker(long_room.room)) as h:
+            h.interaction(interaction_payload("cuesheet", []))
+            await h.wait_for(lambda: h.bot.replies_sent >= 1)
+            h.interaction(interaction_payload("mycues", []))
+            # The parts go one after another: the last one sent means all were.
+            mine = lambda: sent(h.fake.named("POST", r"^/webhooks/"), "content")  # noqa: E731
+            await h.wait_for(lambda: any("That is the act." in m for m in mine()))
+            calls = h.fake.named("POST", rf"^/channels/{CHANNEL}/messages$")
+            joins_back(sent(calls, "content"), f"*dana asked for /cuesheet*\n{LONG}", LIMIT)
+            private = [w for w in h.fake.named("POST", r"^/webhooks/") if "cue_" in w["content"]]
+            assert all(w["flags"] == 64 for w in private)  # the private reply stays private
+            joins_back(mine(), LONG, LIMIT)
+            assert not any("asked for /mycues" in c["content"] for c in calls)
+
+    run(go())
+
+
+def test_slack_commands_send_every_part_of_a_long_reply(long_room: App) -> None:
+    async def go() -> None:
+        async with slack_harness(room_maker(long_room.room)) as h:
+            assert await h.command("cuesheet") == 200
+            await h.wait_for(lambda: h.slack.replies_sent >= 1)
+            assert await h.command("mycues") == 200
+            mine = lambda: sent(h.fake.named("respond"), "text")  # noqa: E731
+            await h.wait_for(lambda: any("That is the act." in m for m in mine()))
+            posts = h.fake.named("chat.postMessage")
+            asked = "_dana asked:_ `/wr cuesheet`"
+            joins_back(sent(posts, "text"), f"{asked}\n{mrkdwn(LONG)}", MAX_CHARS)
+            assert all(p["thread_ts"] == "1001.0" for p in posts[1:])  # in the first's thread
+            assert all(r["response_type"] == "ephemeral" for r in h.fake.named("respond"))
+            joins_back(mine(), mrkdwn(LONG), MAX_CHARS)
+            assert not any("/wr mycues" in p["text"] for p in posts)
+
+    run(go())
