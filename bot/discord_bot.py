@@ -210,7 +210,8 @@ class DiscordRoom(discord.Client):
         )
         reply = await final_reply(self.room.handle(command))
         if not reply.ok or reply.private:
-            await interaction.followup.send(reply.text[:LIMIT], ephemeral=True)
+            for part in split(reply.text):
+                await interaction.followup.send(part, ephemeral=True)
             return
         if reply.thread:  # a brainstorm: the opening goes in its new thread
             _, target = threads.opened[reply.thread]

@@ -239,7 +239,8 @@ class SlackRoom:
         )
         reply = await final_reply(self._room.handle(msg))
         if not reply.ok or reply.private:
-            await respond(response_type="ephemeral", text=mrkdwn(reply.text))
+            for part in split(mrkdwn(reply.text)):
+                await respond(response_type="ephemeral", text=part)
             return
         if reply.thread:  # a brainstorm: the opening goes in its new thread
             parts = split(mrkdwn(reply.text))

@@ -1,11 +1,15 @@
-"""Replies as Slack mrkdwn: escaped so nothing the model writes can ping or link, split at
-paragraph boundaries to stay well under Slack's message size."""
+"""Replies as Slack mrkdwn: escaped so nothing the model writes can ping or link, then split
+to stay well under Slack's message size (see bot.splits)."""
 
 from __future__ import annotations
 
-from agents.render import BOLD
+import re
 
-MAX_CHARS = 3000
+from agents.render import BOLD
+from bot import splits
+
+MAX_CHARS = 3000  # Slack takes 4,000 in a message's text; parts stay well under it
+ENTITY = re.compile(r"&(?:amp|lt|gt);")  # what escape() writes
 
 
 def escape(text: str) -> str:
@@ -14,21 +18,9 @@ def escape(text: str) -> str:
 
 
 def split(text: str, limit: int = MAX_CHARS) -> list[str]:
-    """Split at paragraph, then line, then word boundaries; never mid-word if avoidable."""
-    parts: list[str] = []
-    rest = text.strip()
-    while len(rest) > limit:
-        window = rest[:limit]
-        cut = max(window.rfind("\n\n"), window.rfind("\n"))
-        if cut < limit // 2:
-            cut = window.rfind(" ")
-        if cut <= 0:
-            cut = limit
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        parts.append(rest)
-    return parts or [""]
+    """Escaped text in parts (see bot.splits): the limit counts the escapes, and no part
+    ends inside one."""
+    return splits.split(text, limit, ENTITY)
 
 
 def mrkdwn(text: str) -> str:
