@@ -170,9 +170,14 @@ class BibleStore:
         self._cache: dict[str, _ShowCache] = {}
 
     def close(self) -> None:
-        """Let another process open the embedded store."""
+        """Let another process open the embedded store. The client is closed first: Chroma
+        keeps one store per folder for the whole process, and one still open would serve this
+        process's next open from memory, blind to what another process wrote meanwhile."""
         with self._lock:
             self._cache.clear()
+            close = getattr(self._client, "close", None)
+            if close is not None:
+                close()
             if self._store_lock is not None:
                 self._store_lock.release()
 
