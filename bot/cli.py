@@ -192,7 +192,21 @@ def _app(settings: Settings, err: Console, show: str | None = None) -> compose.A
             "last load was cut off, and its folder is gone; load it again to use all of it: "
             f"writersroom bible ingest DIR --show {show}"
         )
+    for settled in app.reconciled:
+        print_reconciled(settled, err)
     return app
+
+
+def print_reconciled(settled: compose.Reconciled, err: Console) -> None:
+    """What the start-up check changed after a canon change was cut off, for whoever runs
+    the bot (the audit log in the ledger has the same)."""
+    for label, files in (
+        ("taken back (the canon add was cut off before it was confirmed)", settled.removed),
+        ("recorded as a promotion (it was in the bible with none)", settled.recorded),
+        ("marked undone (its file is gone)", settled.undone),
+    ):
+        for file in files:
+            err.print(f"[yellow]note[/] {escape(settled.show)} canon {escape(file)}: {label}")
 
 
 async def _room(args: argparse.Namespace, settings: Settings, out: Console, err: Console) -> int:

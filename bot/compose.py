@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from agents.access import Access
 from agents.agent import AgentConfig, CanonAgent
 from agents.canon_editor import CanonEditor
+from agents.canon_reconcile import Reconciled
 from agents.extract import Extractor
 from agents.llm.base import ModelBackend
 from agents.llm.llama import LlamaEngine
@@ -53,7 +54,8 @@ from memory.ledger import Ledger
 from memory.progress import BYTES, ProgressFn, no_progress, stage_unit
 from memory.room_state import RoomState
 
-__all__ = ["BYTES", "ProgressFn", "stage_unit"]  # the progress contract, for bot/progress
+# the progress contract, for bot/progress; what the start-up check changed, for bot/cli
+__all__ = ["BYTES", "ProgressFn", "Reconciled", "stage_unit"]
 
 
 def open_embedder(settings: Settings) -> MiniLMEmbedder:
@@ -101,6 +103,8 @@ class App:
     # and those that could not be (their folder is gone)
     refreshed: list[IngestReport] = field(default_factory=list)
     not_refreshed: list[str] = field(default_factory=list)
+    # shows whose promotions and promoted files the start-up check had to bring into line
+    reconciled: list[Reconciled] = field(default_factory=list)
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -144,6 +148,13 @@ def refresh_outdated(
             continue
         done.append(bible.ingest(folder, show, progress))
     return done, missing
+
+
+def reconcile_canon(bible: BibleStore, canon: CanonEditor) -> list[Reconciled]:
+    """Bring each show's promotions and promoted files back into agreement after a kill
+    (``agents.canon_reconcile``); only the shows where something changed are returned."""
+    settled = [canon.reconcile(show) for show in bible.shows()]
+    return [r for r in settled if r is not None and (r.changed or r.cleared)]
 
 
 def access_of(settings: Settings) -> Access:
@@ -238,6 +249,7 @@ def build_app(
     try:
         if app.show:
             app.report = ensure_sample_show(settings, bible, app.show, progress)
+        app.reconciled = reconcile_canon(bible, services.canon)
         app.refreshed, app.not_refreshed = refresh_outdated(bible, progress)
     except BaseException:
         app.close()

@@ -282,6 +282,13 @@ class BibleStore:
             self._cache.pop(slug, None)
         return report
 
+    def changing(self, show: str, directory: Path) -> None:
+        """Mark the show as not matching its folder until the next ingest of it finishes. A
+        change to the folder (a promotion written or removed) calls this first, so a kill
+        between the change and that ingest leaves a show the next start ingests again."""
+        with self._lock:
+            self._begin(show_slug(show), directory)
+
     def _begin(self, slug: str, directory: Path) -> Any:
         """The show's collection, marked as being ingested from ``directory`` before anything
         is written to it (a new one is created with the mark), so a kill from here on leaves
