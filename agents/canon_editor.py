@@ -4,11 +4,13 @@ Only a command from a writer the adapter marked as a canon editor gets here with
 model has no path to it. A promotion is a Markdown file in the show's bible folder (so the
 files stay the source of truth) with front matter that records its provenance, re-ingested
 at once; the ledger records it only after the bible has it, and a failed step is undone.
+A kill between the steps is settled on the next start (``agents.canon_reconcile``). Each
+change holds the bible folder's lock (``memory.folder_lock``), so two processes promoting at
+once take turns instead of deleting each other's sections.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections.abc import Sequence
@@ -20,13 +22,16 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from agents.canon_reconcile import PROMOTED_DIR, PROVENANCE, Reconciled, content_hash, reconcile
 from agents.errors import BadRequest, RoomError
 from agents.messages import Reply
 from agents.schemas import Citation
 from memory.bible import BibleStore, slugify
+from memory.durable import fsync_dir, remove, write_atomically
+from memory.folder_lock import hold
 from memory.ledger import Actor, Brainstorm, Ledger
 
-PROMOTED_DIR = "room"  # subfolder of the bible folder that promotions are written to
+__all__ = ["PROMOTED_DIR", "CanonChange", "CanonEditor", "Draft", "content_hash"]
 
 
 class NotAllowed(RoomError):
@@ -55,10 +60,6 @@ def _file_slug(text: str) -> str:
     return slugify(text, words=6) or "entry"
 
 
-def content_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def bible_markdown(front: dict[str, Any], title: str, body: str) -> str:
     """A bible file: YAML front matter, then a title heading and the body.
 
@@ -76,7 +77,7 @@ def provenance(
     return {
         "type": "note",
         "name": title,
-        "source": "writers-room",
+        "source": PROVENANCE,
         "pitched_by": pitched_by,
         "approved_by": approver,
         "date": today,
@@ -153,6 +154,16 @@ class CanonEditor:
             )
         return folder
 
+    def reconcile(self, show: str) -> Reconciled | None:
+        """The start-up check of ``agents.canon_reconcile`` for a show whose bible folder the
+        room may write to (None for any other: nothing can have been promoted into it)."""
+        try:
+            folder = self._folder(show)
+        except BadRequest:
+            return None
+        with self._lock:
+            return reconcile(self._bible, self._ledger, show, folder)
+
     # ---- add ----------------------------------------------------------------------------------
     def add(
         self, actor: Actor, allowed: bool, show: str, target: str | None, bs: Brainstorm | None
@@ -161,15 +172,25 @@ class CanonEditor:
         self._check_allowed(actor, allowed, show, "add", target or "")
         today = datetime.now(UTC).date().isoformat()
         draft = self._draft(actor.name, show, (target or "").strip().lower(), bs, today)
-        with self._lock:
+        folder = self._folder(show)
+        with self._lock, hold(folder):
             active = self._ledger.promotions.active(show, draft.kind, draft.source_id)
             if active is not None:
                 raise BadRequest(f"That is already in the {show} bible: {active.file}")
-            folder = self._folder(show)
             path = folder / draft.rel_path
             if path.exists():
                 raise BadRequest(f"{draft.rel_path} already exists in the bible folder.")
-            _write_atomically(path, draft.text)
+            # Announced first: the start-up check takes back only a file announced like this.
+            self._ledger.promotions.note(
+                show,
+                actor,
+                "canon.adding",
+                file=draft.rel_path,
+                content_hash=content_hash(draft.text),
+                source=f"{draft.kind}:{draft.source_id}",
+            )
+            self._bible.changing(show, folder)
+            write_atomically(path, draft.text)
             try:
                 report = self._bible.ingest(folder, show)
                 if any(p.path == draft.rel_path for p in report.skipped):
@@ -183,7 +204,7 @@ class CanonEditor:
                     actor,
                 )
             except BaseException:
-                path.unlink(missing_ok=True)
+                _remove(path)
                 self._bible.ingest(folder, show)
                 raise
         cite = Citation(file=draft.rel_path, heading=draft.heading)
@@ -219,11 +240,11 @@ class CanonEditor:
     # ---- undo ---------------------------------------------------------------------------------
     def undo(self, actor: Actor, allowed: bool, show: str) -> Reply:
         self._check_allowed(actor, allowed, show, "undo", "")
-        with self._lock:
+        folder = self._folder(show)
+        with self._lock, hold(folder):
             last = self._ledger.promotions.last(show)
             if last is None:
                 raise BadRequest(f"Nothing to undo: no addition to the {show} bible is in effect.")
-            folder = self._folder(show)
             path = folder / last.file
             if (
                 path.exists()
@@ -235,13 +256,14 @@ class CanonEditor:
                     f"the folder again (writersroom bible ingest DIR --show {show})."
                 )
             kept = path.read_text(encoding="utf-8") if path.exists() else None
+            self._bible.changing(show, folder)
             _remove(path)
             try:
                 self._bible.ingest(folder, show)
                 self._ledger.promotions.mark_undone(last, actor)
             except BaseException:
                 if kept is not None:  # put it back: the bible and the ledger must agree
-                    _write_atomically(path, kept)
+                    write_atomically(path, kept)
                     self._bible.ingest(folder, show)
                 raise
         return Reply(
@@ -251,15 +273,9 @@ class CanonEditor:
         )
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _remove(path: Path) -> None:
-    path.unlink(missing_ok=True)
+    remove(path)
     parent = path.parent
     if parent.name == PROMOTED_DIR and not any(parent.iterdir()):
         parent.rmdir()
+        fsync_dir(parent.parent)

@@ -173,8 +173,14 @@ def print_report(report: Any, err: Console) -> None:
 
 def _bible(args: argparse.Namespace, settings: Settings, out: Console, err: Console) -> int:
     if args.bible_command == "shows":
-        for show in compose.list_shows(settings):
+        shows, cut_off = compose.list_shows(settings)
+        for show in shows:
             out.print(show)
+        for show in cut_off:
+            err.print(
+                f"[yellow]note[/] the last load of {escape(show)} was cut off before it finished; "
+                "the next start of the room finishes it"
+            )
         return EXIT_OK
     if args.bible_command == "ingest":
         with progress_bars(err, enabled=err.is_terminal) as progress:
@@ -256,10 +262,25 @@ def _app(settings: Settings, err: Console, show: str | None = None) -> compose.A
             print_report(report, err)
     for show in app.not_refreshed:
         err.print(
-            f"[yellow]note[/] the bible of {escape(show)} was loaded by an older version; load "
-            f"it again to use episodes and reveals: writersroom bible ingest DIR --show {show}"
+            f"[yellow]note[/] the bible of {escape(show)} was loaded by an older version, or its "
+            "last load was cut off, and its folder is gone; load it again to use all of it: "
+            f"writersroom bible ingest DIR --show {show}"
         )
+    for settled in app.reconciled:
+        print_reconciled(settled, err)
     return app
+
+
+def print_reconciled(settled: compose.Reconciled, err: Console) -> None:
+    """What the start-up check changed after a canon change was cut off, for whoever runs
+    the bot (the audit log in the ledger has the same)."""
+    for label, files in (
+        ("taken back (the canon add was cut off before it was confirmed)", settled.removed),
+        ("recorded as a promotion (it was in the bible with none)", settled.recorded),
+        ("marked undone (its file is gone)", settled.undone),
+    ):
+        for file in files:
+            err.print(f"[yellow]note[/] {escape(settled.show)} canon {escape(file)}: {label}")
 
 
 async def _room(args: argparse.Namespace, settings: Settings, out: Console, err: Console) -> int:

@@ -4,7 +4,6 @@ from here."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from pydantic import ValidationError
 from agents.access import Access
 from agents.agent import AgentConfig, CanonAgent
 from agents.canon_editor import CanonEditor
+from agents.canon_reconcile import Reconciled
 from agents.extract import Extractor
 from agents.llm.base import ModelBackend
 from agents.llm.llama import LlamaEngine
@@ -42,6 +42,7 @@ from memory.bible import (
     show_slug,
 )
 from memory.bible_catalogue import CatalogueUnreadable, shows_in_store
+from memory.durable import copy_tree_atomically, make_dirs
 from memory.embeddings import (
     EmbeddingModelMissing,
     MiniLMEmbedder,
@@ -49,6 +50,7 @@ from memory.embeddings import (
     default_tokenizer_json,
 )
 from memory.episodes import parse_episode
+from memory.folder_lock import hold
 from memory.history import HistoryStore
 from memory.ideas_export import export_markdown
 from memory.ledger import Ledger
@@ -56,7 +58,8 @@ from memory.progress import BYTES, ProgressFn, no_progress, stage_unit
 from memory.restore import DataLayout, Restored, restore_backup
 from memory.room_state import RoomState
 
-__all__ = ["BYTES", "ProgressFn", "stage_unit"]  # the progress contract, for bot/progress
+# the progress contract, for bot/progress; what the start-up check changed, for bot/cli
+__all__ = ["BYTES", "ProgressFn", "Reconciled", "stage_unit"]
 
 
 def open_embedder(settings: Settings) -> MiniLMEmbedder:
@@ -101,9 +104,12 @@ class App:
     closers: list[Callable[[], Any]] = field(default_factory=list)
     show: str = ""  # the show asked for, else WR_DEFAULT_SHOW
     report: IngestReport | None = None  # the first run's ingest of the sample show
-    # shows re-ingested because an older version wrote them, and those that could not be
+    # shows re-ingested because an older version wrote them or their last ingest was cut off,
+    # and those that could not be (their folder is gone)
     refreshed: list[IngestReport] = field(default_factory=list)
     not_refreshed: list[str] = field(default_factory=list)
+    # shows whose promotions and promoted files the start-up check had to bring into line
+    reconciled: list[Reconciled] = field(default_factory=list)
 
     def close(self) -> None:
         for close in reversed(self.closers):
@@ -116,14 +122,18 @@ def ensure_sample_show(
     """First run: the default show is the bundled sample; ingest it if it is not there yet.
 
     The sample is copied into the data folder first: promotions into canon write to a show's
-    bible folder, and that must never be the source checkout."""
+    bible folder, and that must never be the source checkout. The copy appears under the
+    show's name only once it is whole (a kill leaves a hidden partial copy, cleared on the next
+    start), so a half copy is never taken for the bible. A sample whose ingest was cut off is
+    there but unfinished: ``refresh_outdated`` finishes it."""
     if bible.has_show(show) or show != settings.default_show:
         return None
     if not settings.sample_bible.is_dir():
         return None
     folder = settings.bibles_dir / show
-    if not folder.exists():
-        shutil.copytree(settings.sample_bible, folder)
+    make_dirs(settings.bibles_dir)
+    with hold(settings.bibles_dir):  # one copier at a time (processes on one Chroma server)
+        copy_tree_atomically(settings.sample_bible, folder)
     return bible.ingest(folder, show, progress)
 
 
@@ -131,16 +141,25 @@ def refresh_outdated(
     bible: BibleStore, progress: ProgressFn = no_progress
 ) -> tuple[list[IngestReport], list[str]]:
     """Re-ingest shows an older version wrote, from their own folders, so what this version
-    reads from the bible (episode dates, reveals) is there. A show whose folder is gone is
-    named, to be ingested again by hand."""
+    reads from the bible (episode dates, reveals) is there; and shows whose last ingest was cut
+    off (a kill, a crash), from the folder it was reading, so every start converges on the
+    folders. A show whose folder is gone is named, to be ingested again by hand."""
     done, missing = [], []
-    for show in bible.outdated():
-        folder = bible.source_dir(show)
+    cut_off = bible.interrupted()
+    for show in sorted(set(bible.outdated()) | set(cut_off)):
+        folder = cut_off.get(show) or bible.source_dir(show)
         if folder is None or not folder.is_dir():
             missing.append(show)
             continue
         done.append(bible.ingest(folder, show, progress))
     return done, missing
+
+
+def reconcile_canon(bible: BibleStore, canon: CanonEditor) -> list[Reconciled]:
+    """Bring each show's promotions and promoted files back into agreement after a kill
+    (``agents.canon_reconcile``); only the shows where something changed are returned."""
+    settled = [canon.reconcile(show) for show in bible.shows()]
+    return [r for r in settled if r is not None and (r.changed or r.cleared)]
 
 
 def access_of(settings: Settings) -> Access:
@@ -237,6 +256,7 @@ def build_app(
     try:
         if app.show:
             app.report = ensure_sample_show(settings, bible, app.show, progress)
+        app.reconciled = reconcile_canon(bible, services.canon)
         app.refreshed, app.not_refreshed = refresh_outdated(bible, progress)
     except BaseException:
         app.close()
@@ -355,10 +375,12 @@ def ingest(settings: Settings, directory: Path, show: str, progress: ProgressFn)
         bible.close()
 
 
-def list_shows(settings: Settings) -> list[str]:
+def list_shows(settings: Settings) -> tuple[list[str], list[str]]:
+    """Every show, and those whose last ingest was cut off (listed too: they hold what that
+    ingest wrote, and the next start finishes them)."""
     bible = open_bible(settings)
     try:
-        return bible.shows()
+        return bible.shows(), sorted(bible.interrupted())
     finally:
         bible.close()
 
@@ -369,6 +391,7 @@ def search(settings: Settings, show: str | None, query: str, k: int) -> tuple[st
     try:
         slug = show_slug(show or settings.default_show)
         ensure_sample_show(settings, bible, slug)
+        refresh_outdated(bible)  # a show whose ingest was cut off is finished before a search
         if not bible.has_show(slug):
             raise UnknownShow(slug, bible.shows())
         return slug, bible.search(slug, query, k=k)

@@ -12,6 +12,7 @@ import difflib
 import re
 import threading
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,6 +22,7 @@ import numpy as np
 from memory.bible_parse import BibleFileError, Chunk, parse_bible_file
 from memory.bible_write import write_chunks
 from memory.episodes import Episode
+from memory.folder_lock import hold
 from memory.lexical import (
     Entity,
     LexicalIndex,
@@ -40,6 +42,9 @@ SOURCE_KEY = "source_dir"
 # by an older version is re-ingested from its folder (see BibleStore.outdated).
 INDEX_FORMAT = 2
 FORMAT_KEY = "index_format"
+# Set to the folder being read when an ingest starts, removed when it has written all: a show
+# that still has it was cut off (a kill, a crash) and is finished on the next start.
+INGESTING_KEY = "ingesting"
 RRF_K = 60
 SEARCH_LISTS = 3  # dense, keyword, names
 PHRASE_MATCH = 0.8  # a section with this share of the query's phrasing is a verbatim match
@@ -211,9 +216,14 @@ class BibleStore:
         self._cache: dict[str, _ShowCache] = {}
 
     def close(self) -> None:
-        """Let another process open the embedded store."""
+        """Let another process open the embedded store. The client is closed first: Chroma
+        keeps one store per folder for the whole process, and one still open would serve this
+        process's next open from memory, blind to what another process wrote meanwhile."""
         with self._lock:
             self._cache.clear()
+            close = getattr(self._client, "close", None)
+            if close is not None:
+                close()
             if self._store_lock is not None:
                 self._store_lock.release()
 
@@ -225,15 +235,16 @@ class BibleStore:
     def has_show(self, show: str) -> bool:
         return show_slug(show) in self.shows()
 
-    def _collection(self, show: str, create: bool = False) -> Any:
+    def _collection(self, show: str, create: bool = False, ingesting: str = "") -> Any:
         slug = show_slug(show)
         name = COLLECTION_PREFIX + slug
         if create:
+            marks = {INGESTING_KEY: ingesting} if ingesting else {}
             return self._client.get_or_create_collection(
                 name,
                 embedding_function=None,
                 configuration={"hnsw": {"space": "cosine"}},
-                metadata={"show": slug},
+                metadata={"show": slug, **marks},
             )
         if slug not in self.shows():
             raise UnknownShow(slug, self.shows())
@@ -243,7 +254,14 @@ class BibleStore:
     def ingest(
         self, directory: Path, show: str, progress: ProgressFn = no_progress
     ) -> IngestReport:
-        """Bring the show's collection in line with the folder; bad files are reported."""
+        """Bring the show's collection in line with the folder; bad files are reported.
+
+        The folder's lock (``memory.folder_lock``) is held throughout, so another process's
+        promotion cannot land between this reading the folder and deleting what it lacks."""
+        with hold(directory) if directory.is_dir() else nullcontext():
+            return self._sync(directory, show, progress)
+
+    def _sync(self, directory: Path, show: str, progress: ProgressFn) -> IngestReport:
         slug = show_slug(show)
         if not directory.is_dir():
             raise FileNotFoundError(f"No bible folder at {directory}")
@@ -266,7 +284,7 @@ class BibleStore:
         report.chunks = len(parsed)
 
         with self._lock:
-            collection = self._collection(slug, create=True)
+            collection = self._begin(slug, directory)
             existing = collection.get(include=["metadatas"])
             old = {
                 cid: (meta or {})
@@ -297,8 +315,47 @@ class BibleStore:
                 collection.delete(ids=stale)
             # only once it is all written
             self._remember(collection, slug, folder_key(directory, self._home))
+            self._finish(collection)
             self._cache.pop(slug, None)
         return report
+
+    def changing(self, show: str, directory: Path) -> None:
+        """Mark the show as not matching its folder until the next ingest of it finishes. A
+        change to the folder (a promotion written or removed) calls this first, so a kill
+        between the change and that ingest leaves a show the next start ingests again."""
+        with self._lock:
+            self._begin(show_slug(show), directory)
+
+    def _begin(self, slug: str, directory: Path) -> Any:
+        """The show's collection, marked as being ingested from ``directory`` before anything
+        is written to it (a new one is created with the mark), so a kill from here on leaves
+        a show the next start knows to finish, and from which folder."""
+        folder = folder_key(directory, self._home)  # like the source folder: moves with home
+        collection = self._collection(slug, create=True, ingesting=folder)
+        meta = dict(collection.metadata or {})
+        if meta.get(INGESTING_KEY) != folder:
+            collection.modify(metadata={**meta, INGESTING_KEY: folder})
+        return collection
+
+    @staticmethod
+    def _finish(collection: Any) -> None:
+        """The ingest wrote everything: its mark goes, last."""
+        meta = dict(collection.metadata or {})
+        if meta.pop(INGESTING_KEY, None) is not None:
+            collection.modify(metadata=meta)
+
+    def interrupted(self) -> dict[str, Path]:
+        """Shows whose last ingest did not finish, each with the folder it was reading. They
+        are listed and searchable (with what that ingest had written) until the next start
+        ingests them again (``bot.compose.refresh_outdated``)."""
+        found = {}
+        with self._lock:
+            for show in self.shows():
+                key = (self._collection(show).metadata or {}).get(INGESTING_KEY)
+                folder = folder_of(str(key), self._home) if key else None
+                if folder is not None:
+                    found[show] = folder
+        return found
 
     @staticmethod
     def _remember(collection: Any, slug: str, folder: str) -> None:

@@ -38,21 +38,29 @@ class Promotions:
         file: str,
         content_hash: str,
         by: Actor,
+        *,
+        approved_by: Actor | None = None,
+        action: str = "canon.add",
+        **detail: Any,
     ) -> Promotion:
         """Record that a pitch or wrap-up (``source_kind``) became a bible file. Call it only
-        once the file is written, so the ledger never claims canon the bible lacks."""
+        once the file is written, so the ledger never claims canon the bible lacks.
+        ``approved_by`` and ``action`` differ from ``by`` and 'canon.add' when the start-up
+        check records a promoted file it found with no promotion."""
         now = time.time()
+        approver = approved_by or by
         with self._file.write() as db:
             cur = db.execute(
                 "INSERT INTO promotions (show, source_kind, source_id, file, content_hash,"
                 " approved_by_id, approved_by, created_at) VALUES (?,?,?,?,?,?,?,?)",
-                (show, source_kind, source_id, file, content_hash, by.id, by.name, now),
+                (show, source_kind, source_id, file, content_hash, approver.id, approver.name, now),
             )
             pid = int(cur.lastrowid or 0)
-            self._file.audit(
-                show, by, "canon.add", promotion=pid, source=f"{source_kind}:{source_id}", file=file
-            )
-        return Promotion(pid, show, source_kind, source_id, file, content_hash, by.name, now, None)
+            source = f"{source_kind}:{source_id}"
+            self._file.audit(show, by, action, promotion=pid, source=source, file=file, **detail)
+        return Promotion(
+            pid, show, source_kind, source_id, file, content_hash, approver.name, now, None
+        )
 
     def active(self, show: str, source_kind: str, source_id: int) -> Promotion | None:
         """The source's promotion that still stands, if any: a source goes into canon once."""
@@ -82,15 +90,38 @@ class Promotions:
             ).fetchall()
         return [_promotion(r) for r in rows]
 
-    def mark_undone(self, promotion: Promotion, by: Actor) -> None:
+    def mark_undone(
+        self, promotion: Promotion, by: Actor, *, action: str = "canon.undo", **detail: Any
+    ) -> None:
         with self._file.write() as db:
             db.execute(
                 "UPDATE promotions SET undone_at=?, undone_by=? WHERE id=?",
                 (time.time(), by.name, promotion.id),
             )
             self._file.audit(
-                promotion.show, by, "canon.undo", promotion=promotion.id, file=promotion.file
+                promotion.show, by, action, promotion=promotion.id, file=promotion.file, **detail
             )
+
+    def unfinished(self, show: str) -> dict[str, str]:
+        """Files a canon add announced (``canon.adding``, written before the file) with no
+        later record of that file: each with the content hash it was to have. A kill between
+        the file and its promotion leaves one; only such a file is the room's own unconfirmed
+        write, which the start-up check may take back."""
+        with self._file.lock:
+            rows = self._file.db.execute(
+                "SELECT action, detail FROM audit WHERE show=? AND action IN"
+                " ('canon.adding', 'canon.add', 'canon.undo', 'canon.reconcile') ORDER BY id",
+                (show,),
+            ).fetchall()
+        pending: dict[str, str] = {}
+        for action, raw in rows:
+            detail = json.loads(raw)
+            file = str(detail.get("file", ""))
+            if action == "canon.adding":
+                pending[file] = str(detail.get("content_hash", ""))
+            else:
+                pending.pop(file, None)
+        return pending
 
     def note(self, show: str, actor: Actor, action: str, **detail: Any) -> None:
         """An audit row with no data change, such as a refused promotion."""

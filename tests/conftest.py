@@ -9,6 +9,10 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -236,3 +240,46 @@ def ingest_other_show(app: App, tmp_path: Path, show: str = "dust-bowl") -> None
         "## Who\nA crop-duster pilot who also answers to Maren.\n"
     )
     app.bible.ingest(other, show)
+
+
+# ---- a Chroma server on loopback (server mode, and processes sharing one store) ----------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[int]:
+    exe = shutil.which("chroma", path=str(Path(sys.executable).parent))
+    if exe is None:
+        pytest.fail("the chroma command is not installed next to this Python")
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            exe,
+            "run",
+            "--path",
+            str(tmp_path / "server"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the Chroma server did not start within 30 s")
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
