@@ -26,7 +26,6 @@ from memory.history import ConversationKey, HistoryStore, Turn
 from memory.restore import _swap
 from tests.conftest import SAMPLE, SHOW, ingest_other_show, run
 from tests.scenario import DANA_PITCH, SAM_PITCH, SEARCH_FOR_SAM, pitch_by_author
-from tests.test_chroma_server import chroma_server  # noqa: F401  (a fixture)
 from tests.test_terminal_and_cli import cli
 
 OTHER = "dust-bowl"
