@@ -27,6 +27,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from memory.bible import InvalidShowName, show_slug
 from memory.progress import ProgressFn, no_progress
 
 FORMAT = 1
@@ -77,6 +78,28 @@ class Manifest(BaseModel):
     def _files_inside(cls, value: dict[str, FileSum]) -> dict[str, FileSum]:
         for path in value:
             _inside(path)
+        return value
+
+    @field_validator("databases")
+    @classmethod
+    def _databases_inside(cls, value: dict[str, str]) -> dict[str, str]:
+        for path in value.values():
+            _inside(path)
+        return value
+
+    @field_validator("shows")
+    @classmethod
+    def _shows_are_names(cls, value: dict[str, ShowEntry]) -> dict[str, ShowEntry]:
+        """Restore writes a show's files under bibles/<show>: a name like '../../etc' or
+        '/etc' would write outside the data dir, so only a show's own slug is accepted, and
+        only its own folder in the backup."""
+        for show, entry in value.items():
+            try:
+                usable = show_slug(show) == show
+            except InvalidShowName:
+                usable = False
+            if not usable or entry.folder != f"{BIBLES}/{show}":
+                raise ValueError(f"not a show this backup could hold: {show!r}")
         return value
 
     def show_files(self, show: str) -> list[str]:

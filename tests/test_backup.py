@@ -203,6 +203,13 @@ def test_a_damaged_or_partial_backup_is_refused_and_changes_nothing(
         "escape": lambda b: (b / MANIFEST).write_text(
             (b / MANIFEST).read_text().replace('"bibles/lantern-line"', '"../../x"')
         ),
+        # a show's name is where its files go: it must not lead out of the data dir
+        "show name": lambda b: (b / MANIFEST).write_text(
+            (b / MANIFEST).read_text().replace('"lantern-line": {', '"../../../tmp/evil": {')
+        ),
+        "absolute show": lambda b: (b / MANIFEST).write_text(
+            (b / MANIFEST).read_text().replace('"lantern-line": {', '"/tmp/evil": {')
+        ),
     }
     said = {
         "edited": "incomplete or damaged: bibles/lantern-line/characters/toby_vell.md",
@@ -211,6 +218,8 @@ def test_a_damaged_or_partial_backup_is_refused_and_changes_nothing(
         "no manifest": "is not a writersroom backup",
         "newer": "written by a newer writersroom (backup format 2)",
         "escape": "manifest.json is damaged",
+        "show name": "manifest.json is damaged",
+        "absolute show": "manifest.json is damaged",
     }
     for name, damage in cases.items():
         broken = tmp_path / name
@@ -220,6 +229,7 @@ def test_a_damaged_or_partial_backup_is_refused_and_changes_nothing(
             compose.restore(target, broken, embedder=embedder)
         assert said[name] in str(exc.value), name
         assert not target.data_dir.exists(), name
+    assert not Path("/tmp/evil").exists()
 
 
 def test_a_data_dir_that_holds_data_is_refused_or_kept_aside_with_force(
