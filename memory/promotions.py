@@ -119,7 +119,9 @@ class Promotions:
             file = str(detail.get("file", ""))
             if action == "canon.adding":
                 pending[file] = str(detail.get("content_hash", ""))
-            else:
+            elif not (action == "canon.reconcile" and detail.get("change") == "removed"):
+                # A removal is audited before the file goes: a kill in between must leave
+                # the add unconfirmed, so the next start removes it again (never records it).
                 pending.pop(file, None)
         return pending
 

@@ -16,7 +16,9 @@ after it):
 
 ``--die-at`` kills the process with SIGKILL at a named step instead of at a random time:
 ``ledger-add`` (the file is written and ingested, the promotion not recorded),
-``ledger-undo`` (the file is removed and re-ingested, the promotion not marked undone), or
+``ledger-undo`` (the file is removed and re-ingested, the promotion not marked undone),
+``reconcile-remove`` (the start-up check audited taking back an unconfirmed add, its file is
+still there), or
 ``ingest:N`` (the Nth ingest of the run begins: in ``canon``, 3 is the undo's, after the file
 is removed; in ``start``, 1 is the start-up check's).
 """
@@ -87,6 +89,11 @@ def die_at(point: str) -> None:
     if point in DIE_AT:
         setattr(Promotions, DIE_AT[point], die)
         return
+    if point == "reconcile-remove":  # the start's removal audited, its file not yet gone
+        import agents.canon_reconcile
+
+        agents.canon_reconcile.remove = die  # type: ignore[assignment]
+        return
     nth = int(point.removeprefix("ingest:"))
     real, calls = BibleStore.ingest, [0]
 
@@ -116,7 +123,7 @@ def main() -> None:
     parser.add_argument("mode", choices=("start", "canon", "promote", "hold"))
     parser.add_argument("data_dir", type=Path)
     parser.add_argument("pitches", nargs="*")
-    parser.add_argument("--die-at", help="ledger-add, ledger-undo or ingest:N")
+    parser.add_argument("--die-at", help="ledger-add, ledger-undo, reconcile-remove or ingest:N")
     parser.add_argument("--chroma-port", type=int)
     args = parser.parse_args()
     if args.die_at:

@@ -307,6 +307,37 @@ def test_a_kill_between_the_file_and_the_ledger_is_taken_back_and_the_retry_work
         app.close()
 
 
+def test_a_start_killed_while_taking_back_an_unconfirmed_add_takes_it_back_next_time(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """The add is killed before its ledger row; the next start is killed after auditing the
+    removal, before the file goes. The start after that must still remove it, not record it
+    as canon the writer was never told about."""
+    clean = start(tmp_path / "clean", embedder)
+    sample = state_of(clean)
+    clean.close()
+    data = tmp_path / "data"
+    pitches = seeded(data, embedder)
+    steps = (
+        ("canon", *pitches, "--die-at", "ledger-add"),
+        ("start", "--die-at", "reconcile-remove"),
+    )
+    for args in steps:
+        child = Child(args[0], str(data), *args[1:])
+        child.wait_for("ready")
+        child.proc.wait()
+        assert child.proc.returncode == -signal.SIGKILL, child.kill()
+        child.kill()
+    app = start(data, embedder)
+    try:
+        assert state_of(app) == sample and leftovers(app.settings) == []
+        [settled] = app.reconciled
+        assert len(settled.removed) == 1 and settled.recorded == []
+        assert say(app, "add", pitches[0]).kind == "canon"  # the writer's retry works
+    finally:
+        app.close()
+
+
 def test_a_kill_between_removing_the_file_and_the_ledger_marks_it_undone(
     tmp_path: Path, embedder: Embedder
 ) -> None:
