@@ -36,12 +36,35 @@ def make_dirs(folder: Path) -> None:
     fsync_dir(folder.parent)
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it (os.umask would, for every thread)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
+
+
+def file_mode(path: Path) -> int:
+    """The mode a rewritten file keeps, or a new one gets as open() would give it. mkstemp
+    makes its files owner-only, which would hide canon from a backup or an ingest run as
+    another user."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Replace ``path`` with ``text``: a reader, or the next start after a kill, sees the old
     file or the new one, never part of it."""
     make_dirs(path.parent)
+    mode = file_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
             out.flush()

@@ -294,3 +294,24 @@ def test_ingest_and_canon_changes_hold_the_bible_folders_lock(
         assert not locked_elsewhere(folder)  # and it is let go
     finally:
         app.close()
+
+
+def test_a_file_written_whole_gets_the_mode_open_would_give_and_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    """mkstemp makes owner-only files: canon written that way would be unreadable to a backup
+    or an ingest run as another user."""
+    from memory.durable import write_atomically
+
+    old = os.umask(0o022)
+    try:
+        new = tmp_path / "room" / "new.md"
+        write_atomically(new, "# New\n")
+        assert new.stat().st_mode & 0o777 == 0o644
+        kept = tmp_path / "kept.md"
+        kept.write_text("# Old\n")
+        kept.chmod(0o640)
+        write_atomically(kept, "# Rewritten\n")
+        assert kept.stat().st_mode & 0o777 == 0o640 and kept.read_text() == "# Rewritten\n"
+    finally:
+        os.umask(old)
