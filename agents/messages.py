@@ -48,6 +48,7 @@ class RoomEvent(BaseModel):
     author_id: str = ""  # stable platform ID; votes and permissions go by it, not the name
     roles: tuple[str, ...] = ()  # the author's role IDs, where the platform has roles
     in_thread: bool = False
+    direct: bool = False  # a direct message: only the writer reads the reply
     message_id: str = ""  # the platform's reference to this message (what reactions point at)
     link: str = ""  # a link to the thread, for provenance
     prefix: str = "/"  # how a writer types a command here ("/wr " on Slack), for hints

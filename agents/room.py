@@ -231,7 +231,7 @@ class Room:
             if brainstorm is not None
             else event.show
             or services.shows.resolve(
-                event.platform, event.workspace, event.channel, event.author_id
+                event.platform, event.workspace, event.channel, event.author_id, event.direct
             )
         )
         if named is None:

@@ -1,8 +1,9 @@
 """Which show a conversation works on: the channel's mapping (set in the channel, then the
-settings file), then the writer's own default (set by an admin), then WR_DEFAULT_SHOW, but
-only while the machine holds at most one show. With several shows a DM or an unlinked
-channel gets none until an admin says which: any member could otherwise DM the bot and read
-whichever show happens to be the default."""
+settings file), then, in a direct message, the writer's own show (set by an admin), then
+WR_DEFAULT_SHOW, but only while the machine holds at most one show. A writer's own show is
+never used in a channel, where everyone in it would read that show's canon. With several
+shows a DM or an unlinked channel gets none until an admin says which: any member could
+otherwise DM the bot and read whichever show happens to be the default."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ class NoShowForChannel(BadRequest):
         super().__init__(
             "This conversation is not linked to a show yet. An admin can run "
             f"`{prefix}show NAME` in a channel to link it, or `{prefix}show NAME for @writer` "
-            "to set a writer's own show (for direct messages)."
+            "to set a writer's own show for their direct messages with the bot."
         )
 
 
@@ -49,11 +50,13 @@ class ShowResolver:
         self._default = default or None
         self._shows = shows  # the shows this machine holds
 
-    def resolve(self, platform: str, workspace: str, channel: str, user: str = "") -> str | None:
+    def resolve(
+        self, platform: str, workspace: str, channel: str, user: str = "", direct: bool = False
+    ) -> str | None:
         return (
             self._state.mapped_show(platform, workspace, channel)
             or self._file_map.get((workspace, channel))
-            or (self._state.user_show(platform, user) if user else None)
+            or (self._state.user_show(platform, user) if user and direct else None)
             or (self._default if len(self._shows()) <= 1 else None)
         )
 

@@ -167,7 +167,8 @@ class SlackRoom:
             return  # the app_mention event answers this one
         workspace, thread_ts = str(body.get("team_id", "")), event.get("thread_ts")
         if event.get("channel_type") == "im":
-            key_thread, reply_in, flags = thread_ts or "dm", thread_ts, {"mentions_bot": True}
+            key_thread, reply_in = thread_ts or "dm", thread_ts
+            flags = {"mentions_bot": True, "direct": True}
         elif thread_ts and self._room.in_thread(PLATFORM, workspace, event["channel"], thread_ts):
             key_thread, reply_in, flags = thread_ts, thread_ts, {"in_bot_thread": True}
         else:
@@ -229,6 +230,7 @@ class SlackRoom:
         where = await self._where(command, channel, "", user)
         where["author"] = await self.display_name(user, command.get("user_name"))
         where["link"] = ""
+        where["direct"] = command.get("channel_name") == "directmessage" or channel.startswith("D")
         # Slack has no slash commands inside threads: hints say how to ask there instead.
         where["addressed_as"] = f"@{await self.display_name(await self.bot_user_id())}"
         msg = Message(

@@ -52,27 +52,33 @@ def test_dms_and_unlinked_channels_read_no_show_until_an_admin_says_which(
             await h.event(mention, "EvUnlinked")
             await h.wait_for(lambda: h.slack.messages_handled >= 2)
             refused = shown(h)
-            # A non-admin cannot give themselves a show; an admin can give dana hers.
+            # A non-admin cannot give themselves a show; a bare name is not a writer; an
+            # admin can give dana hers.
             await h.command("show lantern-line for <@USAM|sam>", user="USAM", channel="C1")
+            await h.command("show lantern-line for dana", user="UADMIN", channel="C1")
             await h.command("show lantern-line for <@UDANA|dana>", user="UADMIN", channel="C1")
-            await h.wait_for(lambda: len(h.fake.named("respond")) >= 2)
+            await h.wait_for(lambda: len(h.fake.named("respond")) >= 3)
             answers = [str(r["text"]) for r in h.fake.named("respond")]
             await h.event(dm("what happened to Toby?", "800.3"), "EvDm2")
             await h.event(dm("what happened to Toby?", "800.4", user="USAM"), "EvDm3")
-            await h.wait_for(lambda: h.slack.messages_handled >= 4)
+            # her own show is for her DMs: an unlinked channel, read by everyone in it, has none
+            in_channel = {**mention, "user": "UDANA", "ts": "800.5"}
+            await h.event(in_channel, "EvUnlinked2")
+            await h.wait_for(lambda: h.slack.messages_handled >= 5)
             return refused, answers, [str(m["text"]) for m in h.fake.messages.values()]
 
     refused, answers, after = run(go())
     assert len(refused) == 2 and all("not linked to a show" in t for t in refused)
     assert not any(word in t.lower() for t in refused for word in LANTERN)
-    assert (
-        "Only the room's admins" in answers[0] and "UDANA now works on lantern-line" in answers[1]
-    )
+    assert "Only the room's admins" in answers[0]
+    assert "Name the writer with an @mention" in answers[1] and "Nothing changed" in answers[1]
+    assert "UDANA now works on lantern-line" in answers[2]
     dana_dm = [m for m in after if "Toby" in m]
     assert dana_dm and "drown" in " ".join(dana_dm)  # her DM reads the show she was given
     sam = [m for m in after if "not linked to a show" in m]
-    # the two refusals before the admin acted, and sam's DM after: his still reads no show
-    assert len(sam) == 3 and not any("drown" in m for m in sam)
+    # the two refusals before the admin acted, sam's DM after (his still reads no show), and
+    # dana's mention in the unlinked channel
+    assert len(sam) == 4 and not any("drown" in m for m in sam)
 
 
 def test_with_one_show_the_default_still_serves_dms(app: App) -> None:

@@ -23,14 +23,24 @@ def quoted(name: str) -> str:
     return name if len(name) <= QUOTED else name[: QUOTED - 1] + "…"
 
 
-def for_writer(name: str) -> tuple[str, str | None]:
-    """The show's name and the writer it is for (their platform ID), if the admin named one."""
+# A platform's own user IDs: Slack's U…/W…, Discord's snowflakes. A bare name would be stored
+# as an ID no writer has, and the admin told it worked.
+_PLATFORM_ID = re.compile(r"^(?:[UW][A-Z0-9]{6,}|\d{15,21})$")
+
+
+def for_writer(name: str, platform: str) -> tuple[str, str | None]:
+    """The show's name and the writer it is for (their platform ID; in the terminal, their
+    name), if the admin named one; the writer is '' when they cannot be told apart."""
     found = _FOR.match(name.strip())
     if found is None:
         return name, None
     who = found["who"]
     mention = _MENTION.match(who)
-    return found["show"], mention["id"] if mention else who.lstrip("@")
+    if mention:
+        return found["show"], mention["id"]
+    if platform == "terminal" or _PLATFORM_ID.match(who):
+        return found["show"], who.lstrip("@")
+    return found["show"], ""
 
 
 async def run(call: Call) -> Reply:
@@ -39,7 +49,12 @@ async def run(call: Call) -> Reply:
             "Only the room's admins can change which show this channel uses. Nothing changed."
         )
     bible, event = call.services.bible, call.event
-    name, writer = for_writer(call.arg("name"))
+    name, writer = for_writer(call.arg("name"), event.platform)
+    if writer == "":
+        return Reply.error(
+            "Name the writer with an @mention (pick them from the list as you type), like "
+            "`show lantern-line for @dana`. Nothing changed."
+        )
     try:
         show = show_slug(name)
     except InvalidShowName:
@@ -56,8 +71,7 @@ async def run(call: Call) -> Reply:
         call.services.shows.link_user(event.platform, writer, show, event.author_id)
         return Reply(
             kind="show",
-            text=f"{writer} now works on {show} in direct messages and in channels that are not "
-            "linked to a show.",
+            text=f"{writer} now works on {show} in their direct messages with the bot.",
         )
     call.services.shows.link(event.platform, event.workspace, event.channel, show, event.author_id)
     return Reply(kind="show", text=f"This channel now works on {show}.")
