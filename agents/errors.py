@@ -32,8 +32,9 @@ class RoomBusy(RoomError):
 
     def __init__(self, ahead: int) -> None:
         self.ahead = ahead
+        requests = "1 request is" if ahead == 1 else f"{ahead} requests are"
         super().__init__(
-            f"The room is busy: {ahead} requests are ahead of yours, so I did not queue it. "
+            f"The room is busy: {requests} ahead of yours, so I did not queue it. "
             "Nothing was saved. Ask again in a minute (waiting in line counts against the "
             "time limit for an answer)."
         )

@@ -504,8 +504,7 @@ def restore(
             try:
                 return [bible.ingest(folder, show, progress) for show, folder in folders.items()]
             finally:
-                bible.close()
-                client.close()  # the store is renamed next: nothing may hold it
+                bible.close()  # closes the client too: the store is renamed next
 
         restored = restore_backup(source, manifest, layout, reindex, force, progress)
     finally:

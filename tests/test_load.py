@@ -8,12 +8,21 @@ cost seconds, and what is under test is delivery."""
 from __future__ import annotations
 
 import asyncio
+import shutil
+import threading
+import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
+import pytest
+
+from agents.llm.llama import LlamaEngine
 from agents.messages import Delta, Final, Reply, Update, Working
-from bot.compose import App
+from bot.compose import App, build_app
+from bot.settings import Settings
 from bot.streaming import UNDELIVERED, deliver
-from tests.conftest import run
+from memory.embeddings import MiniLMEmbedder
+from tests.conftest import SAMPLE, SHOW, run
 from tests.discord_fake import BOT, CHANNEL, bot_maker, discord_harness, message_payload
 from tests.slack_fake import BOT_USER, room_maker, slack_harness
 
@@ -26,7 +35,14 @@ QUESTIONS = (
     "who is Maren Kessler?",
     "where is Drowned Quay?",
 )
-NOT_ANSWERS = ("thinking…", UNDELIVERED, "Something went wrong", "No reply was produced")
+NOT_ANSWERS = (
+    "thinking…",
+    UNDELIVERED,
+    "Something went wrong",
+    "No reply was produced",
+    "The room is busy",
+    "did not finish within",
+)
 
 
 def one_answer(texts: list[str]) -> bool:
@@ -101,6 +117,50 @@ def test_50_discord_mentions_at_once_with_429s_on_edits_each_get_one_answer(app:
     wrong = [texts for texts in shown if not one_answer(texts)]
     assert not wrong, wrong
     assert limited >= MENTIONS and retracted >= 1
+
+
+def test_a_full_model_queue_tells_the_slack_writer_at_once(
+    settings: Settings,
+    engine: LlamaEngine,
+    embedder: MiniLMEmbedder,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The model is busy with one request and another waits: with room for one waiting, a
+    mention whose answer the model must write is told so at once, with the count."""
+    app = build_app(
+        settings.model_copy(update={"answer_mode": "generate"}), engine=engine, embedder=embedder
+    )
+    folder = tmp_path / "bible"
+    shutil.copytree(SAMPLE, folder)
+    app.bible.ingest(folder, SHOW)
+    monkeypatch.setattr(engine._scheduler, "limit", 1)
+    gate = threading.Event()
+    engine._scheduler.submit("other", gate.wait)  # the worker is busy...
+    while engine._scheduler.waiting:
+        time.sleep(0.01)
+    engine._scheduler.submit("other", lambda: None)  # ...and one request waits
+
+    async def go() -> list[str]:
+        async with slack_harness(room_maker(app.room)) as h:
+            mention = {
+                "type": "app_mention",
+                "user": "UDANA",
+                "text": f"<@{BOT_USER}> what happened to Toby?",
+                "ts": "550.1",
+                "channel": "C1",
+            }
+            await h.event(mention, "EvBusy")
+            await h.wait_for(lambda: h.slack.replies_sent >= 1, timeout=30)
+            return h.fake.shown_in("550.1")
+
+    try:
+        shown = run(go())
+    finally:
+        gate.set()
+        app.close()
+    assert len(shown) == 1 and "The room is busy: 2 requests are ahead of yours" in shown[0]
+    assert "drown" not in shown[0]  # refused, not answered late
 
 
 # ---- the rules, one at a time (platform calls as plain functions) ---------------------------
