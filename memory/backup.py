@@ -7,9 +7,10 @@ Chroma index is not copied: it is not safe to copy while the bot holds it, and a
 rebuilds it from the folders (``memory.restore``), which also makes a backup independent of
 the Chroma version and of where the data dir lived.
 
-The ledger is copied before the folders: a promotion writes its file before its ledger row,
-so a canon add during a backup can leave a file the ledger does not name, never a ledger row
-whose file is missing.
+Every bible folder's lock (``memory.folder_lock``) is held while the stores and the folders
+are copied, so no canon add or undo is halfway through (file written, ledger row not yet)
+in what the backup holds: a restore must never find an add the writer was told about looking
+unconfirmed, which the start-up check would take back.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import secrets
 import shutil
 import sqlite3
 from collections.abc import Mapping
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -28,6 +30,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from memory.bible import InvalidShowName, show_slug
+from memory.folder_lock import hold
 from memory.progress import ProgressFn, no_progress
 
 FORMAT = 1
@@ -159,9 +162,13 @@ def write_backup(
     scratch.mkdir(parents=True)
     try:
         files: dict[str, FileSum] = {}
-        saved = _copy_databases(databases, scratch, files, progress)
         entries, left_out = _show_entries(shows, home)
-        _copy_bibles({s: f for s, f in shows.items() if s in entries}, scratch, files, progress)
+        with ExitStack() as held:  # in one order, so two backups cannot wait on each other
+            for folder in sorted({f.resolve() for f in shows.values() if f and f.is_dir()}):
+                held.enter_context(hold(folder))
+            saved = _copy_databases(databases, scratch, files, progress)
+            copied = {s: f for s, f in shows.items() if s in entries}
+            _copy_bibles(copied, scratch, files, progress)
         manifest = Manifest(
             format=FORMAT,
             writersroom=version,

@@ -8,6 +8,9 @@ import io
 import json
 import shutil
 import sqlite3
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -391,3 +394,38 @@ def test_cli_backup_and_restore(settings: Settings, kept: Path, tmp_path: Path) 
     assert done.returncode == 1 and "Another writersroom process" in done.stderr
     assert "Traceback" not in done.stderr
     assert cli(settings, "backup").returncode == 2  # DIR is required
+
+
+def test_a_backup_waits_for_a_canon_change_in_progress(
+    settings: Settings, embedder: MiniLMEmbedder, bible_copy: Path
+) -> None:
+    """Another process holds the bible folder's lock (a canon add between its file and its
+    ledger row): the backup waits for it, so it never holds half of that change."""
+    bible = open_bible(settings, embedder)
+    bible.ingest(bible_copy, SHOW)
+    bible.close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys\n"
+            f"fd = os.open({str(bible_copy)!r}, os.O_RDONLY | os.O_DIRECTORY)\n"
+            "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\nsys.stdin.read()\n",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdin is not None
+    assert holder.stdout.readline().strip() == "held"
+    target = settings.data_dir.parent / "backup-waits"
+    backup = threading.Thread(target=compose.backup, args=(settings, target))
+    try:
+        backup.start()
+        backup.join(timeout=2)
+        assert backup.is_alive() and not target.exists()  # waiting on the change
+    finally:
+        holder.stdin.close()  # the change is done
+        holder.wait()
+    backup.join(timeout=120)
+    assert not backup.is_alive() and (target / MANIFEST).is_file()

@@ -14,11 +14,17 @@ TEMPLATE = (
 class TemplatedModel(SimpleNamespace):
     """Stands in for a loaded Llama whose GGUF carries a chat template."""
 
-    def __init__(self) -> None:
+    def __init__(self, adds_bos: bool = True) -> None:
         super().__init__(
             metadata={"tokenizer.chat_template": TEMPLATE},
             _model=SimpleNamespace(token_get_text=lambda t: {1: "<s>", 2: "</s>"}[t]),
+            adds_bos=adds_bos,
         )
+
+    def tokenize(self, text: bytes, add_bos: bool, special: bool) -> list[int]:
+        """Only what the formatter asks: does tokenizing add BOS by itself?"""
+        assert text == b""
+        return [1] if add_bos and self.adds_bos else []
 
     def token_eos(self) -> int:
         return 2
@@ -50,6 +56,13 @@ MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "conten
 def test_gguf_template_is_used_and_bos_not_doubled() -> None:
     render = formatter(None, TemplatedModel())
     assert render(MESSAGES) == "<|system|>Be brief.<|end|><|user|>Hi<|end|><|assistant|>"
+
+
+def test_a_template_bos_stays_where_the_tokenizer_adds_none() -> None:
+    """ChatML models (SmolLM2) use <|im_start|> as BOS and their tokenizer adds none: taking
+    it off the template's text would drop the first turn's marker."""
+    render = formatter(None, TemplatedModel(adds_bos=False))
+    assert render(MESSAGES) == "<s><|system|>Be brief.<|end|><|user|>Hi<|end|><|assistant|>"
 
 
 def test_gemma_without_template_keeps_the_system_prompt() -> None:
