@@ -284,6 +284,17 @@ def killed_at(step: str, tmp_path: Path, embedder: Embedder) -> tuple[App, list[
     return start(data, embedder), pitches
 
 
+def killed_in_turn(data: Path, *runs: tuple[str, ...]) -> None:
+    """Each run (a mode and its arguments, with its --die-at) on ``data``, one after the
+    other, each killed at its step."""
+    for mode, *args in runs:
+        child = Child(mode, str(data), *args)
+        child.wait_for("ready")
+        child.proc.wait()
+        assert child.proc.returncode == -signal.SIGKILL, child.kill()
+        child.kill()
+
+
 def test_a_kill_between_the_file_and_the_ledger_is_taken_back_and_the_retry_works(
     tmp_path: Path, embedder: Embedder
 ) -> None:
@@ -318,16 +329,11 @@ def test_a_start_killed_while_taking_back_an_unconfirmed_add_takes_it_back_next_
     clean.close()
     data = tmp_path / "data"
     pitches = seeded(data, embedder)
-    steps = (
+    killed_in_turn(
+        data,
         ("canon", *pitches, "--die-at", "ledger-add"),
         ("start", "--die-at", "reconcile-remove"),
     )
-    for args in steps:
-        child = Child(args[0], str(data), *args[1:])
-        child.wait_for("ready")
-        child.proc.wait()
-        assert child.proc.returncode == -signal.SIGKILL, child.kill()
-        child.kill()
     app = start(data, embedder)
     try:
         assert state_of(app) == sample and leftovers(app.settings) == []
@@ -364,12 +370,9 @@ def test_a_kill_during_undo_and_another_during_the_next_start_still_converge(
     that must still take the file's sections out of the index."""
     data = tmp_path / "data"
     pitches = seeded(data, embedder)
-    for args in (("canon", *pitches, "--die-at", "ingest:3"), ("start", "--die-at", "ingest:1")):
-        child = Child(args[0], str(data), *args[1:])
-        child.wait_for("ready")
-        child.proc.wait()
-        assert child.proc.returncode == -signal.SIGKILL, child.kill()
-        child.kill()
+    killed_in_turn(
+        data, ("canon", *pitches, "--die-at", "ingest:3"), ("start", "--die-at", "ingest:1")
+    )
     app = start(data, embedder)
     try:
         state = state_of(app)
