@@ -218,10 +218,6 @@ class LlamaEngine:
 
         return render
 
-    def format_chat(self, messages: list[dict[str, str]]) -> str:
-        """The chat prompt as text, for display and for benchmarks' direct calls."""
-        return self.chat_prompt(messages).text
-
     def chat_prompt(self, messages: list[dict[str, str]]) -> Prompt:
         """The chat prompt with the messages' contents kept apart from the template's
         markup, so only the markup is tokenized with control tokens (agents.llm.prompt)."""
