@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 SUGGESTIONS = 25  # Discord's limit on autocomplete choices
 
 
+# Failures whose message is written for the writer (a bad request, an unknown or unusable
+# show): shown as they are, where anything else gets ``internal_error``.
+WRITER_ERRORS = (RoomError, UnknownShow, InvalidShowName)
+
+
 def internal_error(exc: Exception) -> str:
     return (
         f"Something went wrong on the bot's side ({type(exc).__name__}); nothing was saved. "
@@ -74,7 +79,7 @@ class Room:
                 return
             async for update in self._dispatch(event):
                 yield update
-        except (RoomError, UnknownShow, InvalidShowName) as exc:
+        except WRITER_ERRORS as exc:
             yield Final(Reply.error(str(exc)))
         except Exception as exc:  # the writer always gets an answer; the log gets the detail
             log.exception("request failed")
@@ -248,7 +253,7 @@ class Room:
         either way, under the show it was said about."""
         try:
             return self._show(event, None)
-        except (RoomError, UnknownShow, InvalidShowName):
+        except WRITER_ERRORS:
             return ""
 
     def suggest(self, event: RoomEvent, source: str, typed: str) -> list[str]:
@@ -262,7 +267,7 @@ class Room:
             try:
                 show = self._show(event, self.services.ledger.log.brainstorm(event.key))
                 as_of = self._as_of(event, show)
-            except (RoomError, UnknownShow, InvalidShowName):
+            except WRITER_ERRORS:
                 return []
             kind = source.removesuffix("s")  # 'characters' -> entries of type 'character'
             names = [e.name for e in bible.entities(show, kind, as_of)]

@@ -41,7 +41,7 @@ def _pitch_text(call: Call, number: int) -> str:
 
 def _latest_beats(call: Call) -> str:
     """The newest beat sheet the bot wrote in this conversation."""
-    turns = call.services.history.turns(call.event.key, call.show or "")[-HISTORY_TURNS:]
+    turns = call.services.history.turns(call.event.key, call.show)[-HISTORY_TURNS:]
     for asked, answer in zip(reversed(turns[:-1]), reversed(turns[1:]), strict=True):
         wrote = asked.role == "writer" and answer.role == "assistant"
         if wrote and asked.text.lower().startswith(BEATS_ASKED):
