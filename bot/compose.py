@@ -4,6 +4,7 @@ from here."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,9 @@ from agents.extract import Extractor
 from agents.llm.base import ModelBackend
 from agents.llm.llama import LlamaEngine
 from agents.llm.model_files import ModelFileError, resolve_model
+from agents.llm.served import ServedBackend
+from agents.llm.server_info import key_in_clear
+from agents.llm.server_probe import check_json_schema
 from agents.prompts import Prompts
 from agents.room import Room
 from agents.services import RoomConfig, Services
@@ -61,6 +65,8 @@ from memory.room_state import RoomState
 # the progress contract, for bot/progress; what the start-up check changed, for bot/cli
 __all__ = ["BYTES", "ProgressFn", "Reconciled", "stage_unit"]
 
+log = logging.getLogger(__name__)
+
 
 def open_embedder(settings: Settings) -> MiniLMEmbedder:
     return MiniLMEmbedder(
@@ -78,7 +84,11 @@ def open_bible(settings: Settings, embedder: Embedder | None = None) -> BibleSto
     return BibleStore(client, embedder, lock, home=settings.data_dir)
 
 
-def open_engine(settings: Settings, progress: ProgressFn = no_progress) -> LlamaEngine:
+def open_engine(settings: Settings, progress: ProgressFn = no_progress) -> ModelBackend:
+    """The model the settings name: a model server when WR_LLM_BASE_URL is set, else the
+    in-process llama.cpp model, loaded now so a bad file fails at start-up."""
+    if settings.llm_base_url:
+        return open_served(settings)
     path, chat_format = resolve_model(settings.model_path, settings.models_dir, progress)
     engine = LlamaEngine(
         path,
@@ -94,6 +104,43 @@ def open_engine(settings: Settings, progress: ProgressFn = no_progress) -> Llama
     )
     engine.load()
     return engine
+
+
+def open_served(settings: Settings) -> ServedBackend:
+    """Connect to the model server, checking at start-up what would otherwise fail on a
+    writer's first request: that it answers, serves the model named, and follows JSON
+    schemas (beats, loglines and cards need them)."""
+    assert settings.llm_base_url is not None
+    if settings.llm_api_key and key_in_clear(settings.llm_base_url):
+        log.warning(
+            "WR_LLM_BASE_URL is plain http to another machine, so the API key crosses the "
+            "network in clear: use https, or keep the model server on a private network"
+        )
+    backend = ServedBackend(
+        settings.llm_base_url,
+        api_key=settings.llm_api_key,
+        model=settings.llm_model,
+        concurrency=settings.llm_max_concurrency,
+        max_queue=settings.max_queue,
+        deadline_s=settings.request_deadline_s,
+        n_ctx=settings.n_ctx,
+        model_kind=settings.model_kind,
+        seed=settings.seed,
+    )
+    try:
+        facts = backend.connect()
+        backend.schema_dialect = check_json_schema(backend)
+    except BaseException:
+        backend.close()
+        raise
+    if facts.slots and facts.slots < settings.llm_max_concurrency:
+        log.warning(
+            "WR_LLM_MAX_CONCURRENCY is %d but the model server runs %d requests at once; "
+            "the rest wait at the server, past the room's fair queue",
+            settings.llm_max_concurrency,
+            facts.slots,
+        )
+    return backend
 
 
 @dataclass

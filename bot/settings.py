@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from agents.llm.server_info import check_base_url
+
 
 def default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "writersroom"
@@ -46,6 +48,13 @@ class Settings(BaseSettings):
     # room is busy at once instead of waiting past the deadline in silence.
     max_queue: int = Field(16, ge=1)
     max_field_chars: int = Field(240, ge=20)
+    # A served model (a studio): an OpenAI-compatible server (llama-server, vLLM) instead of
+    # the in-process model. Unset: WR_MODEL_PATH (or the bundled test model) runs in process.
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str | None = None  # vLLM needs the served name; empty: the server's first
+    # Requests sent to the server at once; set it to the server's parallel slots.
+    llm_max_concurrency: int = Field(4, ge=1, le=256)
     # Bible
     chroma_path: Path | None = None
     chroma_host: str | None = None
@@ -88,6 +97,9 @@ class Settings(BaseSettings):
 
     @field_validator(
         "model_path",
+        "llm_base_url",
+        "llm_api_key",
+        "llm_model",
         "chroma_path",
         "show_map",
         "slack_bot_token",
@@ -99,6 +111,11 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value in ("", None) else value
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _server_url(cls, value: str | None) -> str | None:
+        return None if value is None else check_base_url(value)
 
     @field_validator("discord_admin_roles", "discord_canon_editors")
     @classmethod

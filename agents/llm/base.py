@@ -1,6 +1,6 @@
 """What the room needs from a model, whatever runs it: the model-backend seam.
 
-Four operations: stream text for chat messages (or a raw completion prompt, for base
+Four operations (and close): stream text for chat messages (or a raw completion prompt, for base
 models), produce a pydantic model under a JSON schema, count tokens, and report the context
 size. The in-process llama.cpp engine (``agents.llm.llama``) is one backend; the scripted
 backend (``agents.llm.scripted``) serves unit tests of routing and rendering. Everything
@@ -96,4 +96,8 @@ class ModelBackend(Protocol):
 
     async def produce(self, request: StructuredRequest[T]) -> T:
         """A validated result, retried on invalid output; ``StructuredOutputError`` after."""
+        ...
+
+    def close(self) -> None:
+        """Let go of the model (the in-process weights, a server's connections)."""
         ...

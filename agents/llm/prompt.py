@@ -69,3 +69,18 @@ def templated(
 def as_prompt(prompt: Prompt | str) -> Prompt:
     """A bare string is a completion prompt: plain text throughout."""
     return prompt if isinstance(prompt, Prompt) else Prompt.plain(prompt)
+
+
+# ---- text sent to a model server -------------------------------------------------------------
+# A server applies the chat template itself and tokenizes the result with control tokens on
+# (llama-server, vLLM), so the split above cannot be made there. Instead, what looks like a
+# control token in the text sent (<end_of_turn>, <|im_end|>, </s>, [INST]) gets an invisible
+# word joiner after its opening bracket: it still reads the same, but no tokenizer's
+# control-token match fires on it. The joiner is taken out of what the model writes back.
+JOINER = "\u2060"
+_CONTROL_LOOKALIKE = re.compile(r"(<)(?=/?\|?[A-Za-z_][\w.:|-]{0,40}\|?>)|(\[)(?=/?[A-Z_]{3,30}\])")
+
+
+def defang(text: str) -> str:
+    """``text`` with control-token look-alikes broken by an invisible joiner."""
+    return _CONTROL_LOOKALIKE.sub(lambda m: m.group(0) + JOINER, text)

@@ -1,0 +1,340 @@
+"""The served model backend: an OpenAI-compatible server (llama.cpp's llama-server, vLLM,
+llama-cpp-python's server) through LangChain's ChatOpenAI.
+
+A studio runs one model server for every room: the Slack bot, the Discord bot, several shows.
+The server batches parallel streams, so up to ``concurrency`` requests go out at once, the
+rest waiting by lane (``agents.llm.gate``). The room's promises hold as they do in process:
+one deadline per request with queue time counted, a request dropped by its caller is cut off
+at the server (its stream is closed), and a server that is down, slow or failing gets one
+retry and then a message naming the host, never the key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
+from typing import Any, TypeVar
+
+import httpx
+import openai
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_openai import ChatOpenAI, OpenAI
+from pydantic import SecretStr
+
+from agents.errors import ContextOverflow, DeadlineExceeded, ModelUnavailable, RoomError
+from agents.llm.base import (
+    ChatMessage,
+    Completion,
+    GenerationStats,
+    StructuredRequest,
+    T,
+    TextRequest,
+)
+from agents.llm.gate import FairGate
+from agents.llm.prompt import JOINER, defang
+from agents.llm.server_info import (
+    RemoteTokenizer,
+    ServerFacts,
+    check_base_url,
+    not_answering,
+    read_facts,
+    refusal_message,
+    server_host,
+)
+from agents.llm.server_probe import response_format
+from agents.llm.structured import validated
+
+log = logging.getLogger(__name__)
+
+STRUCTURED_ATTEMPTS = 3
+STRUCTURED_REPEAT_PENALTY = 1.15
+_CONNECT_S = 5.0
+_RETRY_PAUSE_S = 0.5
+R = TypeVar("R")
+
+
+class _Retryable(Exception):
+    """A fault worth one more try: the server is down, slow, or failing (5xx, 429)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def to_langchain(messages: tuple[ChatMessage, ...]) -> list[BaseMessage]:
+    """Chat turns as LangChain messages, their text defanged: the server tokenizes what it
+    is sent with control tokens on, so a planted ``<end_of_turn>`` would be a real one."""
+    kinds: dict[str, type[BaseMessage]] = {
+        "system": SystemMessage,
+        "assistant": AIMessage,
+        "user": HumanMessage,
+    }
+    return [kinds.get(m["role"], HumanMessage)(content=defang(m["content"])) for m in messages]
+
+
+class ServedBackend:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        api_key: SecretStr | None = None,
+        model: str | None = None,
+        concurrency: int = 4,
+        max_queue: int | None = None,
+        deadline_s: float = 120.0,
+        n_ctx: int = 8192,
+        model_kind: str = "auto",
+        seed: int = 1234,
+    ) -> None:
+        self.base_url = check_base_url(base_url)
+        self.host = server_host(self.base_url)
+        self.deadline_s = deadline_s
+        self._seed = seed
+        self._model_kind = model_kind
+        self._n_ctx = n_ctx
+        self._model = model
+        self._key = api_key or SecretStr("not-needed")  # the client insists on one
+        headers = {"Authorization": f"Bearer {self._key.get_secret_value()}"}
+        self._http = httpx.Client(headers=headers, timeout=httpx.Timeout(10.0, connect=_CONNECT_S))
+        self._gate = FairGate(concurrency, max_queue)
+        self._tokenizer = RemoteTokenizer(self._http, self.base_url, model or "default")
+        self.facts: ServerFacts | None = None
+        self.schema_dialect = "json_schema"  # set by the start-up check (server_probe)
+
+    # ---- start-up --------------------------------------------------------------------------
+    def connect(self) -> ServerFacts:
+        """Ask the server what it serves (raises ModelUnavailable when it does not answer);
+        the room's context budget follows the server's own window."""
+        self.facts = read_facts(self._http, self.base_url, self._model)
+        self._model = self.facts.model
+        self._tokenizer = RemoteTokenizer(self._http, self.base_url, self.facts.model)
+        if self.facts.n_ctx:
+            self._n_ctx = self.facts.n_ctx
+        return self.facts
+
+    @property
+    def model(self) -> str:
+        return self._model or "default"
+
+    @property
+    def n_ctx(self) -> int:
+        return self._n_ctx
+
+    @property
+    def is_instruct(self) -> bool:
+        """A chat endpoint applies the model's chat template, so a served model answers chat
+        turns unless the settings say it is a base model (WR_MODEL_KIND=base), which is then
+        given completion prompts on /v1/completions."""
+        return self._model_kind != "base"
+
+    def count_tokens(self, text: str) -> int:
+        return self._tokenizer.count(text)
+
+    # ---- the backend operations ------------------------------------------------------------
+    async def stream(
+        self, request: TextRequest, stats: GenerationStats | None = None
+    ) -> AsyncIterator[str]:
+        stats = stats if stats is not None else GenerationStats()
+        budget = request.deadline_s or self.deadline_s
+        deadline = await self._enter(request.lane, budget, stats)
+        try:
+            for attempt in range(2):
+                sent = False
+                try:
+                    async with aclosing(self._pieces(request, deadline, attempt, stats)) as pieces:
+                        async for piece in pieces:
+                            sent = True
+                            yield piece
+                    return
+                except _Retryable as exc:
+                    if sent:
+                        raise ModelUnavailable(
+                            f"The model server at {self.host} stopped in the middle of the "
+                            f"answer ({exc.reason}). Nothing was saved. Ask again."
+                        ) from None
+                    if attempt == 1:
+                        raise ModelUnavailable(not_answering(self.host, exc.reason)) from None
+                    log.warning("model server %s: %s; trying once more", self.host, exc.reason)
+                    await asyncio.sleep(_RETRY_PAUSE_S)
+        except TimeoutError:
+            raise DeadlineExceeded(budget, stats.queue_s) from None
+        finally:
+            self._gate.release()
+
+    async def produce(self, request: StructuredRequest[T]) -> T:
+        """JSON under the request's schema (the server constrains decoding to it), validated
+        by the same pydantic models and retried the same way as in process."""
+        stats = GenerationStats()
+        budget = request.deadline_s or self.deadline_s
+        deadline = await self._enter(request.lane, budget, stats)
+        chat = self._chat()
+        messages = to_langchain(request.messages)
+        form = response_format(self.schema_dialect, request.schema)
+
+        async def attempt(n: int) -> Completion:
+            async def call(timeout: httpx.Timeout) -> Any:
+                return await chat.ainvoke(
+                    messages,
+                    response_format=form,
+                    max_tokens=request.max_tokens,
+                    temperature=request.temperature,
+                    seed=self._seed + n,
+                    timeout=timeout,
+                    extra_body=_extra_body(request.max_tokens, STRUCTURED_REPEAT_PENALTY),
+                )
+
+            try:
+                message = await self._with_retry(call, deadline)
+            except openai.LengthFinishReasonError:
+                return Completion("", stats)  # cut off: invalid JSON, tried again
+            return Completion(str(message.content).replace(JOINER, ""), stats)
+
+        try:
+            return await validated(request.what, STRUCTURED_ATTEMPTS, attempt, request.build)
+        except TimeoutError:
+            raise DeadlineExceeded(budget, stats.queue_s) from None
+        finally:
+            self._gate.release()
+
+    # ---- internals -------------------------------------------------------------------------
+    async def _enter(self, lane: str, budget: float, stats: GenerationStats) -> float:
+        """Wait for a place at the server; returns the request's deadline (monotonic)."""
+        submitted = time.monotonic()
+        stats.submitted_at = submitted
+        deadline = submitted + budget
+        try:
+            await asyncio.wait_for(self._gate.acquire(lane), timeout=budget)
+        except TimeoutError:
+            raise DeadlineExceeded(budget, time.monotonic() - submitted) from None
+        stats.queue_s = time.monotonic() - submitted
+        return deadline
+
+    def _chat(self) -> ChatOpenAI:
+        return ChatOpenAI(
+            model=self.model,
+            base_url=self.base_url,
+            api_key=self._key,
+            max_retries=0,  # one retry, ours, within the deadline
+            stream_usage=True,
+        )
+
+    async def _pieces(
+        self, request: TextRequest, deadline: float, attempt: int, stats: GenerationStats
+    ) -> AsyncGenerator[str, None]:
+        timeout = _attempt_timeout(deadline, attempt)
+        common: dict[str, Any] = {
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "stop": list(request.stop) or None,
+            "seed": self._seed if request.seed is None else request.seed,
+            "timeout": timeout,
+            "extra_body": _extra_body(request.max_tokens, request.repeat_penalty),
+        }
+        source: AsyncIterator[Any]
+        if request.prompt is not None:  # a base model continues a completion prompt
+            llm = OpenAI(model=self.model, base_url=self.base_url, api_key=self._key, max_retries=0)
+            source = llm.astream(defang(request.prompt), **common)
+        else:
+            source = self._chat().astream(to_langchain(request.messages), **common)
+        first = 0.0
+        try:
+            async with asyncio.timeout(max(deadline - time.monotonic(), 0)):
+                async with aclosing(source) as chunks:  # type: ignore[type-var]
+                    async for chunk in chunks:
+                        _record_usage(chunk, stats)
+                        text = (chunk if isinstance(chunk, str) else str(chunk.content)).replace(
+                            JOINER, ""
+                        )
+                        if not text:
+                            continue
+                        now = time.monotonic()
+                        if not first:
+                            first = now
+                            stats.ttft_s = now - stats.submitted_at
+                        stats.generated_tokens += 1
+                        stats.decode_s = now - first
+                        yield text
+        except (openai.APIError, httpx.HTTPError) as exc:
+            raise self._fault(exc) from None
+
+    async def _with_retry(
+        self, call: Callable[[httpx.Timeout], Awaitable[R]], deadline: float
+    ) -> R:
+        for attempt in range(2):
+            try:
+                async with asyncio.timeout(max(deadline - time.monotonic(), 0)):
+                    return await call(_attempt_timeout(deadline, attempt))
+            except (openai.APIError, httpx.HTTPError) as exc:
+                fault = self._fault(exc)
+                if not isinstance(fault, _Retryable):
+                    raise fault from None
+                if attempt == 1:
+                    raise ModelUnavailable(not_answering(self.host, fault.reason)) from None
+                log.warning("model server %s: %s; trying once more", self.host, fault.reason)
+                await asyncio.sleep(_RETRY_PAUSE_S)
+        raise AssertionError("unreachable")
+
+    def _fault(self, exc: Exception) -> Exception:
+        """An error from the client as the room's own: retryable, or a RoomError to show.
+        Only the host and status reach the writer; the exception text (which may echo the
+        request) goes to the log at debug level."""
+        log.debug("model server %s error: %r", self.host, exc)
+        if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
+            return _Retryable("it took too long to answer")
+        if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
+            return _Retryable("the connection failed")
+        if isinstance(exc, openai.APIStatusError):
+            status = exc.status_code
+            if status >= 500 or status in (408, 429):
+                return _Retryable(f"HTTP {status}")
+            if status == 400 and _mentions_context(exc):
+                return ContextOverflow(self._n_ctx + 1, self._n_ctx)
+            if status in (401, 403, 404):
+                return ModelUnavailable(refusal_message(self.host, status))
+            return RoomError(
+                f"The model server at {self.host} turned the request down (HTTP {status}). "
+                "Nothing was saved. Try rephrasing; if it keeps happening, tell whoever runs "
+                "the room's model server."
+            )
+        return _Retryable(type(exc).__name__)
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def _attempt_timeout(deadline: float, attempt: int) -> httpx.Timeout:
+    """The first try may use half of what is left, so a retry still has time; the second
+    may use all of it."""
+    left = max(deadline - time.monotonic(), 0.1)
+    read = left / 2 if attempt == 0 else left
+    return httpx.Timeout(read, connect=min(_CONNECT_S, read))
+
+
+def _extra_body(max_tokens: int, repeat_penalty: float) -> dict[str, Any]:
+    """Fields that some servers read and others ignore: llama-server's prompt cache (a
+    thread's follow-up re-reads only what is new; the server sends it to the slot whose
+    cached prompt is most alike), repeat penalties in both dialects, and the answer's length
+    under its old name too (LangChain sends max_completion_tokens, which llama-cpp-python's
+    server does not read: it would write on until the context is full)."""
+    body: dict[str, Any] = {"cache_prompt": True, "max_tokens": max_tokens}
+    if repeat_penalty != 1.0:
+        body["repeat_penalty"] = repeat_penalty  # llama.cpp
+        body["repetition_penalty"] = repeat_penalty  # vLLM
+    return body
+
+
+def _record_usage(chunk: Any, stats: GenerationStats) -> None:
+    usage = getattr(chunk, "usage_metadata", None)
+    if usage:
+        stats.prompt_tokens = int(usage.get("input_tokens") or 0)
+        cached = (usage.get("input_token_details") or {}).get("cache_read")
+        if cached:
+            stats.reused_tokens = int(cached)
+
+
+def _mentions_context(exc: openai.APIStatusError) -> bool:
+    text = str(exc).lower()
+    return "context" in text and any(w in text for w in ("exceed", "too long", "larger", "size"))
