@@ -1,4 +1,4 @@
-"""The model catalogue is validated data."""
+"""The model catalogue is validated data; the check reads llama.cpp's own words."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from agents.llm.catalogue import (
     UnknownModel,
     load_catalogue,
 )
+from agents.llm.check import layers_on_gpu, template_sentence
 
 
 def test_the_shipped_catalogue_is_valid_and_curated() -> None:
@@ -74,3 +75,20 @@ def test_a_broken_entry_is_refused_naming_the_field(
 def test_a_missing_catalogue_says_which_setting() -> None:
     with pytest.raises(ModelCatalogueError, match="WR_MODEL_CATALOGUE"):
         load_catalogue(Path("/nonexistent/catalogue.yaml"))
+
+
+def test_gpu_layers_are_counted_from_llama_cpps_own_log() -> None:
+    cpu = [f"load_tensors: layer {i:3d} assigned to device CPU, is_swa = 0" for i in range(19)]
+    assert layers_on_gpu(cpu, 18) == 0
+    gpu = [f"load_tensors: layer {i:3d} assigned to device CUDA0, is_swa = 0" for i in range(29)]
+    assert layers_on_gpu(gpu, 28) == 28  # the output layer (28) is not a block
+    assert layers_on_gpu(cpu[:10] + gpu[10:], 28) == 18
+    assert layers_on_gpu(["llama_context: n_ctx = 4096"], 28) is None  # it did not say
+
+
+def test_template_sentence_says_where_the_format_comes_from() -> None:
+    chatml = "{%- if tools %}\n<|im_start|>system\n..."
+    assert template_sentence(chatml, None) == "in the file: ChatML (first line: {%- if tools %})"
+    assert "not used: WR_CHAT_FORMAT=chatml is" in template_sentence(chatml, "chatml")
+    assert template_sentence(None, "gemma") == "none in the file; using chat format gemma"
+    assert "chatml (the default" in template_sentence(None, None)
