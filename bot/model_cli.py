@@ -130,7 +130,9 @@ def check_report(check: ModelCheck) -> str:
         if s.generated_tokens > 1
         else "decode: not measured (the model stopped at once)"
     )
-    threads = f", {check.threads} threads" if check.threads else ""
+    threads = (
+        f", {check.threads} thread{'s' if check.threads != 1 else ''}" if check.threads else ""
+    )
     rows = [
         ["model", check.model + size],
         ["runs in", check.backend],
