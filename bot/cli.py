@@ -19,7 +19,7 @@ from rich.markup import escape
 
 from agents import render
 from agents.messages import Final, Message, Reply
-from bot import compose
+from bot import compose, model_cli
 from bot.progress import progress_bars
 from bot.settings import Settings
 from bot.terminal import TerminalRoom, terminal_message
@@ -102,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
         "folder in the data dir, not deleted",
     )
 
+    model_cli.add_parser(sub)
+
     slack = sub.add_parser("slack", help="run the room in Slack (Socket Mode by default)")
     slack.add_argument("--http", action="store_true", help="serve the Events API over HTTP")
     slack.add_argument("--host", default="0.0.0.0", help="HTTP address (default 0.0.0.0)")
@@ -141,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _backup(args, settings, err)
         if args.command == "restore":
             return _restore(args, settings, err)
+        if args.command == "model":
+            return model_cli.run(args, settings, out, err)
         if args.command == "slack":
             return asyncio.run(_slack(args, settings, err))
         if args.command == "discord":

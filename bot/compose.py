@@ -18,6 +18,9 @@ from agents.canon_editor import CanonEditor
 from agents.canon_reconcile import Reconciled
 from agents.extract import Extractor
 from agents.llm.base import ModelBackend
+from agents.llm.catalogue import Catalogue, ModelCatalogueError, UnknownModel, load_catalogue
+from agents.llm.check import SPEED_TOKENS, ModelCheck, check_llama, check_served
+from agents.llm.download import Pulled, PullError, pull
 from agents.llm.llama import LlamaEngine
 from agents.llm.model_files import ModelFileError, resolve_model
 from agents.llm.served import ServedBackend
@@ -89,6 +92,10 @@ def open_engine(settings: Settings, progress: ProgressFn = no_progress) -> Model
     in-process llama.cpp model, loaded now so a bad file fails at start-up."""
     if settings.llm_base_url:
         return open_served(settings)
+    return open_local(settings, progress)
+
+
+def open_local(settings: Settings, progress: ProgressFn = no_progress) -> LlamaEngine:
     path, chat_format = resolve_model(settings.model_path, settings.models_dir, progress)
     engine = LlamaEngine(
         path,
@@ -141,6 +148,37 @@ def open_served(settings: Settings) -> ServedBackend:
             facts.slots,
         )
     return backend
+
+
+# ---- choosing, downloading and checking a model (`writersroom model ...`) ---------------------
+def model_catalogue(settings: Settings) -> Catalogue:
+    """The recommended models: WR_MODEL_CATALOGUE, or the list shipped with the package.
+    Reading it touches no network."""
+    return load_catalogue(settings.model_catalogue)
+
+
+def pull_model(settings: Settings, name: str, progress: ProgressFn = no_progress) -> Pulled:
+    """Download a catalogue model into the models folder, checked (``agents.llm.download``).
+    HF_ENDPOINT is huggingface_hub's own setting, read when it is imported."""
+    entry = model_catalogue(settings).get(name)  # an unknown name fails before anything
+    token = settings.hf_token.get_secret_value() if settings.hf_token else None
+    return pull(entry, settings.models_dir, progress, token=token)
+
+
+async def check_model(
+    settings: Settings, progress: ProgressFn = no_progress, tokens: int = SPEED_TOKENS
+) -> ModelCheck:
+    """Load the configured model exactly as the room does (``open_engine``) and measure it;
+    a model server is connected to and checked the same way the room starts."""
+    if settings.llm_base_url:
+        backend = open_served(settings)
+        try:
+            return await check_served(backend, tokens)
+        finally:
+            backend.close()
+    return await check_llama(
+        lambda: open_local(settings, progress), settings.n_ctx, settings.n_gpu_layers, tokens
+    )
 
 
 @dataclass
@@ -405,6 +443,9 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     MissingSecret,
     BackupError,
     CatalogueUnreadable,
+    ModelCatalogueError,
+    UnknownModel,
+    PullError,
     FileNotFoundError,
 )
 

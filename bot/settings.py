@@ -30,6 +30,13 @@ class Settings(BaseSettings):
     # Model
     model_path: Path | None = None
     chat_format: str | None = None
+    # The list `writersroom model list/pull` offers; default: the one shipped in agents/llm.
+    model_catalogue: Path | None = None
+    # For `writersroom model pull` of a gated or private file: Hugging Face's own variable.
+    # Unset: huggingface_hub's own login (`hf auth login`), if any. Never logged.
+    hf_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("WR_HF_TOKEN", "HF_TOKEN")
+    )
     # base: continues text (needs a completion prompt); instruct: answers chat turns.
     # auto: instruct when the GGUF carries a chat template (the bundled model does not).
     model_kind: Literal["auto", "base", "instruct"] = "auto"
@@ -100,12 +107,14 @@ class Settings(BaseSettings):
         "llm_base_url",
         "llm_api_key",
         "llm_model",
+        "model_catalogue",
         "chroma_path",
         "show_map",
         "slack_bot_token",
         "slack_app_token",
         "slack_signing_secret",
         "discord_token",
+        "hf_token",
         mode="before",
     )
     @classmethod

@@ -177,6 +177,16 @@ class LlamaEngine:
         return self._n_ctx
 
     @property
+    def chat_format(self) -> str | None:
+        """The chat format forced on the model (WR_CHAT_FORMAT, or the bundled model's);
+        None: the GGUF's own template is used (``agents.llm.check`` reports which)."""
+        return self._chat_format
+
+    @property
+    def n_threads(self) -> int:
+        return self._n_threads
+
+    @property
     def is_instruct(self) -> bool:
         """Was the model tuned to answer chat turns? A base model continues whatever text it
         is given, so it needs a completion-style prompt. 'auto' trusts the GGUF: instruct
