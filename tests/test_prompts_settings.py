@@ -28,6 +28,7 @@ EXPECTED = {
     "riff_credit": {"credit", "text"},
     "riff_nothing": set(),
     "wrap_fallback": {"topic", "messages", "writers", "pitches"},
+    "model_check": set(),
 }
 
 
