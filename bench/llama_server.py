@@ -96,7 +96,9 @@ def start_llama_server(
         "--no-webui",
     ]
     if chat_template:  # the bundled model has none of its own
-        args += ["--chat-template", chat_template]
+        # A built-in template by name needs --no-jinja: with Jinja on (the default now) the
+        # name itself is taken for a template, and every prompt becomes the word "gemma".
+        args += ["--no-jinja", "--chat-template", chat_template]
     if threads:
         args += ["--threads", str(threads), "--threads-batch", str(threads)]
     if api_key:

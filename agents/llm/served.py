@@ -14,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import openai
@@ -53,7 +54,6 @@ STRUCTURED_ATTEMPTS = 3
 STRUCTURED_REPEAT_PENALTY = 1.15
 _CONNECT_S = 5.0
 _RETRY_PAUSE_S = 0.5
-R = TypeVar("R")
 
 
 class _Retryable(Exception):
@@ -103,6 +103,9 @@ class ServedBackend:
         self._tokenizer = RemoteTokenizer(self._http, self.base_url, model or "default")
         self.facts: ServerFacts | None = None
         self.schema_dialect = "json_schema"  # set by the start-up check (server_probe)
+        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
 
     # ---- start-up --------------------------------------------------------------------------
     def connect(self) -> ServerFacts:
@@ -141,24 +144,9 @@ class ServedBackend:
         budget = request.deadline_s or self.deadline_s
         deadline = await self._enter(request.lane, budget, stats)
         try:
-            for attempt in range(2):
-                sent = False
-                try:
-                    async with aclosing(self._pieces(request, deadline, attempt, stats)) as pieces:
-                        async for piece in pieces:
-                            sent = True
-                            yield piece
-                    return
-                except _Retryable as exc:
-                    if sent:
-                        raise ModelUnavailable(
-                            f"The model server at {self.host} stopped in the middle of the "
-                            f"answer ({exc.reason}). Nothing was saved. Ask again."
-                        ) from None
-                    if attempt == 1:
-                        raise ModelUnavailable(not_answering(self.host, exc.reason)) from None
-                    log.warning("model server %s: %s; trying once more", self.host, exc.reason)
-                    await asyncio.sleep(_RETRY_PAUSE_S)
+            async with aclosing(self._attempts(request, deadline, stats)) as pieces:
+                async for piece in pieces:
+                    yield piece
         except TimeoutError:
             raise DeadlineExceeded(budget, stats.queue_s) from None
         finally:
@@ -166,31 +154,23 @@ class ServedBackend:
 
     async def produce(self, request: StructuredRequest[T]) -> T:
         """JSON under the request's schema (the server constrains decoding to it), validated
-        by the same pydantic models and retried the same way as in process."""
+        by the same pydantic models and retried the same way as in process. Streamed like any
+        answer, so a slow start, a cut connection and the deadline are handled alike."""
         stats = GenerationStats()
         budget = request.deadline_s or self.deadline_s
         deadline = await self._enter(request.lane, budget, stats)
-        chat = self._chat()
-        messages = to_langchain(request.messages)
-        form = response_format(self.schema_dialect, request.schema)
+        form = {"response_format": response_format(self.schema_dialect, request.schema)}
 
         async def attempt(n: int) -> Completion:
-            async def call(timeout: httpx.Timeout) -> Any:
-                return await chat.ainvoke(
-                    messages,
-                    response_format=form,
-                    max_tokens=request.max_tokens,
-                    temperature=request.temperature,
-                    seed=self._seed + n,
-                    timeout=timeout,
-                    extra_body=_extra_body(request.max_tokens, STRUCTURED_REPEAT_PENALTY),
-                )
-
-            try:
-                message = await self._with_retry(call, deadline)
-            except openai.LengthFinishReasonError:
-                return Completion("", stats)  # cut off: invalid JSON, tried again
-            return Completion(str(message.content).replace(JOINER, ""), stats)
+            ask = TextRequest(
+                messages=request.messages,
+                max_tokens=request.max_tokens,
+                temperature=request.temperature,
+                seed=self._seed + n,
+                repeat_penalty=STRUCTURED_REPEAT_PENALTY,
+            )
+            parts = [piece async for piece in self._attempts(ask, deadline, stats, form)]
+            return Completion("".join(parts), stats)
 
         try:
             return await validated(request.what, STRUCTURED_ATTEMPTS, attempt, request.build)
@@ -212,70 +192,110 @@ class ServedBackend:
         stats.queue_s = time.monotonic() - submitted
         return deadline
 
-    def _chat(self) -> ChatOpenAI:
-        return ChatOpenAI(
-            model=self.model,
-            base_url=self.base_url,
-            api_key=self._key,
-            max_retries=0,  # one retry, ours, within the deadline
-            stream_usage=True,
-        )
+    async def _attempts(
+        self,
+        request: TextRequest,
+        deadline: float,
+        stats: GenerationStats,
+        extra: dict[str, Any] | None = None,
+    ) -> AsyncGenerator[str, None]:
+        """The answer's pieces, with one more try when the server fails before the first
+        piece; a failure after it cannot be retried (the writer has seen the start)."""
+        for attempt in range(2):
+            sent = False
+            try:
+                async with aclosing(
+                    self._pieces(request, deadline, attempt, stats, extra or {})
+                ) as pieces:
+                    async for piece in pieces:
+                        sent = True
+                        yield piece
+                return
+            except _Retryable as exc:
+                if sent:
+                    raise ModelUnavailable(
+                        f"The model server at {self.host} stopped in the middle of the "
+                        f"answer ({exc.reason}). Nothing was saved. Ask again."
+                    ) from None
+                if attempt == 1 or deadline - time.monotonic() < _RETRY_PAUSE_S:
+                    raise ModelUnavailable(not_answering(self.host, exc.reason)) from None
+                log.warning("model server %s: %s; trying once more", self.host, exc.reason)
+                await asyncio.sleep(_RETRY_PAUSE_S)
+
+    def _http_async(self) -> httpx.AsyncClient:
+        """One connection pool per event loop: the adapters may each run their own loop,
+        and a pool made on one loop cannot be used on another."""
+        loop = asyncio.get_running_loop()
+        client = self._pools.get(loop)
+        if client is None or client.is_closed:
+            client = httpx.AsyncClient(timeout=httpx.Timeout(self.deadline_s, connect=_CONNECT_S))
+            self._pools[loop] = client
+        return client
+
+    def _source(self, request: TextRequest, options: dict[str, Any]) -> AsyncIterator[Any]:
+        """LangChain's stream for the request: chat turns through ChatOpenAI, or a base
+        model's completion prompt through the completions endpoint."""
+        common: dict[str, Any] = {
+            "model": self.model,
+            "base_url": self.base_url,
+            "api_key": self._key,
+            "max_retries": 0,  # one retry, ours, within the deadline
+            "http_async_client": self._http_async(),
+        }
+        if request.prompt is not None:
+            return OpenAI(**common).astream(defang(request.prompt), **options)
+        chat = ChatOpenAI(**common, stream_usage=True)
+        return chat.astream(to_langchain(request.messages), **options)
 
     async def _pieces(
-        self, request: TextRequest, deadline: float, attempt: int, stats: GenerationStats
+        self,
+        request: TextRequest,
+        deadline: float,
+        attempt: int,
+        stats: GenerationStats,
+        extra: dict[str, Any],
     ) -> AsyncGenerator[str, None]:
-        timeout = _attempt_timeout(deadline, attempt)
-        common: dict[str, Any] = {
+        """One try. The first try must start answering within half the time left (a server
+        that is only slow then gets its retry); the answer itself has the whole deadline."""
+        left = max(deadline - time.monotonic(), 0.0)
+        start_by = deadline - (left / 2 if attempt == 0 else 0.0)
+        options: dict[str, Any] = {
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
             "stop": list(request.stop) or None,
             "seed": self._seed if request.seed is None else request.seed,
-            "timeout": timeout,
-            "extra_body": _extra_body(request.max_tokens, request.repeat_penalty),
+            "timeout": httpx.Timeout(max(left, 0.1), connect=min(_CONNECT_S, max(left, 0.1))),
+            # extra_body: fields outside LangChain's own (response_format among them, so
+            # LangChain streams it as any answer rather than parsing it in its own way)
+            "extra_body": {**_extra_body(request.max_tokens, request.repeat_penalty), **extra},
         }
-        source: AsyncIterator[Any]
-        if request.prompt is not None:  # a base model continues a completion prompt
-            llm = OpenAI(model=self.model, base_url=self.base_url, api_key=self._key, max_retries=0)
-            source = llm.astream(defang(request.prompt), **common)
-        else:
-            source = self._chat().astream(to_langchain(request.messages), **common)
         first = 0.0
         try:
-            async with asyncio.timeout(max(deadline - time.monotonic(), 0)):
-                async with aclosing(source) as chunks:  # type: ignore[type-var]
-                    async for chunk in chunks:
-                        _record_usage(chunk, stats)
-                        text = (chunk if isinstance(chunk, str) else str(chunk.content)).replace(
-                            JOINER, ""
-                        )
-                        if not text:
-                            continue
-                        now = time.monotonic()
-                        if not first:
-                            first = now
-                            stats.ttft_s = now - stats.submitted_at
-                        stats.generated_tokens += 1
-                        stats.decode_s = now - first
-                        yield text
+            async with aclosing(self._source(request, options)) as chunks:  # type: ignore[type-var]
+                while True:
+                    limit = deadline if first else start_by
+                    try:
+                        async with asyncio.timeout(max(limit - time.monotonic(), 0)):
+                            chunk = await anext(chunks)
+                    except StopAsyncIteration:
+                        return
+                    except TimeoutError:
+                        if not first and limit < deadline:
+                            raise _Retryable("it took too long to start answering") from None
+                        raise
+                    _record_usage(chunk, stats)
+                    text = _text_of(chunk)
+                    if not text:
+                        continue
+                    now = time.monotonic()
+                    if not first:
+                        first = now
+                        stats.ttft_s = now - stats.submitted_at
+                    stats.generated_tokens += 1
+                    stats.decode_s = now - first
+                    yield text
         except (openai.APIError, httpx.HTTPError) as exc:
             raise self._fault(exc) from None
-
-    async def _with_retry(
-        self, call: Callable[[httpx.Timeout], Awaitable[R]], deadline: float
-    ) -> R:
-        for attempt in range(2):
-            try:
-                async with asyncio.timeout(max(deadline - time.monotonic(), 0)):
-                    return await call(_attempt_timeout(deadline, attempt))
-            except (openai.APIError, httpx.HTTPError) as exc:
-                fault = self._fault(exc)
-                if not isinstance(fault, _Retryable):
-                    raise fault from None
-                if attempt == 1:
-                    raise ModelUnavailable(not_answering(self.host, fault.reason)) from None
-                log.warning("model server %s: %s; trying once more", self.host, fault.reason)
-                await asyncio.sleep(_RETRY_PAUSE_S)
-        raise AssertionError("unreachable")
 
     def _fault(self, exc: Exception) -> Exception:
         """An error from the client as the room's own: retryable, or a RoomError to show.
@@ -303,14 +323,10 @@ class ServedBackend:
 
     def close(self) -> None:
         self._http.close()
-
-
-def _attempt_timeout(deadline: float, attempt: int) -> httpx.Timeout:
-    """The first try may use half of what is left, so a retry still has time; the second
-    may use all of it."""
-    left = max(deadline - time.monotonic(), 0.1)
-    read = left / 2 if attempt == 0 else left
-    return httpx.Timeout(read, connect=min(_CONNECT_S, read))
+        for loop, pool in list(self._pools.items()):
+            if not loop.is_closed() and not loop.is_running():
+                loop.run_until_complete(pool.aclose())
+        self._pools.clear()
 
 
 def _extra_body(max_tokens: int, repeat_penalty: float) -> dict[str, Any]:
@@ -333,6 +349,13 @@ def _record_usage(chunk: Any, stats: GenerationStats) -> None:
         cached = (usage.get("input_token_details") or {}).get("cache_read")
         if cached:
             stats.reused_tokens = int(cached)
+
+
+def _text_of(chunk: Any) -> str:
+    """A streamed piece's text (a chat chunk or a completion string), without the joiners
+    ``defang`` put in what was sent, should the model copy one."""
+    text = chunk if isinstance(chunk, str) else str(chunk.content)
+    return text.replace(JOINER, "")
 
 
 def _mentions_context(exc: openai.APIStatusError) -> bool:
