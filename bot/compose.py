@@ -50,7 +50,7 @@ from memory.embeddings import (
     default_tokenizer_json,
 )
 from memory.episodes import parse_episode
-from memory.folder_lock import hold
+from memory.folder_lock import FolderBusy, hold
 from memory.history import HistoryStore
 from memory.ideas_export import export_markdown
 from memory.ledger import Ledger
@@ -355,6 +355,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     UnknownShow,
     InvalidShowName,
     StoreBusy,
+    FolderBusy,
     MissingSecret,
     BackupError,
     CatalogueUnreadable,
