@@ -75,7 +75,9 @@ def open_bible(settings: Settings, embedder: Embedder | None = None) -> BibleSto
     client, lock = open_chroma(
         settings.resolved_chroma_path, settings.chroma_host, settings.chroma_port
     )
-    return BibleStore(client, embedder, lock, home=settings.data_dir)
+    # On a Chroma server other processes (another bot, `bible ingest`) change shows too.
+    shared = bool(settings.chroma_host)
+    return BibleStore(client, embedder, lock, home=settings.data_dir, shared=shared)
 
 
 def open_engine(settings: Settings, progress: ProgressFn = no_progress) -> LlamaEngine:
@@ -501,7 +503,7 @@ def restore(
         ) -> list[IngestReport]:
             opened.append(embedder or open_embedder(settings))
             client, store_lock = open_chroma(chroma, settings.chroma_host, settings.chroma_port)
-            bible = BibleStore(client, opened[0], store_lock, home=home)
+            bible = BibleStore(client, opened[0], store_lock, home=home, shared=chroma is None)
             try:
                 return [bible.ingest(folder, show, progress) for show, folder in folders.items()]
             finally:
