@@ -50,7 +50,7 @@ from memory.embeddings import (
     default_tokenizer_json,
 )
 from memory.episodes import parse_episode
-from memory.folder_lock import FolderBusy, hold
+from memory.folder_lock import FolderBusy, hold, hold_all
 from memory.history import HistoryStore
 from memory.ideas_export import export_markdown
 from memory.ledger import Ledger
@@ -509,11 +509,23 @@ def restore(
             finally:
                 bible.close()  # closes the client too: the store is renamed next
 
-        restored = restore_backup(source, manifest, layout, reindex, force, progress)
+        # On a Chroma server nothing stops the bots (no store lock): the bible folders being
+        # replaced are held, so no canon change or ingest is half-way through the swap.
+        with hold_all(replaced_folders(layout)):
+            restored = restore_backup(source, manifest, layout, reindex, force, progress)
     finally:
         if lock is not None:
             lock.release()
     return _opened(settings, restored, opened[0])
+
+
+def replaced_folders(layout: DataLayout) -> list[Path]:
+    """The bibles folder (first runs copy the sample into it holding its lock) and each show's
+    folder in it: what a restore moves aside."""
+    if not layout.bibles.is_dir():
+        return []
+    shows = [p for p in layout.bibles.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    return [layout.bibles, *shows]
 
 
 def _opened(settings: Settings, restored: Restored, embedder: Embedder) -> RestoreSummary:
