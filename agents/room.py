@@ -29,6 +29,7 @@ from agents.services import Services
 from agents.shows import NoShowForChannel
 from memory.bible import InvalidShowName, UnknownShow, show_slug
 from memory.episodes import Episode
+from memory.folder_lock import FolderBusy
 from memory.history import Turn
 from memory.ledger import Brainstorm
 
@@ -37,8 +38,9 @@ SUGGESTIONS = 25  # Discord's limit on autocomplete choices
 
 
 # Failures whose message is written for the writer (a bad request, an unknown or unusable
-# show): shown as they are, where anything else gets ``internal_error``.
-WRITER_ERRORS = (RoomError, UnknownShow, InvalidShowName)
+# show, a bible another process is changing): shown as they are, where anything else gets
+# ``internal_error``.
+WRITER_ERRORS = (RoomError, UnknownShow, InvalidShowName, FolderBusy)
 
 
 def internal_error(exc: Exception) -> str:

@@ -57,7 +57,7 @@ from memory.embeddings import (
     default_tokenizer_json,
 )
 from memory.episodes import parse_episode
-from memory.folder_lock import hold
+from memory.folder_lock import FolderBusy, hold, hold_all
 from memory.history import HistoryStore
 from memory.ideas_export import export_markdown
 from memory.ledger import Ledger
@@ -84,7 +84,9 @@ def open_bible(settings: Settings, embedder: Embedder | None = None) -> BibleSto
     client, lock = open_chroma(
         settings.resolved_chroma_path, settings.chroma_host, settings.chroma_port
     )
-    return BibleStore(client, embedder, lock, home=settings.data_dir)
+    # On a Chroma server other processes (another bot, `bible ingest`) change shows too.
+    shared = bool(settings.chroma_host)
+    return BibleStore(client, embedder, lock, home=settings.data_dir, shared=shared)
 
 
 def open_engine(settings: Settings, progress: ProgressFn = no_progress) -> ModelBackend:
@@ -440,6 +442,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     UnknownShow,
     InvalidShowName,
     StoreBusy,
+    FolderBusy,
     MissingSecret,
     BackupError,
     CatalogueUnreadable,
@@ -588,17 +591,29 @@ def restore(
         ) -> list[IngestReport]:
             opened.append(embedder or open_embedder(settings))
             client, store_lock = open_chroma(chroma, settings.chroma_host, settings.chroma_port)
-            bible = BibleStore(client, opened[0], store_lock, home=home)
+            bible = BibleStore(client, opened[0], store_lock, home=home, shared=chroma is None)
             try:
                 return [bible.ingest(folder, show, progress) for show, folder in folders.items()]
             finally:
                 bible.close()  # closes the client too: the store is renamed next
 
-        restored = restore_backup(source, manifest, layout, reindex, force, progress)
+        # On a Chroma server nothing stops the bots (no store lock): the bible folders being
+        # replaced are held, so no canon change or ingest is half-way through the swap.
+        with hold_all(replaced_folders(layout)):
+            restored = restore_backup(source, manifest, layout, reindex, force, progress)
     finally:
         if lock is not None:
             lock.release()
     return _opened(settings, restored, opened[0])
+
+
+def replaced_folders(layout: DataLayout) -> list[Path]:
+    """The bibles folder (first runs copy the sample into it holding its lock) and each show's
+    folder in it: what a restore moves aside."""
+    if not layout.bibles.is_dir():
+        return []
+    shows = [p for p in layout.bibles.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    return [layout.bibles, *shows]
 
 
 def _opened(settings: Settings, restored: Restored, embedder: Embedder) -> RestoreSummary:

@@ -12,7 +12,6 @@ import difflib
 import re
 import threading
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,9 +19,10 @@ from typing import Any, Protocol
 import numpy as np
 
 from memory.bible_parse import BibleFileError, Chunk, parse_bible_file
+from memory.bible_revision import REVISION_KEY, Stamp, is_gone, new_revision, stamp_of
 from memory.bible_write import write_chunks
 from memory.episodes import Episode
-from memory.folder_lock import hold
+from memory.folder_lock import hold_all
 from memory.lexical import (
     Entity,
     LexicalIndex,
@@ -48,6 +48,9 @@ INGESTING_KEY = "ingesting"
 RRF_K = 60
 SEARCH_LISTS = 3  # dense, keyword, names
 PHRASE_MATCH = 0.8  # a section with this share of the query's phrasing is a verbatim match
+# Loads of a show's view that another process's change may overlap before one is served
+# uncached (an ingest changes the revision twice: at its start and at its end).
+LOAD_TRIES = 3
 
 
 class Embedder(Protocol):
@@ -166,6 +169,7 @@ class _ShowCache:
     by_file: dict[str, list[str]]  # file -> chunk ids in document order
     facts: dict[str, EntityFacts]  # file -> the entry's dated facts
     latest: Episode | None  # the latest episode the bible knows (read on every message)
+    stamp: Stamp = ("", "")  # the collection's id and revision this view was read at
     # Keyword tokens of each chunk's text, filled as searches meet them (phrase matching).
     text_tokens: dict[str, list[str]] = field(default_factory=dict)
 
@@ -196,8 +200,41 @@ def _chunk_from_record(cid: str, doc: str, meta: dict[str, Any]) -> Chunk:
     return Chunk(cid, str(meta["file"]), str(meta["heading"]), doc, dict(meta))
 
 
+def _load_view(collection: Any) -> _ShowCache:
+    """A show's in-memory view, read whole from its collection (stamped with the handle's
+    stamp: the caller fetched the handle just before)."""
+    data = collection.get(include=["documents", "metadatas", "embeddings"])
+    chunks: dict[str, Chunk] = {}
+    vectors: dict[str, np.ndarray] = {}
+    for cid, doc, meta, vec in zip(
+        data["ids"], data["documents"], data["metadatas"], data["embeddings"], strict=True
+    ):
+        chunks[cid] = _chunk_from_record(cid, doc, meta)
+        vectors[cid] = np.asarray(vec, dtype=np.float32)
+    ordered = sorted(chunks.values(), key=lambda c: (c.file, int(c.metadata.get("chunk_index", 0))))
+    lexical = LexicalIndex([c.id for c in ordered], [c.index_text for c in ordered])
+    by_file: dict[str, list[str]] = {}
+    for c in ordered:
+        by_file.setdefault(c.file, []).append(c.id)
+    # An entry's front matter is on each of its chunks: read it once, from the first.
+    facts = {f: facts_of(chunks[ids[0]].metadata) for f, ids in by_file.items()}
+    ents = sorted((Entity(f.name, f.type, f.file, f.aliases) for f in facts.values()), key=_ekey)
+    return _ShowCache(
+        collection,
+        chunks,
+        vectors,
+        lexical,
+        ents,
+        by_file,
+        facts,
+        latest_episode(facts),
+        stamp_of(collection),
+    )
+
+
 class BibleStore:
-    """Reads and writes show bibles; safe to share between threads of one process."""
+    """Reads and writes show bibles; safe to share between threads of one process, and, on a
+    Chroma server (``shared``), between processes."""
 
     def __init__(
         self,
@@ -205,13 +242,18 @@ class BibleStore:
         embedder: Embedder,
         store_lock: StoreLock | None = None,
         home: Path | None = None,
+        shared: bool = False,
     ):
         """``home`` is the data dir: a bible folder inside it is stored relative to it (see
-        ``folder_key``)."""
+        ``folder_key``). ``shared``: other processes may change the store (a Chroma server),
+        so every read first checks that this process's view of the show is still current
+        (``memory.bible_revision``: one small request). The embedded store is this process's
+        alone (``StoreLock``): its views change only here and are used without asking."""
         self._client = client
         self._embedder = embedder
         self._store_lock = store_lock
         self._home = home
+        self._shared = shared
         self._lock = threading.RLock()
         self._cache: dict[str, _ShowCache] = {}
 
@@ -238,17 +280,20 @@ class BibleStore:
     def _collection(self, show: str, create: bool = False, ingesting: str = "") -> Any:
         slug = show_slug(show)
         name = COLLECTION_PREFIX + slug
-        if create:
+        if create:  # an existing collection's metadata is left as it is (Chroma 1.5)
             marks = {INGESTING_KEY: ingesting} if ingesting else {}
             return self._client.get_or_create_collection(
                 name,
                 embedding_function=None,
                 configuration={"hnsw": {"space": "cosine"}},
-                metadata={"show": slug, **marks},
+                metadata={"show": slug, **marks, REVISION_KEY: new_revision()},
             )
-        if slug not in self.shows():
-            raise UnknownShow(slug, self.shows())
-        return self._client.get_collection(name, embedding_function=None)
+        try:
+            return self._client.get_collection(name, embedding_function=None)
+        except Exception as exc:
+            if is_gone(exc):
+                raise UnknownShow(slug, self.shows()) from None
+            raise
 
     # ---- ingest ------------------------------------------------------------------------
     def ingest(
@@ -257,9 +302,26 @@ class BibleStore:
         """Bring the show's collection in line with the folder; bad files are reported.
 
         The folder's lock (``memory.folder_lock``) is held throughout, so another process's
-        promotion cannot land between this reading the folder and deleting what it lacks."""
-        with hold(directory) if directory.is_dir() else nullcontext():
-            return self._sync(directory, show, progress)
+        promotion cannot land between this reading the folder and deleting what it lacks; and
+        so is the lock of the folder the show was last ingested from, where that is another
+        (`bible ingest NEW_DIR` while a bot promotes into the old one): every change to one
+        show waits for the one before, whichever folder each reads."""
+        if not directory.is_dir():
+            return self._sync(directory, show, progress)  # says that the folder is missing
+        while True:
+            folders = self._folders(show, directory)
+            with hold_all(folders):
+                if self._folders(show, directory) == folders:  # else another ingest moved it
+                    return self._sync(directory, show, progress)
+
+    def _folders(self, show: str, directory: Path) -> set[Path]:
+        """The folders whose locks an ingest of ``directory`` into the show holds."""
+        try:
+            source = self.source_dir(show)
+        except UnknownShow:
+            source = None
+        both = {directory, *([source] if source is not None and source.is_dir() else [])}
+        return {f.resolve() for f in both}
 
     def _sync(self, directory: Path, show: str, progress: ProgressFn) -> IngestReport:
         slug = show_slug(show)
@@ -314,8 +376,7 @@ class BibleStore:
             if stale:
                 collection.delete(ids=stale)
             # only once it is all written
-            self._remember(collection, slug, folder_key(directory, self._home))
-            self._finish(collection)
+            self._finish(collection, slug, folder_key(directory, self._home))
             self._cache.pop(slug, None)
         return report
 
@@ -333,16 +394,29 @@ class BibleStore:
         folder = folder_key(directory, self._home)  # like the source folder: moves with home
         collection = self._collection(slug, create=True, ingesting=folder)
         meta = dict(collection.metadata or {})
-        if meta.get(INGESTING_KEY) != folder:
-            collection.modify(metadata={**meta, INGESTING_KEY: folder})
+        if meta.get(INGESTING_KEY) != folder:  # a new revision: other processes' views reload
+            collection.modify(
+                metadata={**meta, INGESTING_KEY: folder, REVISION_KEY: new_revision()}
+            )
         return collection
 
     @staticmethod
-    def _finish(collection: Any) -> None:
-        """The ingest wrote everything: its mark goes, last."""
-        meta = dict(collection.metadata or {})
-        if meta.pop(INGESTING_KEY, None) is not None:
-            collection.modify(metadata=meta)
+    def _finish(collection: Any, slug: str, folder: str) -> None:
+        """The ingest wrote everything: its mark goes, last, with a new revision (so another
+        process's view read meanwhile is read again).
+
+        The folder a show was last ingested from is its bible: promotions into canon are
+        written there, so the files stay the source of truth and re-ingest keeps them. The
+        index format says what the chunks' metadata holds. Chroma replaces the metadata whole
+        on ``modify``: this is all of it."""
+        collection.modify(
+            metadata={
+                "show": slug,
+                SOURCE_KEY: folder,
+                FORMAT_KEY: INDEX_FORMAT,
+                REVISION_KEY: new_revision(),
+            }
+        )
 
     def interrupted(self) -> dict[str, Path]:
         """Shows whose last ingest did not finish, each with the folder it was reading. They
@@ -356,15 +430,6 @@ class BibleStore:
                 if folder is not None:
                     found[show] = folder
         return found
-
-    @staticmethod
-    def _remember(collection: Any, slug: str, folder: str) -> None:
-        """The folder a show was last ingested from is its bible: promotions into canon are
-        written there, so the files stay the source of truth and re-ingest keeps them. The
-        index format says what the chunks' metadata holds."""
-        wanted = {"show": slug, SOURCE_KEY: folder, FORMAT_KEY: INDEX_FORMAT}
-        if {k: (collection.metadata or {}).get(k) for k in wanted} != wanted:
-            collection.modify(metadata=wanted)
 
     def outdated(self) -> list[str]:
         """Shows ingested by an older version, whose chunks lack what this one reads (such as
@@ -392,37 +457,47 @@ class BibleStore:
 
     # ---- reading -----------------------------------------------------------------------
     def _show_cache(self, show: str) -> _ShowCache:
+        """This process's view of the show. On a shared store it is first checked against the
+        collection's stamp (one request), and read again when another process changed the
+        show or deleted and recreated it."""
         slug = show_slug(show)
-        with self._lock:
-            cached = self._cache.get(slug)
-            if cached is not None:
-                return cached
-            collection = self._collection(slug)
-            data = collection.get(include=["documents", "metadatas", "embeddings"])
-            chunks: dict[str, Chunk] = {}
-            vectors: dict[str, np.ndarray] = {}
-            for cid, doc, meta, vec in zip(
-                data["ids"], data["documents"], data["metadatas"], data["embeddings"], strict=True
-            ):
-                chunks[cid] = _chunk_from_record(cid, doc, meta)
-                vectors[cid] = np.asarray(vec, dtype=np.float32)
-            ordered = sorted(
-                chunks.values(), key=lambda c: (c.file, int(c.metadata.get("chunk_index", 0)))
-            )
-            lexical = LexicalIndex([c.id for c in ordered], [c.index_text for c in ordered])
-            by_file: dict[str, list[str]] = {}
-            for c in ordered:
-                by_file.setdefault(c.file, []).append(c.id)
-            # An entry's front matter is on each of its chunks: read it once, from the first.
-            facts = {f: facts_of(chunks[ids[0]].metadata) for f, ids in by_file.items()}
-            ents = sorted(
-                (Entity(f.name, f.type, f.file, f.aliases) for f in facts.values()), key=_ekey
-            )
-            cached = _ShowCache(
-                collection, chunks, vectors, lexical, ents, by_file, facts, latest_episode(facts)
-            )
-            self._cache[slug] = cached
+        cached = self._cache.get(slug)
+        if cached is not None and not self._shared:
             return cached
+        collection = self._collection(slug)  # UnknownShow when it is gone
+        if cached is not None and cached.stamp == stamp_of(collection):
+            return cached
+        with self._lock:
+            return self._reload(slug, collection)
+
+    def _reload(self, slug: str, collection: Any) -> _ShowCache:
+        """Read the show whole. On a shared store the stamp is read again afterwards: a view
+        is kept only if no change began or ended while it was read, so a kept view is never a
+        mix of two revisions. One read overlapped by changes each time is served once, not
+        kept; the next read tries again."""
+        cached = self._cache.get(slug)  # another thread may have read it while this waited
+        if cached is not None and cached.stamp == stamp_of(collection):
+            return cached
+        view: _ShowCache | None = None
+        for _ in range(LOAD_TRIES):
+            try:
+                view = _load_view(collection)
+            except Exception as exc:
+                if not (self._shared and is_gone(exc)):
+                    raise
+                view = None  # deleted since the check, and perhaps created again
+            if not self._shared:
+                break
+            current = self._collection(slug)  # UnknownShow when it is gone for good
+            if view is not None and stamp_of(current) == view.stamp:
+                break
+            collection = current
+        else:
+            self._cache.pop(slug, None)
+            return view or _load_view(collection)
+        assert view is not None
+        self._cache[slug] = view
+        return view
 
     def named_in(self, show: str, text: str, as_of: Episode | None = None) -> list[Entity]:
         """Bible entries the text names by name or alias (as of an episode)."""
@@ -470,10 +545,7 @@ class BibleStore:
             return []
         qvec = self._embedder.embed([query])[0]
         pool = max(4 * k, 20)
-        result = cache.collection.query(
-            query_embeddings=[qvec.tolist()], n_results=min(pool, len(cache.chunks))
-        )
-        dense = list(result["ids"][0])
+        cache, dense = self._dense(show, cache, qvec, pool)
         lexical = [cid for cid, _ in cache.lexical.search(query, pool)]
         names = cache.view(as_of)[1]
         named = [cid for e in names.find(query) for cid in cache.by_file.get(e.file, [])]
@@ -499,6 +571,25 @@ class BibleStore:
             )
             for cid, score in best
         ]
+
+    def _dense(
+        self, show: str, cache: _ShowCache, qvec: np.ndarray, pool: int
+    ) -> tuple[_ShowCache, list[str]]:
+        """Chroma's nearest sections, and the view they belong with: on a shared store the
+        collection may be deleted (and created again) between the view's check and the query,
+        and the view is then read again once."""
+        for retry in (False, True):
+            try:
+                result = cache.collection.query(
+                    query_embeddings=[qvec.tolist()], n_results=min(pool, len(cache.chunks))
+                )
+                return cache, list(result["ids"][0])
+            except Exception as exc:
+                if retry or not (self._shared and is_gone(exc)):
+                    raise
+                self._cache.pop(show_slug(show), None)
+                cache = self._show_cache(show)
+        raise AssertionError("unreachable")
 
     def lookup(
         self, show: str, name: str, entry_type: str | None = None, as_of: Episode | None = None

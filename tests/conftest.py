@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -250,23 +251,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def chroma_server(tmp_path: Path) -> Iterator[int]:
+@contextmanager
+def chroma_on_loopback(path: Path) -> Iterator[int]:
+    """A `chroma run` storing into ``path`` on a free loopback port, for the block; its port."""
     exe = shutil.which("chroma", path=str(Path(sys.executable).parent))
     if exe is None:
         pytest.fail("the chroma command is not installed next to this Python")
     port = free_port()
     proc = subprocess.Popen(
-        [
-            exe,
-            "run",
-            "--path",
-            str(tmp_path / "server"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
+        [exe, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -294,3 +287,9 @@ def llama_server(
     server = start_llama_server(model_path, tmp_path_factory.mktemp("llama") / "server.log")
     yield server
     server.stop()
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[int]:
+    with chroma_on_loopback(tmp_path / "server") as port:
+        yield port
