@@ -104,15 +104,17 @@ def measure(backend: ModelBackend, tokens: int, rounds: int) -> dict[int, Round]
 
 
 def report(name: str, results: dict[int, Round], ref: Round) -> None:
+    """Each figure against one writer in process (``ref``); TTFT also against one writer on
+    the same backend, which separates queueing from the fixed cost of the backend."""
+    own = results[1]
     print(f"\n{name}")
-    print(
-        "  writers  tokens/s  (x one writer in process)   TTFT p50      p95  (x one writer's p95)"
-    )
+    print("  writers  tokens/s (x in process)   TTFT p50   p95 (x in process, x one writer here)")
     for n, r in results.items():
+        p50, p95 = r.ttft(0.5), r.ttft(0.95)
         print(
-            f"  {n:>7}  {r.aggregate:8.1f}  ({fmt(r.aggregate / ref.aggregate)})"
-            f"                  {r.ttft(0.5):6.2f} s {r.ttft(0.95):6.2f} s  "
-            f"({fmt(r.ttft(0.95) / ref.ttft(0.95))})"
+            f"  {n:>7}  {r.aggregate:8.1f} ({fmt(r.aggregate / ref.aggregate):>6})"
+            f"      {p50:5.2f} s {p95:5.2f} s ({fmt(p95 / ref.ttft(0.95)):>7}, "
+            f"{fmt(p95 / own.ttft(0.95)):>6})"
         )
 
 
@@ -124,7 +126,7 @@ def check(label: str, ok: bool) -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tokens", type=int, default=150, help="tokens per answer")
-    parser.add_argument("--rounds", type=int, default=2, help="runs per writer count")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per writer count")
     parser.add_argument("--model", type=Path, help="a GGUF (default: the bundled model)")
     parser.add_argument("--gpu-layers", type=int, default=0, help="layers on the GPU")
     parser.add_argument("--gpu", action="store_true", help="check the GPU targets too")
@@ -170,24 +172,29 @@ def main(argv: Sequence[str] | None = None) -> int:
                 server.stop()
             name = "b" if slots == 4 else "c"
             report(f"({name}) llama-server, {slots} parallel slots", served[slots], ref)
-    four = served[4]
-    print("\ntargets (b: llama-server with 4 slots, against one writer in process)")
+    four, eight = served[4], served[8]
+    print("\ntargets (against one writer on the in-process engine)")
     ok = check(
-        f"aggregate at 4 writers >= 1.5x: {fmt(four[4].aggregate / ref.aggregate)}",
+        f"(b) aggregate at 4 writers >= 1.5x: {fmt(four[4].aggregate / ref.aggregate)}",
         four[4].aggregate >= 1.5 * ref.aggregate,
     )
     ok &= check(
-        f"p95 TTFT at 8 writers <= 4x: {fmt(four[8].ttft(0.95) / ref.ttft(0.95))}",
+        f"(b) p95 TTFT at 8 writers <= 4x: {fmt(four[8].ttft(0.95) / ref.ttft(0.95))} "
+        "(with 4 slots, writers 5-8 wait for a whole answer)",
         four[8].ttft(0.95) <= 4 * ref.ttft(0.95),
+    )
+    check(
+        f"(c) p95 TTFT at 8 writers, 8 slots <= 4x: {fmt(eight[8].ttft(0.95) / ref.ttft(0.95))}",
+        eight[8].ttft(0.95) <= 4 * ref.ttft(0.95),
     )
     if args.gpu:
         ok &= check(
-            f"GPU: aggregate at 8 writers >= 3.5x: {fmt(four[8].aggregate / ref.aggregate)}",
-            four[8].aggregate >= 3.5 * ref.aggregate,
+            f"GPU: aggregate at 8 writers >= 3.5x: {fmt(eight[8].aggregate / ref.aggregate)}",
+            eight[8].aggregate >= 3.5 * ref.aggregate,
         )
         ok &= check(
-            f"GPU: p95 TTFT at 8 writers <= 1 s: {four[8].ttft(0.95):.2f} s",
-            four[8].ttft(0.95) <= 1.0,
+            f"GPU: p95 TTFT at 8 writers <= 1 s: {eight[8].ttft(0.95):.2f} s",
+            eight[8].ttft(0.95) <= 1.0,
         )
     return 0 if ok else 1
 

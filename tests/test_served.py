@@ -427,3 +427,16 @@ def test_a_base_url_that_is_not_a_url_stops_the_command_line(tmp_path: Path) -> 
     assert done.returncode == 2
     assert "WR_LLM_BASE_URL" in done.stderr and "not a server address" in done.stderr
     assert not (tmp_path / "d").exists()  # refused before anything was written
+
+
+def test_model_check_reports_the_server_as_it_is(served_settings: Settings) -> None:
+    from bot import compose
+    from bot.model_cli import check_report
+
+    check = run(compose.check_model(served_settings, tokens=16))
+    report = check_report(check)
+    assert "4 parallel slots" in check.backend and "json_schema" in check.backend
+    assert check.configured_ctx == 4096 and check.ctx_source.startswith("the server's")
+    assert check.speed.generated_tokens > 1 and check.speed.decode_tps > 0
+    assert "the model server does not say" in report  # no GPU claim either way
+    assert API_KEY not in report
