@@ -12,6 +12,7 @@ BENCHES = (
     "bench.room_latency",
     "bench.ingest_search",
     "bench.continuity",
+    "bench.concurrency",
 )
 
 
