@@ -92,3 +92,12 @@ def test_template_sentence_says_where_the_format_comes_from() -> None:
     assert "not used: WR_CHAT_FORMAT=chatml is" in template_sentence(chatml, "chatml")
     assert template_sentence(None, "gemma") == "none in the file; using chat format gemma"
     assert "chatml (the default" in template_sentence(None, None)
+
+
+def test_a_server_template_is_named_as_the_server_reports_it() -> None:
+    from agents.llm.check import server_template_sentence
+
+    assert server_template_sentence("gemma") == "the server's built-in 'gemma'"
+    jinja = "{% for m in messages %}<|im_start|>{{ m.role }}{% endfor %}"
+    assert server_template_sentence(jinja).startswith("the server's: ChatML")
+    assert "does not say" in server_template_sentence(None)

@@ -187,6 +187,16 @@ async def check_llama(
         engine.close()
 
 
+def server_template_sentence(template: str | None) -> str:
+    """The server's chat template in words: a built-in one by name (llama-server with
+    --chat-template NAME reports just the name), else as a file's template is described."""
+    if not template:
+        return "the server's own (it does not say which)"
+    if "{" not in template and len(template.split()) == 1:
+        return f"the server's built-in '{template}'"
+    return template_sentence(template, None).replace("in the file", "the server's")
+
+
 async def check_served(backend: ServedBackend, tokens: int = SPEED_TOKENS) -> ModelCheck:
     """A model server as the room sees it: what it serves, its window, its template, and
     the speed of one real streamed answer from here (network included). Where a model's
@@ -202,11 +212,7 @@ async def check_served(backend: ServedBackend, tokens: int = SPEED_TOKENS) -> Mo
     async for _ in backend.stream(request, stats):
         pass
     slots = f", {facts.slots} parallel slots" if facts.slots else ""
-    template = (
-        template_sentence(facts.chat_template, None).replace("in the file", "the server's")
-        if facts.chat_template
-        else "the server's own (it does not say which)"
-    )
+    template = server_template_sentence(facts.chat_template)
     return ModelCheck(
         model=facts.model,
         size_bytes=None,
