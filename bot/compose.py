@@ -145,7 +145,8 @@ def open_served(settings: Settings) -> ServedBackend:
     if facts.slots and facts.slots < settings.llm_max_concurrency:
         log.warning(
             "WR_LLM_MAX_CONCURRENCY is %d but the model server runs %d requests at once; "
-            "the rest wait at the server, past the room's fair queue",
+            "the rest wait at the server, past the room's fair queue. Every bot sharing the "
+            "server sends up to WR_LLM_MAX_CONCURRENCY: together they should fit its slots",
             settings.llm_max_concurrency,
             facts.slots,
         )

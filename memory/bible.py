@@ -467,6 +467,10 @@ class BibleStore:
         collection = self._collection(slug)  # UnknownShow when it is gone
         if cached is not None and cached.stamp == stamp_of(collection):
             return cached
+        if cached is not None and _mid_ingest(collection):
+            # Another process is part-way through changing the show: the last whole view
+            # serves until it has finished, rather than a half-written one.
+            return cached
         with self._lock:
             return self._reload(slug, collection)
 
@@ -479,6 +483,7 @@ class BibleStore:
         if cached is not None and cached.stamp == stamp_of(collection):
             return cached
         view: _ShowCache | None = None
+        current = collection
         for _ in range(LOAD_TRIES):
             try:
                 view = _load_view(collection)
@@ -496,6 +501,8 @@ class BibleStore:
             self._cache.pop(slug, None)
             return view or _load_view(collection)
         assert view is not None
+        if self._shared and _mid_ingest(current):
+            return view  # read while another process writes: served once, never kept
         self._cache[slug] = view
         return view
 
@@ -642,6 +649,11 @@ class BibleStore:
                 if cand and cand not in seen and (entry_type is None or ctype == entry_type):
                     seen.append(cand)
         return seen[:n]
+
+
+def _mid_ingest(collection: Any) -> bool:
+    """Does the collection carry an ingest's start mark (set until its last write)?"""
+    return bool((collection.metadata or {}).get(INGESTING_KEY))
 
 
 def folder_key(directory: Path, home: Path | None) -> str:

@@ -28,7 +28,7 @@ echo "llama-server $version: fetching llama-cpp-python's source distribution fro
 tar -xzf "$work"/llama_cpp_python-*.tar.gz -C "$work"
 src=$(echo "$work"/llama_cpp_python-*/vendor/llama.cpp)
 
-echo "llama-server $version: building (about 6 minutes on 2 cores; printed progress follows)"
+echo "llama-server $version: building (about 10 minutes on 2 cores; progress follows)"
 # Static libraries so the one binary can be copied anywhere; no web UI download, no curl,
 # no TLS: the server is reached on loopback or behind the studio's own proxy.
 # shellcheck disable=SC2086
@@ -37,8 +37,17 @@ cmake -S "$src" -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=
     -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_UI=OFF \
     -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_CURL=OFF -DLLAMA_OPENSSL=OFF \
     ${LLAMA_SERVER_CMAKE_ARGS:-} > "$work/cmake.log" || { cat "$work/cmake.log" >&2; exit 1; }
-cmake --build "$work/build" --target llama-server -j "${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" \
-    | awk '/^\[ *[0-9]+%\]/ { pct = $0; sub(/%\].*/, "%", pct); sub(/^\[ */, "", pct); if (pct != last) { print "  llama-server build " pct; fflush(); last = pct } }'
+# The full output goes to a log, shown when the build fails (whichever generator cmake
+# uses); the terminal gets the percentage as it changes.
+progress() {
+    awk '/^\[ *[0-9]+%\]/ { pct = $0; sub(/%\].*/, "%", pct); sub(/^\[ */, "", pct); if (pct != last) { print "  llama-server build " pct; fflush(); last = pct } }'
+}
+if ! cmake --build "$work/build" --target llama-server -j "${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" \
+    2>&1 | tee "$work/build.log" | progress || [[ ! -x "$work/build/bin/llama-server" ]]; then
+    tail -n 60 "$work/build.log" >&2
+    echo "llama-server $version: the build failed (the lines above say why)" >&2
+    exit 1
+fi
 mkdir -p "$cache"
 install -m 755 "$work/build/bin/llama-server" "$cache/llama-server"
 install -m 755 "$cache/llama-server" "$out"

@@ -67,3 +67,32 @@ def test_a_cancelled_waiter_never_keeps_a_place() -> None:
         return gate.running
 
     assert asyncio.run(scenario()) == 0
+
+
+def test_a_waiter_on_another_thread_s_loop_is_woken_there() -> None:
+    """The Slack, Discord and terminal adapters each run their own loop: a place freed on
+    one is handed to a waiter on another, woken on its own loop."""
+    import threading
+
+    gate = FairGate(1)
+    asyncio.run(gate.acquire("main"))  # held by a request on this thread's (finished) loop
+    woke: list[str] = []
+    waiting = threading.Event()
+
+    def other() -> None:
+        async def wait() -> None:
+            task = asyncio.create_task(gate.acquire("other"))
+            await asyncio.sleep(0.05)
+            waiting.set()
+            await asyncio.wait_for(task, 5)
+            woke.append(threading.current_thread().name)
+            gate.release()
+
+        asyncio.run(wait())
+
+    thread = threading.Thread(target=other, name="discord-loop")
+    thread.start()
+    assert waiting.wait(5)
+    gate.release()  # from this thread
+    thread.join(10)
+    assert woke == ["discord-loop"] and gate.running == 0

@@ -303,6 +303,38 @@ def test_a_view_read_while_another_process_changes_the_show_is_not_kept(
         b.close()
 
 
+def test_a_show_part_way_through_another_process_s_ingest_is_read_as_it_was(
+    settings: Settings, embedder: Embedder, chroma_server: int, bible_copy: Path
+) -> None:
+    """Between an ingest's start and its last write the show is half-written: a store here
+    keeps serving its last whole view (and never keeps a half-written one), then reads the
+    whole new one once the other process has finished."""
+    a, b = two_stores(settings, embedder, chroma_server)
+    try:
+        a.ingest(bible_copy, SHOW)
+        sections = b.count(SHOW)  # b's view, warm
+        collection = a._begin(SHOW, bible_copy)  # the other process starts an ingest...
+        collection.add(  # ...and has written one section of several so far
+            ids=["half-written"],
+            documents=["Half of a new entry."],
+            embeddings=[[0.0] * 383 + [1.0]],
+            metadatas=[{"file": "new.md", "heading": "New", "section": "New"}],
+        )
+        assert b.count(SHOW) == sections  # the last whole view
+        assert b._cache[SHOW].stamp != stamp_of(b._collection(SHOW))
+        b._cache.clear()  # a store with no view yet reads the half-written one once...
+        assert b.count(SHOW) == sections + 1
+        assert SHOW not in b._cache  # ...and does not keep it
+        collection.delete(ids=["half-written"])
+        (bible_copy / "room.md").write_text("---\ntype: note\nname: R\n---\n# R\n\nX.\n")
+        a.ingest(bible_copy, SHOW)  # the ingest finishes whole
+        assert b.count(SHOW) == a.count(SHOW) == sections + 1
+        assert b._cache[SHOW].stamp == stamp_of(b._collection(SHOW))
+    finally:
+        a.close()
+        b.close()
+
+
 def test_the_embedded_store_reads_its_view_without_asking(
     settings: Settings, embedder: Embedder, bible_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

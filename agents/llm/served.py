@@ -142,7 +142,8 @@ class ServedBackend:
         return self._model_kind != "base"
 
     def count_tokens(self, text: str) -> int:
-        return self._tokenizer.count(text)
+        """Tokens of the text as it is sent: defanged, since a joiner can add a token."""
+        return self._tokenizer.count(defang(text))
 
     # ---- the backend operations ------------------------------------------------------------
     async def stream(
@@ -194,7 +195,10 @@ class ServedBackend:
         stats.submitted_at = submitted
         deadline = submitted + budget
         try:
-            await asyncio.wait_for(self._gate.acquire(lane), timeout=budget)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that comes
+            # as the place is handed over, and the request would go on for no one.
+            async with asyncio.timeout(budget):
+                await self._gate.acquire(lane)
         except TimeoutError:
             raise DeadlineExceeded(budget, time.monotonic() - submitted) from None
         stats.queue_s = time.monotonic() - submitted
@@ -212,9 +216,7 @@ class ServedBackend:
         for attempt in range(2):
             sent = False
             try:
-                async with aclosing(
-                    self._pieces(request, deadline, attempt, stats, extra or {})
-                ) as pieces:
+                async with aclosing(self._pieces(request, deadline, stats, extra or {})) as pieces:
                     async for piece in pieces:
                         sent = True
                         yield piece
@@ -261,20 +263,20 @@ class ServedBackend:
         self,
         request: TextRequest,
         deadline: float,
-        attempt: int,
         stats: GenerationStats,
         extra: dict[str, Any],
     ) -> AsyncGenerator[str, None]:
-        """One try. The first try must start answering within half the time left (a server
-        that is only slow then gets its retry); the answer itself has the whole deadline."""
+        """One try, with the whole deadline. A slow start is not cut short for a retry: a
+        server busy with other slots, or with a long cold prompt, would lose that work and
+        put the retry at the back of its queue."""
         left = max(deadline - time.monotonic(), 0.0)
-        start_by = deadline - (left / 2 if attempt == 0 else 0.0)
         options: dict[str, Any] = {
             "max_tokens": request.max_tokens,
             "temperature": request.temperature,
             "stop": list(request.stop) or None,
             "seed": self._seed if request.seed is None else request.seed,
-            "timeout": httpx.Timeout(max(left, 0.1), connect=min(_CONNECT_S, max(left, 0.1))),
+            # the deadline below ends the request; the client's own read limit lies past it
+            "timeout": httpx.Timeout(left + 1.0, connect=min(_CONNECT_S, max(left, 0.1))),
             # extra_body: fields outside LangChain's own (response_format among them, so
             # LangChain streams it as any answer rather than parsing it in its own way)
             "extra_body": {**_extra_body(request.max_tokens, request.repeat_penalty), **extra},
@@ -283,16 +285,11 @@ class ServedBackend:
         try:
             async with aclosing(self._source(request, options)) as chunks:  # type: ignore[type-var]
                 while True:
-                    limit = deadline if first else start_by
                     try:
-                        async with asyncio.timeout(max(limit - time.monotonic(), 0)):
+                        async with asyncio.timeout(max(deadline - time.monotonic(), 0)):
                             chunk = await anext(chunks)
                     except StopAsyncIteration:
                         return
-                    except TimeoutError:
-                        if not first and limit < deadline:
-                            raise _Retryable("it took too long to start answering") from None
-                        raise
                     _record_usage(chunk, stats)
                     text = _text_of(chunk)
                     if not text:
@@ -313,7 +310,7 @@ class ServedBackend:
         request) goes to the log at debug level."""
         log.debug("model server %s error: %r", self.host, exc)
         if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
-            return _Retryable("it took too long to answer")
+            return _Retryable("it did not respond in time")
         if isinstance(exc, openai.APIConnectionError | httpx.TransportError):
             return _Retryable("the connection failed")
         if isinstance(exc, openai.APIStatusError):

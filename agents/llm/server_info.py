@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +27,9 @@ log = logging.getLogger(__name__)
 # No tokenizer writes fewer than one token per 3 characters of English prose often enough to
 # matter; overestimating only trims history sooner, underestimating would overflow.
 CHARS_PER_TOKEN_ESTIMATE = 3
+TOKEN_CACHE = 4096  # texts whose counts are kept
+TOKENIZE_TIMEOUT = httpx.Timeout(2.0, connect=1.0)
+QUIET_S = 30.0  # after a failed count, estimate this long before asking again
 
 
 def server_host(base_url: str) -> str:
@@ -96,6 +100,12 @@ def read_facts(client: httpx.Client, base_url: str, model: str | None) -> Server
         raise ModelUnavailable(refusal_message(host, exc.response.status_code)) from None
     except (httpx.HTTPError, ValueError) as exc:
         raise ModelUnavailable(not_answering(host, type(exc).__name__)) from None
+    if not isinstance(listed, dict) or not isinstance(listed.get("data", []), list):
+        raise ModelUnavailable(
+            f"The model server at {host} answered /models with something that is not an "
+            "OpenAI-compatible model list. WR_LLM_BASE_URL should end in /v1, like "
+            "http://HOST:8080/v1."
+        )
     served = [m for m in listed.get("data", []) if isinstance(m, dict)]
     names = [str(m.get("id")) for m in served]
     if model is not None and names and model not in names:
@@ -109,38 +119,60 @@ def read_facts(client: httpx.Client, base_url: str, model: str | None) -> Server
     slots, template = None, None
     try:  # llama-server's own properties
         props = _get(client, f"{server_root(base_url)}/props")
-        n_ctx = n_ctx or props.get("default_generation_settings", {}).get("n_ctx")
+        defaults = props.get("default_generation_settings") or {}
+        n_ctx = n_ctx or defaults.get("n_ctx")
         slots = props.get("total_slots")
         template = props.get("chat_template") or None
-    except (httpx.HTTPError, ValueError):
+    except (httpx.HTTPError, ValueError, AttributeError):  # not llama-server, or not as known
         pass
-    return ServerFacts(chosen, int(n_ctx) if n_ctx else None, slots, template)
+    return ServerFacts(
+        chosen, _int(n_ctx), _int(slots), template if isinstance(template, str) else None
+    )
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value else None
+    except (TypeError, ValueError):
+        return None
 
 
 class RemoteTokenizer:
     """Token counts from the server that will read the text; cached, since the room counts
-    the same history turns and bible sections again on every request."""
+    the same history turns and bible sections again on every request.
+
+    Counting is synchronous in the backend seam, so it runs on the caller's event loop: each
+    ask is held to a short timeout, and after a failure the server is not asked again for a
+    while (counts are estimated meanwhile, and not cached), so a model server that has gone
+    quiet cannot stall every channel of a bot behind a token count."""
 
     def __init__(self, client: httpx.Client, base_url: str, model: str) -> None:
         self._client = client
         self._root = server_root(base_url)
         self._model = model
         self._dialect: str | None = None  # the first that answered
-        self._warned = False
-        self.count = lru_cache(maxsize=4096)(self._count)
+        self._known: OrderedDict[str, int] = OrderedDict()
+        self._quiet_until = 0.0
 
-    def _count(self, text: str) -> int:
+    def count(self, text: str) -> int:
         if not text:
             return 0
-        dialects = [self._dialect] if self._dialect else ["llama", "vllm", "extras"]
-        for dialect in dialects:
-            try:
-                return self._ask(dialect, text)
-            except (httpx.HTTPError, ValueError, KeyError, TypeError):
-                continue
-        if not self._warned:
-            log.warning("the model server counts no tokens; estimating them from characters")
-            self._warned = True
+        if text in self._known:
+            self._known.move_to_end(text)
+            return self._known[text]
+        if time.monotonic() >= self._quiet_until:
+            dialects = [self._dialect] if self._dialect else ["llama", "vllm", "extras"]
+            for dialect in dialects:
+                try:
+                    counted = self._ask(dialect, text)
+                except (httpx.HTTPError, ValueError, KeyError, TypeError):
+                    continue
+                self._known[text] = counted
+                if len(self._known) > TOKEN_CACHE:
+                    self._known.popitem(last=False)
+                return counted
+            log.warning("the model server counts no tokens; estimating them for a while")
+            self._quiet_until = time.monotonic() + QUIET_S
         return len(text) // CHARS_PER_TOKEN_ESTIMATE + 1
 
     def _ask(self, dialect: str, text: str) -> int:
@@ -152,7 +184,7 @@ class RemoteTokenizer:
             url = f"{self._root}/tokenize"
         else:
             body, url = {"input": text}, f"{self._root}/extras/tokenize"
-        response = self._client.post(url, json=body)
+        response = self._client.post(url, json=body, timeout=TOKENIZE_TIMEOUT)
         response.raise_for_status()
         data = response.json()
         count = int(data["count"]) if "count" in data else len(data["tokens"])
