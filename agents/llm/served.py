@@ -5,8 +5,8 @@ A studio runs one model server for every room: the Slack bot, the Discord bot, s
 The server batches parallel streams, so up to ``concurrency`` requests go out at once, the
 rest waiting by lane (``agents.llm.gate``). The room's promises hold as they do in process:
 one deadline per request with queue time counted, a request dropped by its caller is cut off
-at the server (its stream is closed), and a server that is down, slow or failing gets one
-retry and then a message naming the host, never the key.
+at the server (its stream is closed), and a server that is down, slow to take the connection
+or failing gets one retry and then a message naming the host, never the key.
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ _RETRY_PAUSE_S = 0.5
 
 
 class _Retryable(Exception):
-    """A fault worth one more try: the server is down, slow, or failing (5xx, 429)."""
+    """A fault worth one more try: the server is down, not taking the connection in time,
+    or failing (5xx, 408, 429). A server that takes the request but is slow is not one."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -164,7 +165,7 @@ class ServedBackend:
     async def produce(self, request: StructuredRequest[T]) -> T:
         """JSON under the request's schema (the server constrains decoding to it), validated
         by the same pydantic models and retried the same way as in process. Streamed like any
-        answer, so a slow start, a cut connection and the deadline are handled alike."""
+        answer, so a cut connection and the deadline are handled alike."""
         stats = GenerationStats()
         budget = request.deadline_s or self.deadline_s
         deadline = await self._enter(request.lane, budget, stats)
