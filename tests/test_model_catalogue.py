@@ -101,3 +101,15 @@ def test_a_server_template_is_named_as_the_server_reports_it() -> None:
     jinja = "{% for m in messages %}<|im_start|>{{ m.role }}{% endfor %}"
     assert server_template_sentence(jinja).startswith("the server's: ChatML")
     assert "does not say" in server_template_sentence(None)
+
+
+def test_the_hub_address_shown_never_carries_a_mirror_s_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from huggingface_hub import constants
+
+    from agents.llm.download import hub_endpoint
+
+    monkeypatch.setattr(constants, "ENDPOINT", "https://me:s3cret@mirror.example:8443/hf")
+    shown = hub_endpoint()
+    assert shown == "https://mirror.example:8443/hf" and "s3cret" not in shown

@@ -81,10 +81,16 @@ def quiet_library_logs() -> None:
 
 
 def hub_endpoint() -> str:
-    """The hub huggingface_hub talks to: HF_ENDPOINT, read by the library when imported."""
+    """The hub huggingface_hub talks to: HF_ENDPOINT, read by the library when imported.
+    Shown to people, so a mirror's ``user:password@`` is left out."""
+    from urllib.parse import urlsplit, urlunsplit
+
     from huggingface_hub import constants
 
-    return str(constants.ENDPOINT)
+    parts = urlsplit(str(constants.ENDPOINT))
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc)) if parts.netloc else str(constants.ENDPOINT)
 
 
 def pull(
