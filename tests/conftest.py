@@ -24,9 +24,9 @@ from agents.llm.llama import LlamaEngine
 from agents.llm.model_files import assemble_bundled
 from agents.llm.scripted import ScriptedBackend
 from agents.messages import Command, Delta, Final, Message, Reply, final_reply
-from agents.schemas import Answer
+from agents.schemas import STRUCTURES, Answer, BeatSheet
 from agents.text import norm
-from bench.llama_server import LlamaServer, start_llama_server
+from bench.llama_server import LlamaServer, free_port, start_llama_server
 from bot.compose import App, build_app, open_embedder
 from bot.settings import Settings
 from memory.embeddings import MiniLMEmbedder
@@ -229,6 +229,29 @@ def assert_trustworthy(answer: Answer) -> None:
         assert norm(quoted) in bible, quoted
 
 
+def assert_beat_sheet(app: App, reply: Reply) -> BeatSheet:
+    """A beat sheet in the asked structure whose characters are all the bible's."""
+    assert reply.kind == "beats", reply.text
+    sheet = BeatSheet.model_validate(reply.data)
+    assert tuple(b.name for b in sheet.beats) == STRUCTURES["tv-four-act"]
+    names = {e.name for e in app.bible.entities(SHOW, "character")}
+    assert all(set(b.characters) <= names for b in sheet.beats)
+    assert all(b.story_line in ("A", "B", "C") for b in sheet.beats)
+    return sheet
+
+
+def assert_generated_answer(reply: Reply, pieces: list[str]) -> Answer:
+    """A streamed answer about Silas Quill that the model wrote (or the bible's own words
+    where nothing it wrote survived the checks), with nothing it must not hold."""
+    answer = Answer.model_validate(reply.data)
+    assert answer.mode in ("generate", "floor") and pieces
+    assert_trustworthy(answer)
+    assert "Question:" not in reply.text and "Notes from the series bible" not in reply.text
+    if answer.mode == "floor":
+        assert "Lamplighter" in reply.text or "chapel" in reply.text
+    return answer
+
+
 def run(coro):  # type: ignore[no-untyped-def]
     return asyncio.run(coro)
 
@@ -245,12 +268,6 @@ def ingest_other_show(app: App, tmp_path: Path, show: str = "dust-bowl") -> None
 
 
 # ---- a Chroma server on loopback (server mode, and processes sharing one store) ----------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def chroma_on_loopback(path: Path) -> Iterator[int]:
     """A `chroma run` storing into ``path`` on a free loopback port, for the block; its port."""

@@ -13,7 +13,16 @@ from agents.schemas import Answer
 from bot.compose import App, build_app
 from bot.settings import Settings
 from memory.embeddings import MiniLMEmbedder
-from tests.conftest import SHOW, TOBY, ask, assert_trustworthy, message, run, scripted_app
+from tests.conftest import (
+    SHOW,
+    TOBY,
+    ask,
+    assert_generated_answer,
+    assert_trustworthy,
+    message,
+    run,
+    scripted_app,
+)
 
 
 def test_each_fabrication_is_removed_and_what_remains_is_correct(fabricating: App) -> None:
@@ -79,12 +88,7 @@ def test_the_base_model_generating_gets_a_completion_prompt_and_is_verified(
         reply, pieces = run(ask(gen, message("Who is Silas Quill?")))
     finally:
         gen.close()
-    answer = Answer.model_validate(reply.data)
-    assert answer.mode in ("generate", "floor") and pieces
-    assert_trustworthy(answer)
-    assert "Question:" not in reply.text and "Notes from the series bible" not in reply.text
-    if answer.mode == "floor":
-        assert "Lamplighter" in reply.text or "chapel" in reply.text
+    assert_generated_answer(reply, pieces)
 
 
 def test_a_question_the_bible_does_not_cover_says_so_and_cites_nothing(app: App) -> None:

@@ -4,10 +4,10 @@ import asyncio
 
 import pytest
 
-from agents.schemas import STRUCTURES, Answer, BeatSheet, CharacterCard, LoglineSet
+from agents.schemas import Answer, CharacterCard, LoglineSet
 from bot.compose import App, build_app
 from bot.settings import Settings
-from tests.conftest import SHOW, ask, assert_trustworthy, command, message, run
+from tests.conftest import SHOW, ask, assert_beat_sheet, assert_trustworthy, command, message, run
 
 
 def stored(app: App) -> tuple[int, int]:
@@ -27,12 +27,7 @@ def test_beats_follow_the_structure_and_use_bible_characters(app: App) -> None:
     reply, _ = run(
         ask(app, message("/beats Toby's wake is interrupted by the fog bell tv-four-act"))
     )
-    assert reply.kind == "beats", reply.text
-    sheet = BeatSheet.model_validate(reply.data)
-    assert tuple(b.name for b in sheet.beats) == STRUCTURES["tv-four-act"]
-    names = {e.name for e in app.bible.entities(SHOW, "character")}
-    assert all(set(b.characters) <= names for b in sheet.beats)
-    assert all(b.story_line in ("A", "B", "C") for b in sheet.beats)
+    assert_beat_sheet(app, reply)
 
 
 def test_character_card_from_the_bible(app: App) -> None:

@@ -18,12 +18,21 @@ from agents.errors import DeadlineExceeded, ModelUnavailable
 from agents.llm.base import GenerationStats, StructuredRequest, TextRequest
 from agents.llm.prompt import defang
 from agents.llm.served import ServedBackend
-from agents.schemas import STRUCTURES, Answer, BeatSheet, LoglineSet
+from agents.schemas import LoglineSet
 from bench.llama_server import API_KEY, LlamaServer, start_llama_server
 from bot.compose import App, build_app, open_served
 from bot.settings import Settings
 from memory.embeddings import MiniLMEmbedder
-from tests.conftest import SAMPLE, SHOW, ask, assert_trustworthy, free_port, message, run
+from tests.conftest import (
+    SAMPLE,
+    SHOW,
+    ask,
+    assert_beat_sheet,
+    assert_generated_answer,
+    free_port,
+    message,
+    run,
+)
 
 QUESTION = ({"role": "user", "content": "Describe a lighthouse on a foggy night."},)
 
@@ -144,10 +153,7 @@ def test_the_room_answers_through_the_server_verified_and_keyless(
         reply, pieces = run(ask(app, message("Who is Silas Quill?")))
     finally:
         app.close()
-    answer = Answer.model_validate(reply.data)
-    assert answer.mode in ("generate", "floor") and pieces
-    assert_trustworthy(answer)
-    assert "Question:" not in reply.text and "Notes from the series bible" not in reply.text
+    assert_generated_answer(reply, pieces)
     assert API_KEY not in caplog.text and API_KEY not in reply.text
 
 
@@ -165,11 +171,7 @@ def test_a_beat_sheet_through_the_server(served_app: App) -> None:
     reply, _ = run(
         ask(served_app, message("/beats Toby's wake is interrupted by the fog bell tv-four-act"))
     )
-    assert reply.kind == "beats", reply.text
-    sheet = BeatSheet.model_validate(reply.data)
-    assert tuple(b.name for b in sheet.beats) == STRUCTURES["tv-four-act"]
-    names = {e.name for e in served_app.bible.entities(SHOW, "character")}
-    assert all(set(b.characters) <= names for b in sheet.beats)
+    assert_beat_sheet(served_app, reply)
 
 
 # ---- deadline, cancellation, fairness --------------------------------------------------------

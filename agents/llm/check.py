@@ -50,6 +50,17 @@ class Speed:
     generated_tokens: int
     decode_s: float
 
+    @classmethod
+    def of(cls, stats: GenerationStats) -> Speed:
+        """The figures of one generation: the prompt part not reused from the cache, timed
+        from leaving the queue to the first token; the decode, first token to last."""
+        return cls(
+            prompt_tokens=stats.prompt_tokens - stats.reused_tokens,
+            prompt_s=max(stats.ttft_s - stats.queue_s, 0.0),
+            generated_tokens=stats.generated_tokens,
+            decode_s=stats.decode_s,
+        )
+
     @property
     def prompt_tps(self) -> float:
         return self.prompt_tokens / self.prompt_s if self.prompt_s > 0 else 0.0
@@ -141,13 +152,7 @@ async def measure_speed(engine: LlamaEngine, tokens: int = SPEED_TOKENS) -> Spee
     done = await engine.complete(
         Generation(prompt=passage, max_tokens=tokens, temperature=0.0, deadline_s=600)
     )
-    s = done.stats
-    return Speed(
-        prompt_tokens=s.prompt_tokens - s.reused_tokens,
-        prompt_s=max(s.ttft_s - s.queue_s, 0.0),
-        generated_tokens=s.generated_tokens,
-        decode_s=s.decode_s,
-    )
+    return Speed.of(done.stats)
 
 
 async def check_llama(
@@ -223,12 +228,7 @@ async def check_served(backend: ServedBackend, tokens: int = SPEED_TOKENS) -> Mo
         trained_ctx=None,
         configured_ctx=backend.n_ctx,
         offload=Offload(supported=None, layers_on_gpu=None, layers=None, requested=None),
-        speed=Speed(
-            prompt_tokens=stats.prompt_tokens - stats.reused_tokens,
-            prompt_s=max(stats.ttft_s - stats.queue_s, 0.0),
-            generated_tokens=stats.generated_tokens,
-            decode_s=stats.decode_s,
-        ),
+        speed=Speed.of(stats),
         threads=None,
         ctx_source="the server's window per request" if facts.n_ctx else "WR_N_CTX",
     )
