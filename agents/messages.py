@@ -11,11 +11,12 @@ Out come ``Working`` (slow work started), ``Delta`` (text still being written) a
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agents.schemas import Citation
 from memory.history import ConversationKey
@@ -112,6 +113,44 @@ class Reaction(RoomEvent):
     added: bool
 
 
+class Attachment(BaseModel):
+    """A file that goes with a reply: a shot list's CSV, a scene's ``.fountain`` file.
+
+    Slack uploads it into the reply's thread, Discord attaches it, the terminal writes it
+    under ``$WR_DATA_DIR/exports/`` and prints the path. ``when_long`` marks a file that
+    stands in for the reply's text only where that text would take more than one message:
+    there the platform posts the reply's ``brief`` with the file instead of many parts."""
+
+    name: str  # a plain file name (no folders), e.g. 'shots-s1e04.csv'
+    mime: str
+    data: bytes
+    title: str = ""
+    when_long: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", value) or ".." in value:
+            raise ValueError(f"not a plain file name: {value!r}")
+        return value
+
+
+class Table(BaseModel):
+    """A result that is a table (a shot list). ``Reply.text`` still carries it as a
+    monospaced block for platforms without tables; Slack shows a table block and the
+    terminal a rich table, each under the reply's ``brief``."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+
+    @model_validator(mode="after")
+    def _rectangular(self) -> Table:
+        if any(len(row) != len(self.columns) for row in self.rows):
+            raise ValueError("every row needs one cell per column")
+        return self
+
+
 class Reply(BaseModel):
     """A finished reply. ``text`` is neutral text (``**bold**`` is the only markup);
     ``result`` the typed result it renders; ``thread`` set when the core opened a new thread
@@ -126,6 +165,11 @@ class Reply(BaseModel):
     thread: str | None = None
     private: bool = False  # for the asker only, where the platform can (a command's choice)
     as_of: str | None = None  # the episode the reply reasons as of (its code), if one is set
+    files: list[Attachment] = Field(default_factory=list)
+    table: Table | None = None
+    # A short neutral text that stands in for ``text`` where the platform shows the body
+    # another way: as a table (``table``) or as a file (an attachment ``when_long``).
+    brief: str | None = None
 
     @property
     def ok(self) -> bool:
