@@ -321,6 +321,14 @@ class Room:
             show,
             [
                 Turn("writer", event.author, asked, prompt, count(prompt)),
-                Turn("assistant", "bot", plain(reply.text), plain(reply.text), count(reply.text)),
+                Turn(
+                    "assistant",
+                    "bot",
+                    plain(reply.text),
+                    plain(reply.text),
+                    count(reply.text),
+                    kind=reply.kind,
+                    result=reply.result.model_dump_json() if reply.result is not None else None,
+                ),
             ],
         )

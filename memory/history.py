@@ -41,6 +41,12 @@ _MIGRATIONS: dict[int, str] = {
     DROP INDEX turns_by_conversation;
     CREATE INDEX turns_by_conversation ON turns (platform, workspace, channel, thread, show, id);
     """,
+    # A command's typed result, so a later command finds it ('shots' the thread's last scene)
+    # without parsing the text it was shown as.
+    3: """
+    ALTER TABLE turns ADD COLUMN kind TEXT NOT NULL DEFAULT '';
+    ALTER TABLE turns ADD COLUMN result TEXT;
+    """,
 }
 
 
@@ -68,6 +74,8 @@ class Turn:
     tokens: int
     canon_ids: tuple[str, ...] = field(default_factory=tuple)
     created_at: float = 0.0
+    kind: str = ""  # a command reply's kind ('scene', 'shots'...); '' for talk
+    result: str | None = None  # that reply's typed result, as JSON
 
 
 class HistoryStore:
@@ -98,16 +106,34 @@ class HistoryStore:
                 json.dumps(list(t.canon_ids)),
                 t.tokens,
                 t.created_at or now,
+                t.kind,
+                t.result,
             )
             for t in turns
         ]
         with self._lock, transaction(self._db):
             self._db.executemany(
                 "INSERT INTO turns (platform, workspace, channel, thread, show, role, author,"
-                " text, prompt_text, canon_ids, tokens, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " text, prompt_text, canon_ids, tokens, created_at, kind, result)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
+
+    def latest_result(
+        self, key: ConversationKey, show: str, kinds: Sequence[str]
+    ) -> tuple[str, str] | None:
+        """The newest typed result of one of ``kinds`` in the thread: (kind, its JSON)."""
+        if not kinds:
+            return None
+        marks = ", ".join("?" for _ in kinds)
+        with self._lock:
+            row = self._db.execute(
+                "SELECT kind, result FROM turns"
+                " WHERE platform=? AND workspace=? AND channel=? AND thread=? AND show=?"
+                f" AND result IS NOT NULL AND kind IN ({marks}) ORDER BY id DESC LIMIT 1",
+                (key.platform, key.workspace, key.channel, key.thread, show, *kinds),
+            ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
 
     def turns(self, key: ConversationKey, show: str, token_budget: int | None = None) -> list[Turn]:
         """The thread's turns about ``show``, oldest first; with a budget, only the newest
