@@ -265,7 +265,7 @@ def test_a_data_dir_that_holds_data_is_refused_or_kept_aside_with_force(
     assert (aside / "bibles" / "old-show" / "note.md").is_file()
     assert (aside / "chroma").is_dir() and (aside / "room.sqlite3").is_file()
     assert not stale.exists() and not (settings.data_dir / "bibles" / "old-show").exists()
-    assert summary.sections == {SHOW: 66} and summary.turns == 1
+    assert summary.sections == {SHOW: 73} and summary.turns == 1
     assert sorted(p.name for p in (settings.data_dir / "bibles").iterdir()) == [SHOW]
 
 
@@ -352,7 +352,7 @@ def test_round_trip_through_a_chroma_server(
 
     moved = remote.model_copy(update={"data_dir": settings.data_dir.parent / "moved"})
     summary = compose.restore(moved, settings.data_dir.parent / "backup", embedder=embedder)
-    assert summary.sections == {SHOW: 66}
+    assert summary.sections == {SHOW: 73}
     bible = open_bible(moved, embedder)
     try:
         assert bible.source_dir(SHOW) == moved.data_dir.resolve() / "bibles" / SHOW

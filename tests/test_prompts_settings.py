@@ -29,6 +29,8 @@ EXPECTED = {
     "riff_nothing": set(),
     "wrap_fallback": {"topic", "messages", "writers", "pitches"},
     "model_check": set(),
+    "scene": {"show", "premise", "voices", "places", "canon"},
+    "shots": {"show", "scenes_note", "cast", "scene"},
 }
 
 

@@ -7,6 +7,7 @@ checked argument dict.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from agents.commands.spec import CommandSpec, Param
@@ -54,23 +55,27 @@ def _takes(param: Param, word: str) -> bool:
 
 def parse_command(text: str) -> tuple[CommandSpec, dict[str, Any]]:
     """Parse '/logline a premise 3' style text into a command and checked arguments."""
-    words = text.strip().lstrip("/").split()
+    body = text.strip().lstrip("/")
+    spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", body)]
+    words = [body[a:b] for a, b in spans]
     if not words:
         raise BadRequest("That command is empty. Try: help")
     spec = get_command(words[0])
     rest = words[1:]
+    first = 1  # the index in ``words`` of rest[0], so free text keeps its own line breaks
     values: dict[str, Any] = {}
     leading = [p for p in spec.params if p.choices and not p.rest and p.required]
     for param in leading:  # e.g. 'bible search ...'
         if rest and rest[0].lower() in param.choices:
             values[param.name] = rest.pop(0).lower()
+            first += 1
     trailing = [p for p in spec.params if not p.required and not p.rest]
     for param in reversed(trailing):  # e.g. '... 3' or '... tv-four-act'
         if rest and _takes(param, rest[-1]):
             values[param.name] = rest.pop()
     free = [p for p in spec.params if p.rest]
-    if free and rest:
-        values[free[0].name] = " ".join(rest)
+    if free and rest:  # a pasted scene keeps its lines: the text as typed, not the words
+        values[free[0].name] = body[spans[first][0] : spans[first + len(rest) - 1][1]]
     return spec, validate_args(spec, values)
 
 

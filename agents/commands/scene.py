@@ -1,0 +1,271 @@
+"""`scene PREMISE [with NAMES]`: a short scene draft in screenplay form (Fountain).
+
+The model fills the scene's parts under a JSON schema (heading, opening action, exchanges
+whose cues are an enum of the cast); code writes the Fountain text, so the draft always
+parses and every cue is a bible character or a name the writer gave. Each speaker's lines
+are steered by the bible's ``Voice`` notes for them, and the draft goes through the same
+deterministic continuity checks as a pitch, with the flags shown under it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
+
+from agents import render
+from agents.canon import citation, excerpt_block
+from agents.commands.registry import register
+from agents.commands.spec import Call, CommandSpec, Param
+from agents.continuity.run import flag_lines
+from agents.desk import Cast, check_fits, file_slug, names_in, resolve_cast, split_with
+from agents.desk import voice_section as voice_of
+from agents.fountain import INT_EXT, TIMES, Element, Heading, write_scene
+from agents.llm.base import StructuredRequest
+from agents.llm.structured import token_allowance
+from agents.messages import Attachment, Reply
+from agents.schemas import Citation, _text
+from agents.services import Services
+from memory.episodes import Episode
+
+EXCHANGES = (3, 8)  # fewest and most lines of dialogue in a draft
+LINE_CHARS = 160
+CANON_K = 3
+
+
+class SceneLine(BaseModel):
+    """A line of dialogue, with the action that follows it (if any)."""
+
+    cue: str
+    character: str | None  # the bible's name for the speaker; None for a new character
+    parenthetical: str = ""
+    line: str
+    action_after: str = ""
+
+
+class SceneDraft(BaseModel):
+    premise: str
+    int_ext: str
+    place: str
+    time: str
+    opening: str
+    lines: list[SceneLine] = Field(min_length=1)
+    cast: list[str] = Field(default_factory=list)  # bible names of those who speak
+    new_characters: list[str] = Field(default_factory=list)
+    voice_notes: list[Citation] = Field(default_factory=list)
+    sources: list[Citation] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    continuity: list[str] = Field(default_factory=list)
+    fountain: str = ""
+
+    @model_validator(mode="after")
+    def _written(self) -> SceneDraft:
+        if not self.fountain:
+            self.fountain = write_scene(self.heading, self.elements())
+        return self
+
+    @property
+    def heading(self) -> Heading:
+        return Heading(self.int_ext, self.place, self.time)
+
+    def elements(self) -> list[Element]:
+        out = [Element(self.opening)]
+        for item in self.lines:
+            out.append(Element(item.line, item.cue, item.parenthetical))
+            if item.action_after.strip():
+                out.append(Element(item.action_after))
+        return out
+
+
+def scene_schema(cues: list[str], chars: int) -> dict[str, Any]:
+    optional = {"type": "string", "pattern": f'^([^ \\t\\n"\\\\][^"\\\\\\n]{{0,{chars - 1}}})?$'}
+    exchange = {
+        "type": "object",
+        "properties": {
+            "cue": {"enum": cues},
+            "parenthetical": {"type": "string", "pattern": "^([a-z][a-z ,'-]{2,29})?$"},
+            "line": _text(chars),
+            "action_after": optional,
+        },
+        "required": ["cue", "parenthetical", "line", "action_after"],
+    }
+    heading = {
+        "type": "object",
+        "properties": {
+            "int_ext": {"enum": list(INT_EXT)},
+            # Free text, upper-cased by code: an upper-case-only pattern kept the base model's
+            # likely tokens out and cost full-vocabulary grammar passes (about 5 tokens/s).
+            "place": _text(40),
+            "time": {"enum": list(TIMES[:6])},
+        },
+        "required": ["int_ext", "place", "time"],
+    }
+    low, high = EXCHANGES
+    return {
+        "type": "object",
+        "properties": {
+            "heading": heading,
+            "opening": _text(chars),
+            "exchanges": {"type": "array", "items": exchange, "minItems": low, "maxItems": high},
+        },
+        "required": ["heading", "opening", "exchanges"],
+    }
+
+
+def _voices(services: Services, show: str, cast: Cast, as_of: Episode | None) -> tuple[str, list]:
+    """One line per speaker: cue, name and the bible's voice notes (quoted), and the
+    sections those notes came from."""
+    lines, cited = [], []
+    for cue, entity in cast.cues.items():
+        found = services.bible.lookup(show, entity.name, "character", as_of)
+        voice = voice_of(found[1]) if found else None
+        if voice is not None:
+            cited.append(citation(voice))
+            note = " ".join(voice.text.split())
+            lines.append(f"- {cue.title()} ({entity.name}): voice: “{note}”")
+        else:
+            lines.append(f"- {cue.title()} ({entity.name})")
+    lines += [f"- {name} (new, not in the bible)" for name in cast.new]
+    return "\n".join(lines), cited
+
+
+async def draft_scene(call: Call, premise: str, named: list[str]) -> SceneDraft:
+    services, show, as_of = call.services, call.show, call.as_of
+    cast = await asyncio.to_thread(resolve_cast, services, show, named, premise, as_of)
+    voices, voice_notes = await asyncio.to_thread(_voices, services, show, cast, as_of)
+    canon = await services.relevant(show, premise, CANON_K, as_of)
+    labels = [f"S{i}" for i in range(1, len(canon) + 1)]
+    places = [e.name for e in services.bible.entities(show, "location", as_of)]
+    prompt = services.prompts.render(
+        "scene",
+        show=show,
+        premise=premise,
+        voices=voices,
+        places=", ".join(places) or "(none yet)",
+        canon=excerpt_block(services.prompts, canon, [f"[{label}]" for label in labels]),
+    )
+    # The grammar offers names as a reader writes them ('Maren'): upper-case choices are
+    # rarely among the base model's likely tokens and cost full-vocabulary grammar passes.
+    spoken = {cue.title(): cue for cue in cast.cues} | {n: n.upper() for n in cast.new}
+    chars = min(LINE_CHARS, services.config.max_field_chars)
+    max_tokens = token_allowance(2 + 2 * EXCHANGES[1], chars, overhead=120)
+    check_fits(services, prompt, max_tokens, premise, "The premise")
+
+    def build(data: dict[str, Any]) -> SceneDraft:
+        heading = data["heading"]
+        said = [(spoken[x["cue"]], x) for x in data["exchanges"]]
+        lines = [
+            SceneLine(
+                cue=cue,
+                character=cast.cues[cue].name if cue in cast.cues else None,
+                parenthetical=x["parenthetical"],
+                line=x["line"],
+                action_after=x["action_after"],
+            )
+            for cue, x in said
+        ]
+        speaking = [x.character for x in lines if x.character]
+        return SceneDraft(
+            premise=premise,
+            int_ext=heading["int_ext"],
+            place=heading["place"].upper(),
+            time=heading["time"],
+            opening=data["opening"],
+            lines=lines,
+            cast=list(dict.fromkeys(speaking)),
+            new_characters=cast.new,
+            voice_notes=voice_notes,
+            sources=[citation(c) for c in canon],
+            notes=cast.notes,
+        )
+
+    draft = await services.produce(
+        StructuredRequest(
+            what="scene draft",
+            messages=({"role": "user", "content": prompt},),
+            schema=scene_schema(list(spoken), chars),
+            build=build,
+            lane=call.event.lane,
+            max_tokens=max_tokens,
+            temperature=services.config.structured_temperature,
+        )
+    )
+    said = "\n".join(el.text for el in draft.elements())
+    flags = await asyncio.to_thread(flag_lines, services.bible, show, said, as_of)
+    return draft.model_copy(update={"continuity": flags})
+
+
+def _tail(draft: SceneDraft) -> list[str]:
+    lines = []
+    if draft.voice_notes:
+        lines.append("Voices from: " + " ".join(c.label for c in draft.voice_notes))
+    lines += [f"Note: {note}" for note in draft.notes]
+    if draft.continuity:
+        lines += [render.bold("Continuity:"), *(f"- {line}" for line in draft.continuity)]
+    return lines
+
+
+def scene_text(draft: SceneDraft) -> str:
+    body = ["```fountain", draft.fountain.rstrip(), "```"]
+    return "\n".join([f"{render.bold('Scene draft')} for: {draft.premise}", *body, *_tail(draft)])
+
+
+def scene_brief(draft: SceneDraft, file_name: str) -> str:
+    """What a chat platform shows when the draft is too long for one message."""
+    said = f"{draft.heading.line}, {len(draft.lines)} lines of dialogue"
+    head = f"{render.bold('Scene draft')} for: {draft.premise}\n{said}: attached as {file_name}"
+    return "\n".join([head, *_tail(draft)])
+
+
+async def run(call: Call) -> Reply:
+    premise, named = split_with(call.arg("premise"))
+    if call.arg("cast"):
+        named = [*named, *names_in(call.arg("cast"))]
+    draft = await draft_scene(call, premise, named)
+    name = f"scene-{file_slug(draft.premise, 'draft')}.fountain"
+    attachment = Attachment(
+        name=name,
+        mime="text/plain",
+        data=draft.fountain.encode("utf-8"),
+        title=f"Scene draft: {draft.heading.line}",
+        when_long=True,
+    )
+    return Reply(
+        kind="scene",
+        text=scene_text(draft),
+        result=draft,
+        citations=[*draft.voice_notes, *draft.sources],
+        files=[attachment],
+        brief=scene_brief(draft, name),
+    )
+
+
+SPEC = register(
+    CommandSpec(
+        "scene",
+        "Draft a short scene in screenplay form (Fountain), in the characters' voices.",
+        (
+            Param(
+                "premise",
+                "What happens in the scene; end with 'with NAME, NAME' to choose who is in it.",
+                rest=True,
+            ),
+            Param(
+                "cast",
+                "Who is in the scene, comma-separated (names the bible lacks are new).",
+                required=False,
+                complete="characters",
+            ),
+        ),
+        (
+            "scene Maren finds Toby's phone in the wheelhouse with Maren, Jun",
+            "scene Nell asks Calder about the lighthouse lamp",
+        ),
+        handler=run,
+        result=SceneDraft,
+        prompt="scene",
+        slow=True,
+        records=True,
+    )
+)

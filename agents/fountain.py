@@ -1,0 +1,141 @@
+"""Fountain, the plain-text screenplay form, as far as the writing desk needs it: scene
+headings read from a writer's text, and a scene written out from its parts.
+
+Writing is ours and deterministic, so a draft always parses: a heading is forced with '.'
+when it would not read as one, an action line that would read as a heading or a cue is
+forced with '!', and a line of dialogue never starts with '(' (that would be a
+parenthetical). Reading whole scripts (FDX, dual dialogue, notes) is a separate module.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+INT_EXT = ("INT.", "EXT.", "INT./EXT.")
+TIMES = ("DAY", "NIGHT", "DAWN", "DUSK", "MORNING", "EVENING", "CONTINUOUS", "LATER")
+_HEADING = re.compile(
+    r"^\s*(?P<ie>INT\.?\s*/\s*EXT\.?|I\s*/\s*E\.?|INT\.?|EXT\.?|EST\.?)\s+(?P<rest>.+?)\s*$",
+    re.IGNORECASE,
+)
+_TIME = re.compile(r"^(?P<place>.+?)\s*(?:[-–—]+|,)\s*(?P<time>[A-Za-z][A-Za-z ']*)$")
+_FORCED = re.compile(r"^\.(?=[A-Za-z0-9])(?P<rest>.+)$")
+_CUE_LIKE = re.compile(r"^[^a-z]*[A-Z][^a-z]*$")
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A scene heading: INT./EXT., the place and the time of day ('' when not given)."""
+
+    int_ext: str
+    place: str
+    time: str = ""
+
+    @property
+    def line(self) -> str:
+        place = self.place.upper()
+        return f"{self.int_ext} {place} - {self.time}" if self.time else f"{self.int_ext} {place}"
+
+
+@dataclass(frozen=True)
+class Element:
+    """One paragraph of a scene: action (``cue`` empty) or a cue's line of dialogue."""
+
+    text: str
+    cue: str = ""
+    parenthetical: str = ""
+
+
+def _int_ext(word: str) -> str:
+    letters = re.sub(r"[^A-Z/]", "", word.upper())
+    if letters in ("INT/EXT", "I/E"):
+        return "INT./EXT."
+    return "EXT." if letters in ("EXT", "EST") else "INT."
+
+
+def parse_heading(line: str) -> Heading | None:
+    """The heading a line states ('INT. WHEELHOUSE - NIGHT', '.THE CAR DECK'), else None."""
+    forced = _FORCED.match(line.strip())
+    if forced:
+        return Heading("", forced.group("rest").strip())
+    m = _HEADING.match(line)
+    if not m:
+        return None
+    rest = m.group("rest").strip()
+    timed = _TIME.match(rest)
+    if timed and timed.group("time").strip().upper().split()[0] in TIMES:
+        place, time = timed.group("place").strip(" -"), timed.group("time").strip().upper()
+    else:
+        place, time = rest, ""
+    return Heading(_int_ext(m.group("ie")), place.upper(), time)
+
+
+@dataclass(frozen=True)
+class SceneText:
+    """A piece of a writer's text under one heading (``None`` before any heading)."""
+
+    heading: Heading | None
+    text: str
+
+
+def split_scenes(text: str) -> list[SceneText]:
+    """A text cut at its scene headings; text before the first heading is a scene of its
+    own only when it says something."""
+    scenes: list[SceneText] = []
+    heading: Heading | None = None
+    body: list[str] = []
+
+    def close() -> None:
+        said = "\n".join(body).strip()
+        if heading is not None or said:
+            scenes.append(SceneText(heading, said))
+
+    for line in text.splitlines():
+        found = parse_heading(line) if line.strip() else None
+        if found is not None:
+            close()
+            heading, body = found, []
+        else:
+            body.append(line)
+    close()
+    return scenes
+
+
+def _action(text: str) -> str:
+    """An action paragraph that no reader takes for a heading, a cue or a transition."""
+    text = " ".join(text.split())
+    risky = parse_heading(text) or _CUE_LIKE.match(text) or text.startswith(("@", "~", "=", "#"))
+    return f"!{text}" if risky or text.startswith((">", "[[", "/*", ".", "!")) else text
+
+
+def _dialogue(text: str, parenthetical: str) -> tuple[str, str]:
+    """A line that opens with '(...)' has its own parenthetical: it is moved above it."""
+    text = " ".join(text.split())
+    lead = re.match(r"^\(([^)]*)\)\s*(.*)$", text)
+    if lead:
+        parenthetical = parenthetical or lead.group(1)
+        text = lead.group(2)
+    return text.lstrip("(").lstrip() or "…", parenthetical.strip().strip("()").strip()
+
+
+def _cue(cue: str) -> str:
+    cue = " ".join(cue.upper().split())
+    return cue if re.search(r"[A-Z]", cue) else f"@{cue}"
+
+
+def write_scene(heading: Heading, elements: Sequence[Element]) -> str:
+    """The scene as Fountain text: heading, then action and dialogue paragraphs."""
+    line = heading.line
+    out = [line if parse_heading(line) else f".{line}", ""]
+    for el in elements:
+        if el.cue:
+            line, aside = _dialogue(el.text, el.parenthetical)
+            out.append(_cue(el.cue))
+            if aside:
+                out.append(f"({aside})")
+            out.append(line)
+        else:
+            out.append(_action(el.text))
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
