@@ -22,7 +22,7 @@ from agents.messages import Final, Message, Reply
 from bot import compose, model_cli
 from bot.progress import progress_bars
 from bot.settings import Settings
-from bot.terminal import TerminalRoom, save_files, show_reply, terminal_message
+from bot.terminal import TerminalRoom, rich_table, save_files, terminal_message
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -361,8 +361,9 @@ async def _ask(
             else {"text": reply.text, "citations": [c.model_dump() for c in reply.citations]}
         )
         print(json.dumps({"kind": reply.kind, **payload}, indent=2))
-    elif reply.table is not None:
-        show_reply(reply, out)
+    elif reply.table is not None:  # the brief over the table, not the text's code block
+        print(render.plain(reply.brief or reply.table.title))
+        out.print(rich_table(reply.table))
     else:
         print(render.plain(reply.text))
     # With --json, stdout is the JSON alone: where the files went is said on stderr.

@@ -600,6 +600,12 @@ def test_ask_prints_the_reply_and_the_paths_and_fails_when_it_cannot_save(
     assert [p.read_bytes() for p in saved_paths(captured.out)] == [CSV, FOUNTAIN]
     assert captured.err == ""
 
+    assert run(cli._ask(room, ask_args("/filetest", "table"), "", out, err)) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("Shot list for S1E04: 3 shots. <!here>\n")  # the brief
+    assert "<!channel> look" in captured.out and "```" not in captured.out  # a table, not text
+    assert len(saved_paths(captured.out)) == 1
+
     folder = room.settings.exports_dir
     for p in folder.iterdir():
         p.unlink()
