@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 
 from agents.continuity.report import ContinuityReport
+from agents.messages import Table
 from agents.schemas import BeatSheet, BrainstormOpening, CharacterCard, Citation, LoglineSet, WrapUp
 from memory.bible import Hit
 from memory.bible_parse import Chunk
@@ -76,6 +77,26 @@ def card(c: CharacterCard) -> str:
         sources_line(c.sources),
     ]
     return "\n".join(line for line in lines if line)
+
+
+def _cell(text: str) -> str:
+    """A cell on one line of a monospaced block: its line breaks become spaces and its
+    backticks look-alikes, so no cell can close the block or start a fence line."""
+    return " ".join(text.split()).replace("`", "\u02cb")
+
+
+def table(t: Table) -> str:
+    """A table as ``Reply.text`` carries it for platforms without tables: the title in bold,
+    then the rows in a code block, columns padded to line up in a monospaced font."""
+    rows = [[_cell(c) for c in t.columns], *([_cell(c) for c in row] for row in t.rows)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(t.columns))]
+
+    def line(row: list[str]) -> str:
+        return " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+
+    rule = "-+-".join("-" * w for w in widths)
+    body = [line(rows[0]), rule, *(line(row) for row in rows[1:])]
+    return "\n".join([bold(t.title), "```", *body, "```"])
 
 
 PROVENANCE_KEYS = ("pitched_by", "approved_by", "date", "thread", "brainstorm")

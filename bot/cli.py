@@ -22,7 +22,7 @@ from agents.messages import Final, Message, Reply
 from bot import compose, model_cli
 from bot.progress import progress_bars
 from bot.settings import Settings
-from bot.terminal import TerminalRoom, terminal_message
+from bot.terminal import TerminalRoom, rich_table, save_files, terminal_message
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -302,6 +302,7 @@ async def _room(args: argparse.Namespace, settings: Settings, out: Console, err:
                 out=out,
                 err=err,
                 as_of=args.as_of,
+                exports=app.settings.exports_dir,
             )
             return await term.repl(input)
         return await _ask(app, args, show, out, err)
@@ -360,9 +361,14 @@ async def _ask(
             else {"text": reply.text, "citations": [c.model_dump() for c in reply.citations]}
         )
         print(json.dumps({"kind": reply.kind, **payload}, indent=2))
+    elif reply.table is not None:  # the brief over the table, not the text's code block
+        print(render.plain(reply.brief or reply.table.title))
+        out.print(rich_table(reply.table))
     else:
         print(render.plain(reply.text))
-    return EXIT_OK
+    # With --json, stdout is the JSON alone: where the files went is said on stderr.
+    saved = save_files(reply.files, app.settings.exports_dir, err if args.json else out, err)
+    return EXIT_OK if saved else EXIT_FAIL
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 import discord
@@ -21,6 +22,7 @@ from discord import app_commands
 from agents.commands import commands
 from agents.messages import Command, Message, Reaction, RoomEvent, Update, final_reply
 from agents.room import Room
+from bot.attachments import outgoing
 from bot.discord_commands import (
     MENTION,
     NO_PINGS,
@@ -29,6 +31,7 @@ from bot.discord_commands import (
     thread_link,
     thread_name,
 )
+from bot.discord_files import send_files
 from bot.discord_render import LIMIT, split
 from bot.streaming import deliver
 
@@ -120,7 +123,9 @@ class DiscordRoom(discord.Client):
         await self._stream(target, self.room.handle(msg))
 
     async def _stream(self, target: Any, updates: AsyncIterator[Update]) -> None:
-        """Stream a reply into the channel or thread (see bot.streaming.deliver)."""
+        """Stream a reply into the channel or thread (see bot.streaming.deliver), then its
+        files. A table shows as the code block the reply's text carries (Discord has no
+        tables), cut by bot.splits with its fences closed and reopened."""
 
         async def edit(posted: discord.Message, text: str) -> None:
             await posted.edit(content=text, allowed_mentions=NO_PINGS)
@@ -131,13 +136,16 @@ class DiscordRoom(discord.Client):
             edit=edit,
             placeholder="*thinking…*",
             preview=lambda text: text[-(LIMIT - 10) :],
-            finish=lambda r: split(r.text),
+            finish=lambda r: outgoing(r, split).parts,
             interval_s=self._interval,
             retract=lambda posted: posted.delete(),
         )
-        self.messages_handled += 1
-        if reply is not None:
+        if reply is not None:  # counted once its files are there too
+            files = outgoing(reply, split).files
+            if files:
+                await send_files(partial(target.send, allowed_mentions=NO_PINGS), files)
             self.replies_sent += 1
+        self.messages_handled += 1
 
     # ---- reactions: votes on pitches --------------------------------------------------------
     async def on_raw_reaction_add(self, payload: discord.RawReactionActionEvent) -> None:
@@ -211,19 +219,25 @@ class DiscordRoom(discord.Client):
             args=args,
         )
         reply = await final_reply(self.room.handle(command))
-        if not reply.ok or reply.private:
-            for part in split(reply.text):
+        if not reply.ok or reply.private:  # Discord can attach files for the asker only
+            out = outgoing(reply, split)
+            for part in out.parts:
                 await interaction.followup.send(part, ephemeral=True)
+            if out.files:
+                await send_files(partial(interaction.followup.send, ephemeral=True), out.files)
             return
         if reply.thread:  # a brainstorm: the opening goes in its new thread
             _, target = threads.opened[reply.thread]
-            parts, done = split(reply.text), "Opened the brainstorm thread."
+            out, done = outgoing(reply, split), "Opened the brainstorm thread."
         else:
             target = interaction.channel
-            parts = split(f"*{where.author} asked for /{name}*\n{reply.text}")
+            asked = f"*{where.author} asked for /{name}*"
+            out = outgoing(reply, lambda text: split(f"{asked}\n{text}"))
             done = "Posted for the room."
-        for part in parts:
+        for part in out.parts:
             await target.send(part, allowed_mentions=NO_PINGS)
+        if out.files:
+            await send_files(partial(target.send, allowed_mentions=NO_PINGS), out.files)
         await interaction.followup.send(done, ephemeral=True)
         self.replies_sent += 1
 

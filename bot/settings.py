@@ -180,6 +180,11 @@ class Settings(BaseSettings):
     def models_dir(self) -> Path:
         return self.data_dir / "models"
 
+    @property
+    def exports_dir(self) -> Path:
+        """Where the terminal room and `writersroom ask` save the files replies carry."""
+        return self.data_dir / "exports"
+
 
 def _names(value: str) -> frozenset[str]:
     """A comma-separated setting as a set, blanks dropped."""

@@ -22,8 +22,9 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from agents.messages import Message, Reaction, Update, final_reply
+from agents.messages import Attachment, Message, Reaction, Reply, Update, final_reply
 from agents.room import Room
+from bot.slack_files import Post, as_post, attach, posts
 from bot.slack_http import http_app
 from bot.slack_render import MAX_CHARS, escape, mrkdwn, split
 from bot.streaming import deliver
@@ -198,29 +199,46 @@ class SlackRoom:
     async def _stream(
         self, channel: str, thread_ts: str | None, updates: AsyncIterator[Update]
     ) -> None:
-        """Stream a reply into the thread (see bot.streaming.deliver)."""
+        """Stream a reply into the thread (see bot.streaming.deliver), then its files."""
 
-        async def edit(posted: Any, text: str) -> None:
-            await self.client.chat_update(channel=channel, ts=posted["ts"], text=text)
+        async def edit(posted: Any, part: str | Post) -> None:
+            p = as_post(part)
+            await self.client.chat_update(
+                channel=channel, ts=posted["ts"], text=p.text, blocks=p.blocks
+            )
 
         reply = await deliver(
             updates,
-            post=lambda text: self.post(channel, thread_ts, text),
+            post=lambda part: self.post(channel, thread_ts, part),
             edit=edit,
             placeholder="_thinking…_",
             preview=_preview,
-            finish=lambda r: split(mrkdwn(r.text)),
+            finish=lambda r: posts(r, mrkdwn)[0],
             interval_s=self._interval,
             retract=lambda posted: self.client.chat_delete(channel=channel, ts=posted["ts"]),
         )
-        self.messages_handled += 1
-        if reply is not None:
+        if reply is not None:  # counted once its files are there too
+            await self._attach(channel, thread_ts, posts(reply, mrkdwn)[1])
             self.replies_sent += 1
+        self.messages_handled += 1
 
-    async def post(self, channel: str, thread_ts: str | None, text: str) -> Any:
+    async def post(self, channel: str, thread_ts: str | None, part: str | Post) -> Any:
+        p = as_post(part)
         return await self.client.chat_postMessage(
-            channel=channel, thread_ts=thread_ts, text=text, unfurl_links=False, unfurl_media=False
+            channel=channel,
+            thread_ts=thread_ts,
+            text=p.text,
+            blocks=p.blocks,
+            unfurl_links=False,
+            unfurl_media=False,
         )
+
+    async def _attach(self, channel: str, thread_ts: str | None, files: list[Attachment]) -> None:
+        """Upload a delivered reply's files next to it (see bot.slack_files.attach)."""
+        if files:
+            await attach(
+                self.client, channel, thread_ts, files, lambda t: self.post(channel, thread_ts, t)
+            )
 
     # ---- the slash command -----------------------------------------------------------------
     async def _on_command(self, ack: Any, command: dict[str, Any], respond: Any) -> None:
@@ -241,18 +259,32 @@ class SlackRoom:
         )
         reply = await final_reply(self._room.handle(msg))
         if not reply.ok or reply.private:
-            for part in split(mrkdwn(reply.text)):
-                await respond(response_type="ephemeral", text=part)
+            await self._respond_privately(respond, reply)
             return
         if reply.thread:  # a brainstorm: the opening goes in its new thread
-            parts = split(mrkdwn(reply.text))
+            parts, files = posts(reply, mrkdwn)
         else:
             asked = f"_{escape(msg.author)} asked:_ `{COMMAND} {escape(text)}`"
-            parts = split(f"{asked}\n{mrkdwn(reply.text)}")
+            parts, files = posts(reply, lambda t: f"{asked}\n{mrkdwn(t)}")
         first = await self.post(channel, reply.thread, parts[0])
         for part in parts[1:]:
             await self.post(channel, reply.thread or first["ts"], part)
+        # The files hang off the reply, in its thread, as its further parts do.
+        await self._attach(channel, reply.thread or str(first["ts"]), files)
         self.replies_sent += 1
+
+    async def _respond_privately(self, respond: Any, reply: Reply) -> None:
+        """A reply for the asker only: Slack has no private files, so the writer is told
+        which files were left out rather than having them shown to the whole channel."""
+        for part in split(mrkdwn(reply.text)):
+            await respond(response_type="ephemeral", text=part)
+        if reply.files:
+            names = ", ".join(f"*{escape(f.name)}*" for f in reply.files)
+            await respond(
+                response_type="ephemeral",
+                text=f"Not attached: {names}. Slack cannot attach files to a reply only "
+                "you can see, and posting them would show them to the whole channel.",
+            )
 
     # ---- reactions: votes on pitches ------------------------------------------------------
     async def _on_reaction(self, body: dict[str, Any], event: dict[str, Any]) -> None:

@@ -18,6 +18,7 @@ from agents.messages import Delta, Final, Reply, Update, Working
 
 log = logging.getLogger(__name__)
 H = TypeVar("H")  # a platform's handle on a posted message
+P = TypeVar("P")  # a finished part as the platform posts it: text, or text with a table
 
 UNDELIVERED = (
     "I wrote a reply but the chat platform would not take it (it may be rate-limiting the "
@@ -68,11 +69,11 @@ async def relay(
 async def deliver(
     events: AsyncIterator[Update],
     *,
-    post: Callable[[str], Awaitable[H]],
-    edit: Callable[[H, str], Awaitable[object]],
+    post: Callable[[str | P], Awaitable[H]],
+    edit: Callable[[H, str | P], Awaitable[object]],
     placeholder: str,
     preview: Callable[[str], str],
-    finish: Callable[[Reply], list[str]],
+    finish: Callable[[Reply], list[P]],
     interval_s: float,
     retract: Callable[[H], Awaitable[object]] | None = None,
 ) -> Reply | None:
@@ -80,7 +81,9 @@ async def deliver(
     so far as tokens arrive, then replace it with the first part of the finished reply and
     post the rest. Returns the reply (an error reply when it could not be delivered), or None
     when the room only recorded the message and nothing was posted (room talk in a
-    brainstorm gets no reply at all)."""
+    brainstorm gets no reply at all). Parts are the platform's own (Slack's carry a table's
+    blocks), so ``post`` and ``edit`` take them as well as plain text; what goes with the
+    reply once it is delivered (its files) is the adapter's to send."""
     posted: list[H] = []  # the placeholder, once there is one
 
     async def working() -> None:
@@ -111,9 +114,9 @@ async def deliver(
 
 async def _first_part(
     placeholder: H | None,
-    text: str,
-    post: Callable[[str], Awaitable[H]],
-    edit: Callable[[H, str], Awaitable[object]],
+    text: P,
+    post: Callable[[str | P], Awaitable[H]],
+    edit: Callable[[H, str | P], Awaitable[object]],
     retract: Callable[[H], Awaitable[object]] | None,
 ) -> None:
     """The placeholder becomes the reply; if that edit fails, the reply is a new message

@@ -8,16 +8,19 @@ addresses the bot, anything else is said to the room and kept in the thread's hi
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
+from rich.table import Table as RichTable
 from rich.text import Text
 
-from agents.messages import Delta, Final, Message, Reply
-from agents.render import BOLD
+from agents.messages import Attachment, Delta, Final, Message, Reply, Table
+from agents.render import BOLD, bold
 from agents.room import Room
+from bot.exports import save
 
 PLATFORM = "terminal"
 _MENTION = re.compile(r"^@(bot|room|wr|writersroom)\b[:,]?\s*", re.IGNORECASE)
@@ -54,6 +57,53 @@ def _draft(text: str) -> Text:
     )
 
 
+def rich_table(table: Table) -> RichTable:
+    """A reply's table as the terminal shows it; cells are plain text, never rich markup."""
+    shown = RichTable(title=Text(table.title))
+    for column in table.columns:
+        shown.add_column(Text(column), overflow="fold")
+    for row in table.rows:
+        shown.add_row(*(Text(cell) for cell in row))
+    return shown
+
+
+def show_reply(reply: Reply, out: Console) -> None:
+    """A finished reply: its text, or where it has a table, its brief and the table (the
+    text's monospaced copy of the table is for platforms without tables)."""
+    if reply.table is None:
+        out.print(f"[bold cyan]room bot[/] {styled(reply.text)}")
+        return
+    out.print(f"[bold cyan]room bot[/] {styled(reply.brief or bold(reply.table.title))}")
+    out.print(rich_table(reply.table))
+
+
+def save_files(
+    files: Sequence[Attachment], exports: Path | None, shown: Console, err: Console
+) -> bool:
+    """Save each file under ``exports`` and print 'saved: PATH' on ``shown``; say on ``err``
+    which could not be saved and why. True when every file was saved."""
+    saved = True
+    for file in files:
+        if exports is None:
+            err.print(
+                f"[yellow]note[/] {escape(file.name)} was not saved: this room keeps no files"
+            )
+            saved = False
+            continue
+        try:
+            path = save(exports, file)
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            err.print(
+                f"error: could not save {escape(file.name)} in {escape(str(exports))}: "
+                f"{escape(why)}"
+            )
+            saved = False
+            continue
+        shown.print(f"saved: {escape(str(path))}", soft_wrap=True)
+    return saved
+
+
 class _NamedThreads:
     """A brainstorm opened here moves the writer to a new named thread (the core names it)."""
 
@@ -75,8 +125,12 @@ class TerminalRoom:
         out: Console,
         err: Console,
         as_of: str | None = None,
+        exports: Path | None = None,
     ) -> None:
+        """``exports``: the folder the files replies carry are saved in (the settings'
+        exports_dir); None where the room keeps none, and the writer is told so."""
         self._room = room
+        self._exports = exports
         self.as_of = as_of  # --as-of: every message reasons as of this episode
         self.show = show
         self.writer = writer
@@ -131,7 +185,8 @@ class TerminalRoom:
                 self._out.print("[dim](said to the room; address the bot with @bot, or /help)[/]")
                 self._hinted = True
         else:
-            self._out.print(f"[bold cyan]room bot[/] {styled(reply.text)}")
+            show_reply(reply, self._out)
+            save_files(reply.files, self._exports, self._out, self._err)
 
     async def repl(self, read_line: Callable[[str], str]) -> int:
         self._out.print(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import discord
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from agents.room import Room
 from bot.discord_bot import DiscordRoom, use_api_base
@@ -51,9 +51,22 @@ def user(uid: int, name: str, bot: bool = False) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class SentFile:
+    """A file discord.py attached to a request (``files[n]`` of a multipart body)."""
+
+    path: str
+    field: str
+    filename: str
+    data: bytes
+
+
 @dataclass
 class FakeDiscord:
     calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    files: list[SentFile] = field(default_factory=list)  # every file attached, in order
+    # an HTTP status every request that carries files is answered with (413: too large)
+    refuse_files: int | None = None
     forbidden: set[str] = field(default_factory=set)  # paths (regexes) answered with 403
     # HTTP method -> the share of its calls answered 429 (retry after 10 ms), drawn from ``rng``
     throttle: dict[str, float] = field(default_factory=dict)
@@ -68,7 +81,15 @@ class FakeDiscord:
     async def handle(self, request: web.Request) -> web.Response:
         path = "/" + request.match_info["path"]
         body: dict[str, Any] = {}
-        if request.can_read_body:
+        if request.content_type == "multipart/form-data":
+            before = len(self.files)
+            body = await self._multipart(request, path)
+            if self.refuse_files is not None:
+                del self.files[before:]  # refused: none of them arrived
+                self.calls.append((f"{request.method}:{self.refuse_files}", path, body))
+                refused = {"message": "Request entity too large", "code": 40005}
+                return _json(refused, status=self.refuse_files)
+        elif request.can_read_body:
             raw = await request.read()
             if request.content_type == "application/json" and raw:
                 body = json.loads(raw)
@@ -151,6 +172,25 @@ class FakeDiscord:
         if m:
             return _json(message_payload(CHANNEL, BOT, body.get("content", ""), bot=True))
         return web.Response(status=204)
+
+    async def _multipart(self, request: web.Request, path: str) -> dict[str, Any]:
+        """A message with files, as discord.py sends it: the JSON it would have sent alone
+        in ``payload_json`` (recorded as the call's body), each file in ``files[n]`` (its
+        name and exact bytes recorded in ``files``)."""
+        body: dict[str, Any] = {}
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            assert isinstance(part, BodyPartReader), "discord.py does not nest multiparts"
+            data = await part.read()
+            if part.name == "payload_json":
+                body = json.loads(data)
+            else:
+                self.files.append(SentFile(path, str(part.name), str(part.filename), bytes(data)))
+        return body
+
+    def files_in(self, channel: str) -> list[SentFile]:
+        """The files sent to a channel or thread (as messages there, not webhooks)."""
+        return [f for f in self.files if re.fullmatch(rf"/channels/{channel}/messages", f.path)]
 
 
 def message_payload(

@@ -28,8 +28,26 @@ NAMES = {"UDANA": "dana", "USAM": "sam", "UANA": "ana", "ULEE": "lee", BOT_USER:
 
 
 @dataclass
+class Upload:
+    """A file as files_upload_v2 sends it: asked for (getUploadURLExternal), its bytes
+    posted to the upload URL, then shared into a channel and thread (completeUploadExternal)."""
+
+    file_id: str
+    filename: str
+    length: int
+    data: bytes | None = None
+    channel: str | None = None
+    thread_ts: str | None = None
+    title: str | None = None
+    completed: bool = False
+
+
+@dataclass
 class FakeSlack:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # method -> the Slack error code it answers (ok: false), for failing uploads
+    errors: dict[str, str] = field(default_factory=dict)
+    uploads: dict[str, Upload] = field(default_factory=dict)  # file ID -> upload
     rate_limit_once: set[str] = field(default_factory=set)
     # method -> the share of its calls answered 429 (Retry-After: 0), drawn from ``rng``
     throttle: dict[str, float] = field(default_factory=dict)
@@ -61,7 +79,11 @@ class FakeSlack:
                 {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "0"}
             )
         self.calls.append((method, args))
+        if method in self.errors:
+            return web.json_response({"ok": False, "error": self.errors[method]})
         self._track(method, args)
+        if method.startswith("files."):
+            return self._files(request, method, args)
         if method == "auth.test":
             return web.json_response({"ok": True, "user_id": BOT_USER, "team_id": TEAM})
         if method == "users.info":
@@ -77,6 +99,42 @@ class FakeSlack:
             )
         return web.json_response({"ok": True})
 
+    def _files(self, request: web.Request, method: str, args: dict[str, Any]) -> web.Response:
+        """files_upload_v2's first and last steps; the bytes go to ``upload`` between them."""
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{len(self.uploads) + 1:04d}"
+            self.uploads[file_id] = Upload(file_id, str(args["filename"]), int(args["length"]))
+            url = f"{request.url.origin()}/upload/{file_id}"
+            return web.json_response({"ok": True, "upload_url": url, "file_id": file_id})
+        if method == "files.completeUploadExternal":
+            shared = []
+            for item in json.loads(args["files"]):
+                upload = self.uploads[item["id"]]
+                if upload.data is None:
+                    return web.json_response({"ok": False, "error": "file_not_found"})
+                upload.channel = args.get("channel_id")
+                upload.thread_ts = args.get("thread_ts")
+                upload.title = item.get("title")
+                upload.completed = True
+                shared.append(
+                    {"id": upload.file_id, "name": upload.filename, "title": upload.title}
+                )
+            return web.json_response({"ok": True, "files": shared})
+        return web.json_response({"ok": False, "error": "unknown_method"})
+
+    async def upload(self, request: web.Request) -> web.Response:
+        """The upload URL: the file's bytes, exactly as sent (Slack answers 'OK - LENGTH')."""
+        upload = self.uploads.get(request.match_info["file_id"])
+        if upload is None:
+            return web.Response(status=404, text="not found")
+        upload.data = await request.read()
+        self.calls.append(("upload", {"file_id": upload.file_id, "length": len(upload.data)}))
+        return web.Response(text=f"OK - {len(upload.data)}")
+
+    def files(self) -> list[Upload]:
+        """The files shared into a channel, in the order they were asked for."""
+        return [u for u in self.uploads.values() if u.completed]
+
     def _track(self, method: str, args: dict[str, Any]) -> None:
         """Keep what each posted message shows now, as a writer would see the channel."""
         if method == "chat.postMessage":
@@ -84,10 +142,12 @@ class FakeSlack:
                 "channel": args.get("channel"),
                 "thread_ts": args.get("thread_ts"),
                 "text": args.get("text"),
+                "blocks": args.get("blocks"),
                 "deleted": False,
             }
         elif method == "chat.update" and args.get("ts") in self.messages:
             self.messages[str(args["ts"])]["text"] = args.get("text")
+            self.messages[str(args["ts"])]["blocks"] = args.get("blocks")
         elif method == "chat.delete" and args.get("ts") in self.messages:
             self.messages[str(args["ts"])]["deleted"] = True
 
@@ -191,6 +251,7 @@ async def slack_harness(make_room: Callable[[str], SlackRoom]) -> AsyncIterator[
     api.router.add_post("/api/{method}", fake.handle)
     api.router.add_get("/api/{method}", fake.handle)
     api.router.add_post("/respond", fake.respond)
+    api.router.add_post("/upload/{file_id}", fake.upload)
     api_runner = web.AppRunner(api)
     await api_runner.setup()
     api_site = web.TCPSite(api_runner, "127.0.0.1", 0)
