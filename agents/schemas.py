@@ -169,6 +169,19 @@ def _text(max_chars: int) -> dict[str, Any]:
     }
 
 
+def one_line(max_chars: int) -> dict[str, Any]:
+    """A one-line string that starts with a visible character, for the desk's commands."""
+    return _text(max_chars)
+
+
+def optional_line(max_chars: int) -> dict[str, Any]:
+    """The same, or empty: a field the result may leave out (a shot's sound or notes)."""
+    return {
+        "type": "string",
+        "pattern": f'^([^ \\t\\n"\\\\][^"\\\\\\n]{{0,{max_chars - 1}}})?$',
+    }
+
+
 def logline_schema(n: int, max_chars: int) -> dict[str, Any]:
     item = {
         "type": "object",

@@ -25,12 +25,12 @@ from agents.fountain import INT_EXT, TIMES, Element, Heading, write_scene
 from agents.llm.base import StructuredRequest
 from agents.llm.structured import token_allowance
 from agents.messages import Attachment, Reply
-from agents.schemas import Citation, _text
+from agents.schemas import Citation, one_line, optional_line
 from agents.services import Services
 from memory.episodes import Episode
 
-EXCHANGES = (3, 8)  # fewest and most lines of dialogue in a draft
-LINE_CHARS = 160
+EXCHANGES = (3, 6)  # fewest and most lines of dialogue in a draft: a short scene
+LINE_CHARS = 120
 CANON_K = 3
 
 
@@ -79,13 +79,13 @@ class SceneDraft(BaseModel):
 
 
 def scene_schema(cues: list[str], chars: int) -> dict[str, Any]:
-    optional = {"type": "string", "pattern": f'^([^ \\t\\n"\\\\][^"\\\\\\n]{{0,{chars - 1}}})?$'}
+    optional = optional_line(chars)
     exchange = {
         "type": "object",
         "properties": {
             "cue": {"enum": cues},
             "parenthetical": {"type": "string", "pattern": "^([a-z][a-z ,'-]{2,29})?$"},
-            "line": _text(chars),
+            "line": one_line(chars),
             "action_after": optional,
         },
         "required": ["cue", "parenthetical", "line", "action_after"],
@@ -96,7 +96,7 @@ def scene_schema(cues: list[str], chars: int) -> dict[str, Any]:
             "int_ext": {"enum": list(INT_EXT)},
             # Free text, upper-cased by code: an upper-case-only pattern kept the base model's
             # likely tokens out and cost full-vocabulary grammar passes (about 5 tokens/s).
-            "place": _text(40),
+            "place": one_line(40),
             "time": {"enum": list(TIMES[:6])},
         },
         "required": ["int_ext", "place", "time"],
@@ -106,7 +106,7 @@ def scene_schema(cues: list[str], chars: int) -> dict[str, Any]:
         "type": "object",
         "properties": {
             "heading": heading,
-            "opening": _text(chars),
+            "opening": one_line(chars),
             "exchanges": {"type": "array", "items": exchange, "minItems": low, "maxItems": high},
         },
         "required": ["heading", "opening", "exchanges"],
@@ -206,7 +206,7 @@ def _tail(draft: SceneDraft) -> list[str]:
     return lines
 
 
-def scene_text(draft: SceneDraft) -> str:
+def sceneone_line(draft: SceneDraft) -> str:
     body = ["```fountain", draft.fountain.rstrip(), "```"]
     return "\n".join([f"{render.bold('Scene draft')} for: {draft.premise}", *body, *_tail(draft)])
 
@@ -233,7 +233,7 @@ async def run(call: Call) -> Reply:
     )
     return Reply(
         kind="scene",
-        text=scene_text(draft),
+        text=sceneone_line(draft),
         result=draft,
         citations=[*draft.voice_notes, *draft.sources],
         files=[attachment],

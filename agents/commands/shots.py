@@ -25,14 +25,14 @@ from agents.desk import check_fits, file_slug, find_episode
 from agents.errors import BadRequest
 from agents.fountain import INT_EXT, TIMES, Heading, split_scenes
 from agents.llm.base import StructuredRequest
-from agents.llm.structured import token_allowance
 from agents.messages import Attachment, Reply, Table
-from agents.schemas import Citation, _text
+from agents.schemas import Citation, one_line, optional_line
 
-SHOTS = (3, 10)  # fewest and most shots in a list
+SHOTS = (3, 8)  # fewest and most shots in a list
 MAX_SCENES = 3
 MIN_WORDS = 8
-TEXT_CHARS = 140
+TEXT_CHARS = 100
+NOTE_CHARS = 60  # sound and notes: a few words each
 
 
 class ShotSize(StrEnum):
@@ -112,6 +112,8 @@ COLUMNS = (
     "Notes",
 )
 
+SHOWN = ("Shot", "Size", "Angle", "Movement", "Lens", "What we see", "Cast")
+
 
 def rows(shots: ShotList) -> list[list[str]]:
     return [
@@ -164,7 +166,7 @@ def monospaced(shots: ShotList) -> str:
     return "\n".join(lines)
 
 
-def shots_text(shots: ShotList, file_name: str) -> str:
+def shotsone_line(shots: ShotList, file_name: str) -> str:
     head = f"{render.bold('Shot list')} for: {shots.source}"
     tail = [f"{len(shots.shots)} shots; every column is in {file_name}."]
     if shots.sources:
@@ -272,7 +274,7 @@ def source_of(call: Call) -> Source:
 
 # ---- the model's part -------------------------------------------------------------------
 def shots_schema(source: Source, chars: int) -> dict[str, Any]:
-    optional = {"type": "string", "pattern": f'^([^ \\t\\n"\\\\][^"\\\\\\n]{{0,{chars - 1}}})?$'}
+    optional = optional_line(NOTE_CHARS)
     props: dict[str, Any] = {}
     if len(source.headings) > 1:
         props["scene"] = {"enum": list(range(1, len(source.headings) + 1))}
@@ -282,7 +284,7 @@ def shots_schema(source: Source, chars: int) -> dict[str, Any]:
         "movement": {"enum": [m.value for m in Movement]},
         # Free and short: an enum of lens names cost full-vocabulary grammar passes.
         "lens": {"type": "string", "pattern": "^([0-9A-Za-z][0-9A-Za-z .-]{0,11})?$"},
-        "description": _text(chars),
+        "description": one_line(chars),
         "cast": (
             {"type": "array", "items": {"enum": source.cast}, "maxItems": 4}
             if source.cast
@@ -294,7 +296,7 @@ def shots_schema(source: Source, chars: int) -> dict[str, Any]:
     if any(h is None or not h.int_ext or not h.time for h in source.headings):
         props |= {
             "int_ext": {"enum": list(INT_EXT)},
-            "location": _text(40),
+            "location": one_line(40),
             "time": {"enum": list(TIMES[:6])},
         }
     item = {"type": "object", "properties": props, "required": list(props)}
@@ -352,7 +354,10 @@ async def run(call: Call) -> Reply:
         scene="\n".join(f"> {line}" if line else ">" for line in source.text.splitlines()),
     )
     chars = min(TEXT_CHARS, services.config.max_field_chars)
-    max_tokens = token_allowance(3 * SHOTS[1], chars, overhead=40 * SHOTS[1])
+    # Per shot: the description, sound and notes (each bounded by characters, so by tokens),
+    # the lens, and the enums and JSON around them.
+    per_shot = (chars + 12) + 2 * (NOTE_CHARS + 12) + 60
+    max_tokens = SHOTS[1] * per_shot + 40
     check_fits(services, prompt, max_tokens, source.text, "The scene")
     shots = await services.produce(
         StructuredRequest(
@@ -366,10 +371,16 @@ async def run(call: Call) -> Reply:
         )
     )
     name = f"shots-{file_slug(source.label, 'scene')}.csv"
-    table = Table(title=f"Shot list: {shots.source}", columns=list(COLUMNS), rows=rows(shots))
+    # The table a chat shows keeps the columns a reader scans; the CSV has all thirteen.
+    shown = [COLUMNS.index(c) for c in SHOWN]
+    table = Table(
+        title=f"Shot list: {shots.source}",
+        columns=list(SHOWN),
+        rows=[[row[i] for i in shown] for row in rows(shots)],
+    )
     return Reply(
         kind="shots",
-        text=shots_text(shots, name),
+        text=shotsone_line(shots, name),
         result=shots,
         citations=shots.sources,
         files=[Attachment(name=name, mime="text/csv", data=as_csv(shots), title=table.title)],
