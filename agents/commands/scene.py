@@ -113,15 +113,18 @@ def scene_schema(cues: list[str], chars: int) -> dict[str, Any]:
     }
 
 
-def _voices(services: Services, show: str, cast: Cast, as_of: Episode | None) -> tuple[str, list]:
+def _voices(
+    services: Services, show: str, cast: Cast, as_of: Episode | None
+) -> tuple[str, dict[str, Citation]]:
     """One line per speaker: cue, name and the bible's voice notes (quoted), and the
-    sections those notes came from."""
-    lines, cited = [], []
+    section each character's notes came from, by name."""
+    lines: list[str] = []
+    cited: dict[str, Citation] = {}
     for cue, entity in cast.cues.items():
         found = services.bible.lookup(show, entity.name, "character", as_of)
         voice = voice_of(found[1]) if found else None
         if voice is not None:
-            cited.append(citation(voice))
+            cited[entity.name] = citation(voice)
             note = " ".join(voice.text.split())
             lines.append(f"- {cue.title()} ({entity.name}): voice: “{note}”")
         else:
@@ -175,7 +178,10 @@ async def draft_scene(call: Call, premise: str, named: list[str]) -> SceneDraft:
             lines=lines,
             cast=list(dict.fromkeys(speaking)),
             new_characters=cast.new,
-            voice_notes=voice_notes,
+            # the notes of those who speak: a voice given but unused steered nothing
+            voice_notes=[
+                voice_notes[name] for name in dict.fromkeys(speaking) if name in voice_notes
+            ],
             sources=[citation(c) for c in canon],
             notes=cast.notes,
         )
