@@ -338,7 +338,7 @@ def build_list(source: Source, data: dict[str, Any]) -> ShotList:
             )
         )
     shots.sort(key=lambda s: s.scene)
-    scenes = [h.line if h else "(no heading)" for h in source.headings]
+    scenes = [h.line if h else source.label for h in source.headings]
     return ShotList(source=source.label, scenes=scenes, shots=shots, sources=source.sources)
 
 
