@@ -42,6 +42,18 @@ class Upload:
     completed: bool = False
 
 
+def mention(text: str, ts: str, channel: str = "C1", **extra: str) -> dict[str, str]:
+    """An app_mention event from dana, as Slack delivers it."""
+    return {
+        "type": "app_mention",
+        "user": "UDANA",
+        "text": f"<@{BOT_USER}> {text}",
+        "ts": ts,
+        "channel": channel,
+        **extra,
+    }
+
+
 @dataclass
 class FakeSlack:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)

@@ -21,7 +21,7 @@ from bot.compose import App
 from memory.history import ConversationKey
 from tests.conftest import INSTRUCTION_BITS, SHOW, ask, message, run
 from tests.discord_fake import CHANNEL, bot_maker, discord_harness, interaction_payload
-from tests.slack_fake import BOT_USER, room_maker, slack_harness
+from tests.slack_fake import mention, room_maker, slack_harness
 
 SCENE = "/scene Maren finds Toby's phone in the wheelhouse with Maren, Jun"
 LABEL = re.compile(r"\[[^\[\]]+\.md > [^\[\]]+\]")
@@ -227,16 +227,6 @@ def test_slack_scene_then_shots_upload_the_csv_intact_into_the_thread(app: App) 
     ]
     assert tables and tables[-1]["rows"][0][0]["text"] == "Shot"
     assert all("<!" not in str(args.get("text")) for _, args in h.fake.calls)
-
-
-def mention(text: str, ts: str) -> dict[str, str]:
-    return {
-        "type": "app_mention",
-        "user": "UDANA",
-        "text": f"<@{BOT_USER}> {text}",
-        "ts": ts,
-        "channel": "C1",
-    }
 
 
 def test_discord_shots_command_attaches_the_csv_intact(app: App) -> None:

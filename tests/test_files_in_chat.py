@@ -54,7 +54,7 @@ from tests.discord_fake import (
     message_payload,
     thread_create_payload,
 )
-from tests.slack_fake import BOT_USER, SlackHarness, room_maker, slack_harness
+from tests.slack_fake import SlackHarness, mention, room_maker, slack_harness
 
 # ---- what the test command replies ----------------------------------------------------------
 CSV = (
@@ -223,14 +223,6 @@ def test_slack_table_block_has_the_header_first_and_escaped_cells() -> None:
 
 
 # ---- Slack ---------------------------------------------------------------------------------
-def mention(text: str, ts: str, channel: str = "C1") -> dict[str, str]:
-    return {
-        "type": "app_mention",
-        "user": "UDANA",
-        "text": f"<@{BOT_USER}> {text}",
-        "ts": ts,
-        "channel": channel,
-    }
 
 
 def no_ping(h: SlackHarness) -> None:

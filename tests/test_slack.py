@@ -15,22 +15,11 @@ from bot.slack_bot import SlackRoom
 from bot.slack_render import escape, split
 from memory.embeddings import MiniLMEmbedder
 from tests.conftest import ingest_other_show, run
-from tests.slack_fake import BOT_USER, SlackHarness, room_maker, slack_harness
+from tests.slack_fake import SlackHarness, mention, room_maker, slack_harness
 
 
 def maker(app: App, interval: float = 0.2) -> Callable[[str], SlackRoom]:
     return room_maker(app.room, interval=interval)
-
-
-def mention(text: str, ts: str, channel: str = "C1", **extra: str) -> dict[str, str]:
-    return {
-        "type": "app_mention",
-        "user": "UDANA",
-        "text": f"<@{BOT_USER}> {text}",
-        "ts": ts,
-        "channel": channel,
-        **extra,
-    }
 
 
 async def finished(h: SlackHarness, n: int = 1) -> None:
