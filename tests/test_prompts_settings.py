@@ -29,6 +29,10 @@ EXPECTED = {
     "riff_nothing": set(),
     "wrap_fallback": {"topic", "messages", "writers", "pitches"},
     "model_check": set(),
+    "synopsis": {"show", "length", "canon", "material"},
+    "synopsis_entry": {"kind", "name"},
+    "synopsis_thread": {"topic", "pitches", "notes"},
+    "synopsis_text": {"text"},
 }
 
 
