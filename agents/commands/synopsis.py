@@ -44,6 +44,7 @@ from agents.verify import LABEL, verify
 from memory.bible_parse import Chunk
 from memory.episodes import Episode, EpisodeCodeError, parse_episode
 from memory.ledger import Brainstorm, LedgerMessage, Pitch
+from memory.lexical import normalise_name
 
 Kind = Literal["episode", "arc", "thread", "text"]
 log = logging.getLogger(__name__)
@@ -61,6 +62,9 @@ OUTPUT_OVERHEAD = 40
 MAX_PITCHES = 12  # the top pitches by votes a thread synopsis is written from
 NOTE_CHARS = 300  # one room message's share of the material
 MIN_WORDS = 3  # a checked sentence shorter than this says nothing on its own
+# A synopsis retells its material: sampled cooler than invention (as a wrap-up summary is),
+# which also keeps a small model inside the grammar, where each step outside it is slow.
+SYNOPSIS_TEMPERATURE = 0.3
 # Labels a base model writes into its prose ("[S1]", "(P2, S1)"): the sentence's sources
 # say them, so they are cut from its text.
 _INLINE_LABELS = re.compile(r"[\[(]\s*[SP]\d+(?:\s*[,;]\s*[SP]\d+)*\s*[\])]|\b[SP]\d+\b")
@@ -111,28 +115,48 @@ def _listing(call: Call) -> str:
     return " ".join(parts) or f"The {show} bible has no episodes or arcs yet."
 
 
+def _episode_code(target: str, season: int) -> tuple[Episode, str] | None:
+    """'S1E04', '104' or 'episode 4' whole, else a code and the title after it ('S1E04
+    Undertow', as a synopsis names its episode)."""
+    code, _, title = target.partition(" ")
+    for value, named in ((target, ""), (code, title)):
+        try:
+            return parse_episode(value, season), named
+        except EpisodeCodeError:
+            continue
+    return None
+
+
 def _by_code(call: Call, target: str) -> Material | None:
-    """An episode code (S1E04, 104, 'episode 4'): that episode's file, unless the room is
-    breaking an earlier one."""
-    bible, show = call.services.bible, call.show
+    """An episode code: that episode's file, unless the room is breaking an earlier one."""
+    bible, show, as_of = call.services.bible, call.show, call.as_of
     latest = bible.latest_episode(show)
-    try:
-        wanted = parse_episode(target, latest.season if latest else 1)
-    except EpisodeCodeError:
+    coded = _episode_code(target, latest.season if latest else 1)
+    if coded is None:
         return None
-    if call.as_of is not None and wanted > call.as_of:
+    wanted, title = coded
+    if as_of is not None and wanted > as_of:
+        if title:
+            return None  # a code and more words: perhaps the writer's text
         raise BadRequest(
-            f"{wanted.code} comes after {call.as_of.code}, the episode this room is breaking, "
+            f"{wanted.code} comes after {as_of.code}, the episode this room is breaking, "
             f"so its canon is hidden here. {_listing(call)} Nothing was saved."
         )
-    found = [f for f in bible.facts(show).values() if f.type == "episode" and f.first == wanted]
+    found = [
+        f
+        for f in bible.facts(show).values()
+        if f.type == "episode"
+        and f.first == wanted
+        and (not title or normalise_name(title) in map(normalise_name, f.names))
+    ]
     if not found:
+        if title:
+            return None  # 'S1E04 and then…' names no episode: the writer's text, or a miss
         raise BadRequest(
             f"The {show} bible has no episode {wanted.code}. {_listing(call)} Nothing was saved."
         )
-    facts = found[0]
-    chunks = bible.sections(show, call.as_of).get(facts.file, [])
-    return Material("episode", f"{wanted.code} {facts.name}", chunks, episode=wanted)
+    chunks = bible.sections(show, as_of).get(found[0].file, [])
+    return Material("episode", f"{wanted.code} {found[0].name}", chunks, episode=wanted)
 
 
 def _by_name(call: Call, target: str) -> Material | None:
@@ -232,17 +256,16 @@ def _with_canon(services: Services, m: Material, chunks: Sequence[Chunk], room: 
 
 def _thread_notes(messages: Sequence[LedgerMessage], cost: Any, room: int) -> list[str]:
     """What the room marked (decisions, questions), then as much of the rest of its talk as
-    fits, newest kept first; without authors, so the model has no names to misattribute."""
-    decisions = marked(messages, DECISION)
-    questions = open_questions(messages)
-    marks = [f"decision: {d.text}" for d in decisions] + [f"question: {q.text}" for q in questions]
+    fits, the newest kept first; quoted as written but without authors, so the model has no
+    names to misattribute."""
+    questions = [q.text for q in open_questions(messages)]
 
     def is_mark(text: str) -> bool:
-        return bool(DECISION.match(text)) or any(text.strip().endswith(q.text) for q in questions)
+        return bool(DECISION.match(text)) or any(text.strip().endswith(q) for q in questions)
 
-    talk = [m.text for m in messages if m.kind in ("chat", "ask") and not is_mark(m.text)]
-    marks = [f"> {one_line(t, NOTE_CHARS)}" for t in marks]
-    talk = [f"> {one_line(t, NOTE_CHARS)}" for t in talk]
+    said = [one_line(msg.text, NOTE_CHARS) for msg in messages if msg.kind in ("chat", "ask")]
+    marks = [f"> {text}" for text in said if is_mark(text)]
+    talk = [f"> {text}" for text in said if not is_mark(text)]
     kept = marks[: _fit(marks, cost, room)]
     room -= sum(cost(line) + 1 for line in kept)
     newest = talk[::-1][: _fit(talk[::-1], cost, room)]
@@ -254,7 +277,7 @@ async def _thread(call: Call, m: Material, bs: Brainstorm, room: int) -> None:
     ledger, cost = services.ledger, services.backend.count_tokens
     messages = await asyncio.to_thread(ledger.log.messages, bs.id)
     pitches = ranked(await asyncio.to_thread(ledger.pitches.of_brainstorm, bs.id))
-    if not pitches and not any(m.kind in ("chat", "ask") for m in messages):
+    if not pitches and not any(msg.kind in ("chat", "ask") for msg in messages):
         raise BadRequest(
             "There is nothing to summarise in this thread yet: pitch with 'pitch: …' or talk "
             "it through, then ask again. Nothing was saved."
@@ -477,7 +500,7 @@ async def synopsis(call: Call, target: str, length: str) -> Synopsis:
             build=build,
             lane=call.event.lane,
             max_tokens=allowance,
-            temperature=services.config.structured_temperature,
+            temperature=SYNOPSIS_TEMPERATURE,
         )
     )
     kept = await asyncio.to_thread(_checked, services, m, draft, chars)
