@@ -559,5 +559,6 @@ SPEC = register(
         prompt="synopsis",
         slow=True,
         records=True,
+        addressable=True,  # '@bot synopsis thread': Slack has no slash commands in threads
     )
 )
