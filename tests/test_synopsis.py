@@ -313,3 +313,26 @@ def test_targets_name_episodes_and_arcs_as_writers_say_them(
         assert text.data and text.data["kind"] == "text"
     finally:
         app.close()
+
+
+def test_each_sentence_is_cited_to_the_section_it_draws_on(
+    settings: Settings, embedder: MiniLMEmbedder, tmp_path: Path
+) -> None:
+    """S1 is Undertow's Summary, S2 its Aftermath: a label the words do not bear out is
+    replaced by the shown section they come from."""
+    script = {
+        "sentences": [
+            {"text": "The tide turns early and Toby drowns.", "sources": ["S2"]},
+            {"text": "Maren finds Toby's phone in the wheelhouse.", "sources": ["S2"]},
+            {"text": "Calder is suspended over an informant.", "sources": ["S1", "S2"]},
+        ]
+    }
+    app = scripted_app(settings, embedder, tmp_path, json.dumps(script))
+    try:
+        reply = said(app, "/synopsis S1E04", "t-cite")
+        result = assert_synopsis(reply, shown(app, UNDERTOW), "episode", "paragraph")
+        headings = [[c.heading.split(" > ")[-1] for c in s.sources] for s in result.sentences]
+        assert headings == [["Summary"], ["Aftermath"], ["Summary"]]
+        assert not any(s.quoted for s in result.sentences)  # the model's own, all kept
+    finally:
+        app.close()

@@ -375,10 +375,25 @@ def _credited(m: Material, text: str, cited: Sequence[Pitch]) -> list[PitchCredi
     return [PitchCredit(number=p.id, author=p.author) for p in sorted(used, key=lambda p: p.id)]
 
 
+def _cited(m: Material, text: str, cited: Sequence[Citation]) -> list[Citation]:
+    """The sections a sentence is cited to: those it cites that bear it out at least half as
+    well as the best shown section does (by the words they share), else that best section.
+    On a thread or a text only words the writers did not say count, and two at least: a
+    sentence made of their words states no canon, so it needs no citation."""
+    said = set().union(*(content_words(s) for s in m.said)) if m.kind not in _KINDS else set()
+    own = content_words(text) - said
+    share = {citation(c).label: len(own & content_words(f"{c.heading} {c.text}")) for c in m.canon}
+    best = max(share.values(), default=0)
+    if best < (1 if m.kind in _KINDS else 2):
+        return []
+    kept = [c for c in cited if share.get(c.label, 0) * 2 >= best]
+    return kept or [next(citation(c) for c in m.canon if share[citation(c).label] == best)]
+
+
 def _checked(services: Services, m: Material, draft: Synopsis, cap: int) -> list[SynopsisSentence]:
-    """The model's sentences that survive the checks: finished, told as prose, with no
+    """The model's sentences that survive the checks (finished, told as prose, with no
     instruction text, no quote that is not in the material and no claim that neither the
-    shown canon nor the writers' words bear out."""
+    shown canon nor the writers' words bear out), each cited and credited by its words."""
     instructions = _instructions(services, m.kind)
     by_number = {p.id: p for p in m.pitches}
     kept: list[SynopsisSentence] = []
@@ -393,9 +408,14 @@ def _checked(services: Services, m: Material, draft: Synopsis, cap: int) -> list
         if len(words(text)) < MIN_WORDS or norm(text) in seen:
             log.info("synopsis sentence dropped: %s %s", item.text, checked.removed)
             continue
+        sources = _cited(m, text, item.sources)
+        if m.cite_least and not sources:
+            log.info("synopsis sentence dropped (cites nothing it shares words with): %s", text)
+            continue
         seen.add(norm(text))
         cited = [by_number[p.number] for p in item.pitches]
-        kept.append(item.model_copy(update={"text": text, "pitches": _credited(m, text, cited)}))
+        pitches = _credited(m, text, cited)
+        kept.append(item.model_copy(update={"text": text, "sources": sources, "pitches": pitches}))
     return kept
 
 
