@@ -319,12 +319,13 @@ def test_each_sentence_is_cited_to_the_section_it_draws_on(
     settings: Settings, embedder: MiniLMEmbedder, tmp_path: Path
 ) -> None:
     """S1 is Undertow's Summary, S2 its Aftermath: a label the words do not bear out is
-    replaced by the shown section they come from."""
+    replaced by the shown section they come from. A sentence said twice is kept once."""
     script = {
         "sentences": [
             {"text": "The tide turns early and Toby drowns.", "sources": ["S2"]},
             {"text": "Maren finds Toby's phone in the wheelhouse.", "sources": ["S2"]},
             {"text": "Calder is suspended over an informant.", "sources": ["S1", "S2"]},
+            {"text": "The tide turns early and Toby drowns at low water.", "sources": ["S1"]},
         ]
     }
     app = scripted_app(settings, embedder, tmp_path, json.dumps(script))

@@ -39,7 +39,7 @@ from agents.schemas import (
     synopsis_schema,
 )
 from agents.services import Services
-from agents.text import contains, content_words, norm, sentences, words
+from agents.text import contains, content_words, ngrams, norm, sentences, words
 from agents.verify import LABEL, verify
 from memory.bible_parse import Chunk
 from memory.episodes import Episode, EpisodeCodeError, parse_episode
@@ -62,6 +62,8 @@ OUTPUT_OVERHEAD = 40
 MAX_PITCHES = 12  # the top pitches by votes a thread synopsis is written from
 NOTE_CHARS = 300  # one room message's share of the material
 MIN_WORDS = 3  # a checked sentence shorter than this says nothing on its own
+REPEAT_N = 3  # word runs compared to find a sentence said twice
+REPEAT_SHARE = 0.5  # of the shorter sentence's runs, found in the other
 # A synopsis retells its material: sampled cooler than invention (as a wrap-up summary is),
 # which also keeps a small model inside the grammar, where each step outside it is slow.
 SYNOPSIS_TEMPERATURE = 0.3
@@ -375,6 +377,20 @@ def _credited(m: Material, text: str, cited: Sequence[Pitch]) -> list[PitchCredi
     return [PitchCredit(number=p.id, author=p.author) for p in sorted(used, key=lambda p: p.id)]
 
 
+def _said_already(text: str, said: Sequence[str]) -> bool:
+    """A sentence that repeats one already in the synopsis: most of its (or the other's)
+    three-word runs are the other's. A small model says the same sentence again and again."""
+    mine = ngrams(words(text), REPEAT_N)
+    for other in said:
+        theirs = ngrams(words(other), REPEAT_N)
+        if not mine or not theirs:
+            if norm(text) == norm(other):
+                return True
+        elif len(mine & theirs) >= REPEAT_SHARE * min(len(mine), len(theirs)):
+            return True
+    return False
+
+
 def _cited(m: Material, text: str, cited: Sequence[Citation]) -> list[Citation]:
     """The sections a sentence is cited to: those it cites that bear it out at least half as
     well as the best shown section does (by the words they share), else that best section.
@@ -397,7 +413,6 @@ def _checked(services: Services, m: Material, draft: Synopsis, cap: int) -> list
     instructions = _instructions(services, m.kind)
     by_number = {p.id: p for p in m.pitches}
     kept: list[SynopsisSentence] = []
-    seen: set[str] = set()
     for item in draft.sentences:
         text = _clean(_finished(item.text, cap))
         if not _prose(text):
@@ -405,14 +420,13 @@ def _checked(services: Services, m: Material, draft: Synopsis, cap: int) -> list
             continue
         checked = verify(text, m.canon, instructions, m.said, grounded=True)
         text = _clean(checked.text)
-        if len(words(text)) < MIN_WORDS or norm(text) in seen:
+        if len(words(text)) < MIN_WORDS or _said_already(text, [k.text for k in kept]):
             log.info("synopsis sentence dropped: %s %s", item.text, checked.removed)
             continue
         sources = _cited(m, text, item.sources)
         if m.cite_least and not sources:
             log.info("synopsis sentence dropped (cites nothing it shares words with): %s", text)
             continue
-        seen.add(norm(text))
         cited = [by_number[p.number] for p in item.pitches]
         pitches = _credited(m, text, cited)
         kept.append(item.model_copy(update={"text": text, "sources": sources, "pitches": pitches}))
@@ -424,7 +438,7 @@ def _floor(m: Material, kept: list[SynopsisSentence], least: int) -> list[Synops
     entry's own sentences in order (cited), the top pitches (credited) and then the room's
     decisions, or the opening sentences of the writer's text. Each is shown in quotes, as a
     copy."""
-    have = {norm(s.text) for s in kept}
+    have = [s.text for s in kept]
     extra: list[SynopsisSentence] = []
     pool: list[tuple[str, list[Citation], list[PitchCredit]]]
     if m.kind in _KINDS:
@@ -442,9 +456,9 @@ def _floor(m: Material, kept: list[SynopsisSentence], least: int) -> list[Synops
     for text, sources, pitches in pool:
         if len(kept) + len(extra) >= least:
             break
-        if any(contains(norm(text), h) or contains(h, norm(text)) for h in have):
-            continue  # the model said it already, or said it in part
-        have.add(norm(text))
+        if _said_already(text, have) or any(contains(norm(text), norm(h)) for h in have):
+            continue  # the model said it already, or said part of it
+        have.append(text)
         extra.append(SynopsisSentence(text=text, sources=sources, pitches=pitches, quoted=True))
     return extra
 
