@@ -90,6 +90,7 @@ class Material:
     episode: Episode | None = None  # the episode summarised: continuity is checked as of it
     topic: str = ""  # a thread's topic: its words credit no pitch in particular
     floor: list[str] = field(default_factory=list)  # what _floor may quote besides these
+    name: str = ""  # how the prompt names a bible entry
 
     @property
     def cite_least(self) -> int:
@@ -158,11 +159,14 @@ def _by_code(call: Call, target: str) -> Material | None:
             f"The {show} bible has no episode {wanted.code}. {_listing(call)} Nothing was saved."
         )
     chunks = bible.sections(show, as_of).get(found[0].file, [])
-    return Material("episode", f"{wanted.code} {found[0].name}", chunks, episode=wanted)
+    name = f"{wanted.code} {found[0].name}"
+    return Material("episode", name, chunks, name=name, episode=wanted)
 
 
 def _by_name(call: Call, target: str) -> Material | None:
-    """An episode's or an arc's name or alias ('Undertow', 'the bridge arc')."""
+    """An episode's or an arc's name or alias ('Undertow', 'the bridge arc'), with the
+    sections the room may see: for a room breaking an earlier episode, a later episode's
+    title names nothing (all its sections are revealed later)."""
     bible, show, as_of = call.services.bible, call.show, call.as_of
     other = None
     for kind in _KINDS:
@@ -171,13 +175,14 @@ def _by_name(call: Call, target: str) -> Material | None:
             continue
         entity, chunks = found
         facts = bible.facts(show, as_of)[entity.file]
-        if entity.type != kind or not facts.introduced_by(as_of):
+        if entity.type not in _KINDS:
             other = other or entity.type
+        if entity.type != kind:
             continue
         if kind == "arc":
-            return Material("arc", f"{entity.name} (arc)", chunks)
+            return Material("arc", f"{entity.name} (arc)", chunks, name=entity.name)
         name = f"{facts.first.code} {entity.name}" if facts.first else entity.name
-        return Material("episode", name, chunks, episode=facts.first)
+        return Material("episode", name, chunks, name=name, episode=facts.first)
     if other:
         raise BadRequest(
             f"'{target}' is a {other} in the {show} bible, not an episode or an arc. "
@@ -324,12 +329,12 @@ async def _text(call: Call, m: Material, text: str, room: int, length: str) -> N
 def _instructions(services: Services, kind: Kind) -> str:
     """The prompt less its material: what an echo is compared with, and what it costs."""
     prompts = services.prompts
-    empty = {
-        "episode": lambda: prompts.render("synopsis_entry", kind="", name=""),
-        "arc": lambda: prompts.render("synopsis_entry", kind="", name=""),
-        "thread": lambda: prompts.render("synopsis_thread", topic="", pitches="", notes=""),
-        "text": lambda: prompts.render("synopsis_text", text=""),
-    }[kind]()
+    if kind == "thread":
+        empty = prompts.render("synopsis_thread", topic="", pitches="", notes="")
+    elif kind == "text":
+        empty = prompts.render("synopsis_text", text="")
+    else:
+        empty = prompts.render("synopsis_entry", kind="", name="")
     return prompts.render("synopsis", show="", length="", canon="", material=empty)
 
 
@@ -495,8 +500,7 @@ async def synopsis(call: Call, target: str, length: str) -> Synopsis:
         await _text(call, m, " ".join(target.split()), room, length)
     else:
         _with_canon(services, m, m.canon, room)
-        kind, name = m.kind, m.target.removesuffix(" (arc)")
-        m.material = prompts.render("synopsis_entry", kind=kind, name=name)
+        m.material = prompts.render("synopsis_entry", kind=m.kind, name=m.name)
     if not m.canon and m.kind in _KINDS:
         raise BadRequest(f"{m.target} is too long to summarise here. Nothing was saved.")
     s_labels = [f"S{i}" for i in range(1, len(m.canon) + 1)]
