@@ -311,6 +311,7 @@ def test_targets_name_episodes_and_arcs_as_writers_say_them(
             assert reply.data and reply.data["target"] == named, target
         text = said(app, "/synopsis S1E04 and then Toby comes back as a ghost logline", "t-t")
         assert text.data and text.data["kind"] == "text"
+        assert app.room.suggest(message(""), "episodes", "under") == ["Undertow"]  # Discord
     finally:
         app.close()
 

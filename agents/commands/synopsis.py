@@ -582,6 +582,7 @@ SPEC = register(
                 "An episode (S1E04, 104, 'episode 4' or its title), an arc, 'thread' in a "
                 f"brainstorm, or your own text (more than {NAME_WORDS} words).",
                 rest=True,
+                complete="episodes",  # offered where the platform completes; any text goes
             ),
             Param(
                 "length",
