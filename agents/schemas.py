@@ -159,7 +159,6 @@ class CharacterCard(BaseModel):
     _strip = field_validator("summary", "wants", "arc", "voice")(_nonblank)
 
 
-SYNOPSIS_KINDS = ("episode", "arc", "thread", "text")
 SYNOPSIS_LENGTHS: dict[str, tuple[int, int]] = {  # sentences: (at least, at most)
     "logline": (1, 1),
     "paragraph": (3, 5),
@@ -197,7 +196,8 @@ class Synopsis(BaseModel):
     is credited, and the continuity flags are filled in by code."""
 
     target: str
-    kind: Literal["episode", "arc", "thread", "text"]
+    # Not 'kind': `ask --json` prints the reply's kind ('synopsis') beside these fields.
+    target_kind: Literal["episode", "arc", "thread", "text"]
     length: Literal["logline", "paragraph", "page"]
     sentences: list[SynopsisSentence] = Field(min_length=1)
     sources: list[Citation] = Field(default_factory=list)

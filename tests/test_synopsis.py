@@ -63,8 +63,9 @@ def shown(app: App, file: str) -> set[str]:
 def assert_synopsis(reply: Reply, shown: set[str], kind: str, length: str) -> Synopsis:
     """A valid synopsis that cites only what it was shown and holds no prompt text."""
     assert reply.kind == "synopsis", reply.text
+    assert reply.data and "kind" not in reply.data  # `ask --json` adds the reply's kind
     result = Synopsis.model_validate(reply.data)
-    assert (result.kind, result.length) == (kind, length)
+    assert (result.target_kind, result.length) == (kind, length)
     assert {c.label for c in result.sources} <= shown
     for sentence in result.sentences:
         assert {c.label for c in sentence.sources} <= shown
@@ -123,7 +124,7 @@ def test_the_renderer_credits_pitches_and_cites_canon() -> None:
     cite = Citation(file=UNDERTOW, heading="104 — Undertow > Summary")
     result = Synopsis(
         target="this brainstorm: the bell",
-        kind="thread",
+        target_kind="thread",
         length="paragraph",
         sentences=[
             SynopsisSentence(
@@ -310,7 +311,7 @@ def test_targets_name_episodes_and_arcs_as_writers_say_them(
             assert reply.kind == "synopsis", (target, reply.text)
             assert reply.data and reply.data["target"] == named, target
         text = said(app, "/synopsis S1E04 and then Toby comes back as a ghost logline", "t-t")
-        assert text.data and text.data["kind"] == "text"
+        assert text.data and text.data["target_kind"] == "text"
         assert app.room.suggest(message(""), "episodes", "under") == ["Undertow"]  # Discord
     finally:
         app.close()

@@ -528,7 +528,7 @@ async def synopsis(call: Call, target: str, length: str) -> Synopsis:
             )
             for s in data["sentences"]
         ]
-        return Synopsis(target=m.target, kind=m.kind, length=length, sentences=said)
+        return Synopsis(target=m.target, target_kind=m.kind, length=length, sentences=said)
 
     draft = await services.produce(
         StructuredRequest(
@@ -555,7 +555,7 @@ async def synopsis(call: Call, target: str, length: str) -> Synopsis:
     flags = await asyncio.to_thread(flag_lines, services.bible, call.show, body, call.as_of)
     return Synopsis(
         target=m.target,
-        kind=m.kind,
+        target_kind=m.kind,
         length=length,
         sentences=said,
         sources=unique(c for s in said for c in s.sources),
