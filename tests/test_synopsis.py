@@ -143,6 +143,15 @@ def test_the_renderer_credits_pitches_and_cites_canon() -> None:
         "**Continuity:**",
         "- Continuity (timeline, certain): Toby is dead.",
     ]
+    page = result.model_copy(
+        update={
+            "length": "page",
+            "credits": [],
+            "continuity": [],
+            "sentences": result.sentences[:1] * 5,
+        }
+    )
+    assert len(render_synopsis(page).splitlines()) == 3  # the heading, then 4 + 1 sentences
 
 
 # ---- the real model --------------------------------------------------------------------------
