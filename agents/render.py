@@ -11,7 +11,16 @@ from collections.abc import Sequence
 
 from agents.continuity.report import ContinuityReport
 from agents.messages import Table
-from agents.schemas import BeatSheet, BrainstormOpening, CharacterCard, Citation, LoglineSet, WrapUp
+from agents.schemas import (
+    BeatSheet,
+    BrainstormOpening,
+    CharacterCard,
+    Citation,
+    LoglineSet,
+    Synopsis,
+    SynopsisSentence,
+    WrapUp,
+)
 from memory.bible import Hit
 from memory.bible_parse import Chunk
 
@@ -58,6 +67,37 @@ def beats(sheet: BeatSheet) -> str:
         lines.append(f"{i}. {beat.name}{story}: {beat.what_happens}{who}{cites}")
     if sheet.continuity:
         lines += [bold("Continuity:"), *(f"- {line}" for line in sheet.continuity)]
+    return "\n".join(lines)
+
+
+SYNOPSIS_PARAGRAPH = 4  # sentences to a paragraph on a page-length synopsis
+
+
+def _synopsis_sentence(s: SynopsisSentence) -> str:
+    """A sentence, then who pitched the ideas it uses, then the canon it cites. A sentence
+    copied from the material, not written by the model, is shown in quotes."""
+    text = s.text if s.text[-1] in ".!?…" else f"{s.text}."
+    parts = [f"“{text}”" if s.quoted else text]
+    if s.pitches:
+        parts.append(
+            "(pitched by " + "; ".join(f"{p.author}, #{p.number}" for p in s.pitches) + ")"
+        )
+    parts += [c.label for c in s.sources]
+    return " ".join(parts)
+
+
+def synopsis(s: Synopsis) -> str:
+    lines = [f"{bold(f'Synopsis ({s.length})')} of {s.target}"]
+    said = [_synopsis_sentence(item) for item in s.sentences]
+    step = SYNOPSIS_PARAGRAPH if s.length == "page" else len(said)
+    lines += [" ".join(said[i : i + step]) for i in range(0, len(said), step)]
+    if s.credits:
+        lines.append(
+            "Credits: "
+            + ", ".join(f"{c.author} ({', '.join(f'#{n}' for n in c.pitches)})" for c in s.credits)
+        )
+    if s.continuity:
+        lines += [bold("Continuity:"), *(f"- {line}" for line in s.continuity)]
     return "\n".join(lines)
 
 

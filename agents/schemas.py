@@ -159,6 +159,59 @@ class CharacterCard(BaseModel):
     _strip = field_validator("summary", "wants", "arc", "voice")(_nonblank)
 
 
+SYNOPSIS_LENGTHS: dict[str, tuple[int, int]] = {  # sentences: (at least, at most)
+    "logline": (1, 1),
+    "paragraph": (3, 5),
+    "page": (8, 12),
+}
+
+
+class PitchCredit(BaseModel):
+    """A ledger pitch a synopsis sentence uses, with the author the ledger recorded."""
+
+    number: int
+    author: str
+
+
+class SynopsisSentence(BaseModel):
+    text: str
+    sources: list[Citation] = Field(default_factory=list)
+    pitches: list[PitchCredit] = Field(default_factory=list)
+    # Copied word for word from the bible, a pitch or the writer's text (where too little
+    # of what the model wrote survived the checks), rather than written by the model.
+    quoted: bool = False
+
+    _strip = field_validator("text")(_nonblank)
+
+
+class Credit(BaseModel):
+    """A writer whose pitches a thread synopsis uses, by the name the ledger recorded."""
+
+    author: str
+    pitches: list[int]
+
+
+class Synopsis(BaseModel):
+    """The model writes only the sentences; which sections and pitches each one cites, who
+    is credited, and the continuity flags are filled in by code."""
+
+    target: str
+    # Not 'kind': `ask --json` prints the reply's kind ('synopsis') beside these fields.
+    target_kind: Literal["episode", "arc", "thread", "text"]
+    length: Literal["logline", "paragraph", "page"]
+    sentences: list[SynopsisSentence] = Field(min_length=1)
+    sources: list[Citation] = Field(default_factory=list)
+    credits: list[Credit] = Field(default_factory=list)
+    continuity: list[str] = Field(default_factory=list)  # deterministic flags, one line each
+
+    @model_validator(mode="after")
+    def _fits_length(self) -> Synopsis:
+        most = SYNOPSIS_LENGTHS[self.length][1]
+        if len(self.sentences) > most:
+            raise ValueError(f"a {self.length} has at most {most} sentences")
+        return self
+
+
 # ---- generation schemas (what the grammar lets the model write) ---------------------------
 def _text(max_chars: int) -> dict[str, Any]:
     """A one-line string that starts with a visible character (no blank answers)."""
@@ -319,3 +372,27 @@ def provocations_schema(n: int, source_labels: list[str], max_chars: int) -> dic
 
 def summary_schema(max_chars: int) -> dict[str, Any]:
     return {"type": "object", "properties": {"summary": _text(max_chars)}, "required": ["summary"]}
+
+
+def synopsis_schema(
+    least: int, most: int, labels: list[str], max_chars: int, cite_least: int
+) -> dict[str, Any]:
+    """Sentences, each citing labels of what the model was shown (S1.. canon, P1.. pitches);
+    ``cite_least`` 1 makes every sentence cite something."""
+    sources: dict[str, Any] = (
+        {"type": "array", "items": {"enum": labels}, "minItems": cite_least, "maxItems": 2}
+        if labels
+        else {"type": "array", "items": {"type": "string"}, "maxItems": 0}
+    )
+    item = {
+        "type": "object",
+        "properties": {"text": _text(max_chars), "sources": sources},
+        "required": ["text", "sources"],
+    }
+    return {
+        "type": "object",
+        "properties": {
+            "sentences": {"type": "array", "items": item, "minItems": least, "maxItems": most}
+        },
+        "required": ["sentences"],
+    }

@@ -9,6 +9,7 @@ registry, so nothing in ``bot/`` changes.
 from agents.commands import (  # noqa: F401  (each module registers its command)
     logline,
     beats,
+    synopsis,
     scene,
     shots,
     character,
