@@ -17,7 +17,6 @@ from datetime import datetime
 from pathlib import Path
 
 from agents.messages import Attachment
-from memory.durable import fsync_dir
 
 MAX_TRIES = 1000  # names tried for one export before giving up
 
@@ -46,7 +45,7 @@ def save(folder: Path, attachment: Attachment, when: datetime | None = None) -> 
         target = _link_new(tmp, folder, attachment.name, when)
     finally:
         tmp.unlink(missing_ok=True)
-    fsync_dir(folder)
+    _fsync_dir(folder)
     return target
 
 
@@ -60,3 +59,14 @@ def _link_new(tmp: Path, folder: Path, name: str, when: datetime) -> Path:
         except FileExistsError:
             continue
     raise FileExistsError(f"{MAX_TRIES} exports named like {name} this second already")
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Flush the folder's entries, so the new name survives a power cut. (memory.durable
+    has the same four lines; bot/ modules other than the composition root import nothing
+    from memory/, see tests/test_architecture.py.)"""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

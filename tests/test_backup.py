@@ -379,7 +379,7 @@ def test_cli_backup_and_restore(settings: Settings, kept: Path, tmp_path: Path) 
     elsewhere = settings.model_copy(update={"data_dir": tmp_path / "second"})
     done = cli(elsewhere, "restore", str(fresh))
     assert done.returncode == 0, done.stderr
-    assert "Restored the backup of" in done.stderr and "lantern-line (66 sections)" in done.stderr
+    assert "Restored the backup of" in done.stderr and "lantern-line (73 sections)" in done.stderr
     assert "1 history turns" in done.stderr and "kept in" not in done.stderr
 
     done = cli(elsewhere, "restore", str(fresh))

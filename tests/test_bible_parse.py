@@ -15,7 +15,12 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_chunks_follow_headings_and_keep_front_matter() -> None:
     chunks = parse_bible_file(SAMPLE / "characters/toby_vell.md", "characters/toby_vell.md")
     headings = [c.heading for c in chunks]
-    assert headings == ["Tobias Vell > Who he was", "Tobias Vell > Secret", "Tobias Vell > Death"]
+    assert headings == [
+        "Tobias Vell > Who he was",
+        "Tobias Vell > Secret",
+        "Tobias Vell > Death",
+        "Tobias Vell > Voice",
+    ]
     meta = chunks[2].metadata
     assert meta["status"] == "dead" and meta["last_episode"] == 4
     assert meta["aliases"] == "Toby|Toby Vell|the deckhand"
