@@ -14,21 +14,26 @@ from memory.bible_parse import Chunk
 from memory.episodes import Episode, EpisodeCodeError, parse_episode
 from memory.lexical import Entity
 
+SECTION_WORDS = 3  # a section's name is at most this long; more words are a pasted scene
 _NAME_LIST = re.compile(r"\s*(?:,|&|\band\b)\s*", re.IGNORECASE)
 _PROPER = re.compile(r"^[A-Z][\w.'-]*(?:\s+[A-Z][\w.'-]*){0,2}$")
 
 
+_WITH = re.compile(r"(?:^|\s)with\s+(?P<names>[^\n]+?)\s*\.?\s*$", re.IGNORECASE)
+
+
 def split_with(text: str) -> tuple[str, list[str]]:
-    """'PREMISE with Maren, Jun and Nell' -> (PREMISE, names). The premise keeps its words;
-    a trailing 'with ...' counts as a cast list only when every item is a proper name, so
-    'Maren argues with the tide' stays a premise."""
-    head, sep, tail = text.rpartition(" with ")
-    if not sep:
-        return text.strip(), []
-    names = [n.strip() for n in _NAME_LIST.split(tail.strip().rstrip(".")) if n.strip()]
+    """'PREMISE with Maren, Jun and Nell' -> (PREMISE, names). A trailing 'with ...' (after
+    a space or a line break) counts as a cast list only when every item is a proper name,
+    so 'Maren argues with the tide' stays a premise."""
+    text = text.strip()
+    found = _WITH.search(text)
+    if not found:
+        return text, []
+    names = [n.strip() for n in _NAME_LIST.split(found.group("names")) if n.strip()]
     if not names or not all(_PROPER.match(n) for n in names):
-        return text.strip(), []
-    return head.strip(), names
+        return text, []
+    return text[: found.start()].strip(), list(dict.fromkeys(names))
 
 
 def names_in(text: str) -> list[str]:
@@ -86,31 +91,44 @@ def resolve_cast(
         near = bible.nearest_names(show, name, "character", as_of=as_of)
         hint = f" (did you mean {render_or(near)}?)" if near else ""
         notes.append(f"{name} is not in the {show} bible: written as a new character{hint}.")
-    for entity in bible.named_in(show, premise, as_of):
-        if entity.type == "character" and entity not in found:
-            found.append(entity)
+    if not named:  # 'with' chooses the cast; without it, those the premise names
+        found = [e for e in bible.named_in(show, premise, as_of) if e.type == "character"]
     if not found and not new:
         found = bible.entities(show, "character", as_of)[:12]
+    if not found and not new:
+        raise BadRequest(
+            f"The {show} bible has no characters yet, so say who is in the scene: "
+            "scene PREMISE with NAME, NAME. Nothing was saved."
+        )
     cues: dict[str, Entity] = {}
     for entity in found:
         cues[cue_for(entity, cues)] = entity
     return Cast(cues, new, notes)
 
 
-def check_fits(services: Services, prompt: str, max_tokens: int, material: str, what: str) -> None:
-    """Refuse, before the model runs, a request whose material cannot fit the window, and
-    say how much of it to cut."""
+def check_fits(
+    services: Services, prompt: str, max_tokens: int, material: str, what: str, pasted: bool
+) -> None:
+    """Refuse, before the model runs, a request that cannot fit the window: for the
+    writer's own text, say how much of it to cut; for the bible's, say to pick less."""
     window = services.backend.n_ctx
     need = services.backend.count_tokens(prompt) + max_tokens
     if need <= window:
         return
+    head = (
+        f"{what} is too long for the model: it needs about {need} tokens and the model reads "
+        f"{window}."
+    )
     words = max(1, len(material.split()))
     material_tokens = max(1, services.backend.count_tokens(material))
+    if not pasted or need - window >= material_tokens:
+        raise BadRequest(
+            f"{head} Ask whoever runs the bot for a model with a larger window "
+            "(WR_N_CTX), or pick a shorter scene. Nothing was saved."
+        )
     cut = min(words, math.ceil(words * (need - window) / material_tokens) + 1)
     raise BadRequest(
-        f"{what} is too long for the model: it needs about {need} tokens and the model reads "
-        f"{window}. Cut about {cut} of its {words} words, or send it in parts. "
-        "Nothing was saved."
+        f"{head} Cut about {cut} of its {words} words, or send it in parts. Nothing was saved."
     )
 
 
@@ -127,7 +145,9 @@ def _episode_code(text: str, season: int) -> Episode | None:
         return None
 
 
-def episode_list(services: Services, show: str, as_of: Episode | None) -> str:
+def episode_list(
+    services: Services, show: str, as_of: Episode | None, empty: str = "none yet"
+) -> str:
     """The bible's episodes as a writer names them ('S1E04 Undertow'), for error messages."""
     facts = services.bible.facts(show, as_of)
     named = sorted(
@@ -135,49 +155,53 @@ def episode_list(services: Services, show: str, as_of: Episode | None) -> str:
         for e in services.bible.entities(show, "episode", as_of)
         if (first := facts[e.file].first) is not None
     )
-    return ", ".join(f"{ep.code} {name}" for ep, name in named) or "none yet"
+    return ", ".join(f"{ep.code} {name}" for ep, name in named) or empty
 
 
 def find_episode(
     services: Services, show: str, words: Sequence[str], as_of: Episode | None
 ) -> tuple[Entity, list[Chunk], int] | None:
     """The episode the first words name, by code ('S1E04', '104', 'episode 4') or title
-    ('Undertow'), its sections as of the room's episode, and how many words named it. None
-    when the words name no episode and do not look like a code; a code the bible lacks, or
-    an episode after the room's, is refused with a message that says which there are."""
+    ('Undertow'), its sections as of the room's episode, and how many words named it.
+
+    None when the words name no episode the room may see and go on (a pasted scene may
+    start with a scene number); a code, alone or with a section's name, that the bible
+    lacks or that comes after the room's episode is refused. Titles are looked up as of
+    the room's episode, and a refusal names only the code, so a later episode's title never
+    reaches a room breaking an earlier one."""
     bible = services.bible
     latest = bible.latest_episode(show)
     season = latest.season if latest else 1
-    everything = bible.facts(show)
     for n in (3, 2, 1):
         if len(words) < n:
             continue
-        said = " ".join(words[:n])
+        # a code with at most a section's name after it is meant as an episode
+        said, alone = " ".join(words[:n]), len(words) - n <= SECTION_WORDS
         code = _episode_code(said, season)
-        found = next(
-            (
-                e
-                for e in bible.entities(show, "episode")
-                if code is not None and everything[e.file].first == code
-            ),
-            None,
-        )
-        if found is None:
-            hit = bible.lookup(show, said, "episode")
-            found = hit[0] if hit and hit[0].type == "episode" else None
-        if found is None:
-            if code is not None:
+        if code is not None:
+            if as_of is not None and code > as_of:
+                if not alone:
+                    return None
+                raise BadRequest(
+                    f"{code.code} comes after {as_of.code}, the episode this room is breaking, "
+                    "so its canon is hidden here. Nothing was saved."
+                )
+            facts = bible.facts(show, as_of)
+            found = next(
+                (e for e in bible.entities(show, "episode", as_of) if facts[e.file].first == code),
+                None,
+            )
+            if found is None:
+                if not alone:
+                    return None
                 raise BadRequest(
                     f"The {show} bible has no episode {code.code}. Its episodes: "
                     f"{episode_list(services, show, as_of)}. Nothing was saved."
                 )
-            continue
-        first = everything[found.file].first
-        if as_of is not None and first is not None and first > as_of:
-            raise BadRequest(
-                f"{first.code} {found.name} comes after {as_of.code}, the episode this room is "
-                f"breaking, so its canon is hidden here. Nothing was saved."
-            )
-        sections = bible.sections(show, as_of).get(found.file, [])
-        return found, sections, n
+        else:
+            hit = bible.lookup(show, said, "episode", as_of)
+            if hit is None or hit[0].type != "episode":
+                continue
+            found = hit[0]
+        return found, bible.sections(show, as_of).get(found.file, []), n
     return None

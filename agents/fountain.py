@@ -15,9 +15,11 @@ from dataclasses import dataclass
 
 INT_EXT = ("INT.", "EXT.", "INT./EXT.")
 TIMES = ("DAY", "NIGHT", "DAWN", "DUSK", "MORNING", "EVENING", "CONTINUOUS", "LATER")
+# Times a heading may end in, beyond those a draft is offered.
+_READ_TIMES = (*TIMES, "SUNSET", "SUNRISE", "NOON", "MIDNIGHT", "AFTERNOON", "SAME", "MOMENTS")
+# INT./EXT. in any case; EST. only in capitals ('Est. 1890, the lighthouse' is a sentence).
 _HEADING = re.compile(
-    r"^\s*(?P<ie>INT\.?\s*/\s*EXT\.?|I\s*/\s*E\.?|INT\.?|EXT\.?|EST\.?)\s+(?P<rest>.+?)\s*$",
-    re.IGNORECASE,
+    r"^\s*(?P<ie>(?i:INT\.?\s*/\s*EXT\.?|I\s*/\s*E\.?|INT\.?|EXT\.?)|EST\.?)\s+(?P<rest>.+?)\s*$"
 )
 _TIME = re.compile(r"^(?P<place>.+?)\s*(?:[-–—]+|,)\s*(?P<time>[A-Za-z][A-Za-z ']*)$")
 _FORCED = re.compile(r"^\.(?=[A-Za-z0-9])(?P<rest>.+)$")
@@ -34,8 +36,9 @@ class Heading:
 
     @property
     def line(self) -> str:
-        place = self.place.upper()
-        return f"{self.int_ext} {place} - {self.time}" if self.time else f"{self.int_ext} {place}"
+        """'INT. PLACE - TIME'; a forced heading ('.THE CAR DECK') has no INT./EXT."""
+        text = f"{self.int_ext} {self.place.upper()}".strip()
+        return f"{text} - {self.time}" if self.time else text
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ def parse_heading(line: str) -> Heading | None:
         return None
     rest = m.group("rest").strip()
     timed = _TIME.match(rest)
-    if timed and timed.group("time").strip().upper().split()[0] in TIMES:
+    if timed and timed.group("time").strip().upper().split()[0] in _READ_TIMES:
         place, time = timed.group("place").strip(" -"), timed.group("time").strip().upper()
     else:
         place, time = rest, ""
@@ -102,25 +105,32 @@ def split_scenes(text: str) -> list[SceneText]:
     return scenes
 
 
+def _inert(text: str) -> str:
+    """One line with no Fountain markup that spans lines: a boneyard ('/*') or a note
+    ('[[') would hide the rest of the draft in a screenwriting app."""
+    return " ".join(text.split()).replace("/*", "/ *").replace("[[", "[ [")
+
+
 def _action(text: str) -> str:
     """An action paragraph that no reader takes for a heading, a cue or a transition."""
-    text = " ".join(text.split())
+    text = _inert(text)
     risky = parse_heading(text) or _CUE_LIKE.match(text) or text.startswith(("@", "~", "=", "#"))
     return f"!{text}" if risky or text.startswith((">", "[[", "/*", ".", "!")) else text
 
 
 def _dialogue(text: str, parenthetical: str) -> tuple[str, str]:
     """A line that opens with '(...)' has its own parenthetical: it is moved above it."""
-    text = " ".join(text.split())
+    text = _inert(text)
     lead = re.match(r"^\(([^)]*)\)\s*(.*)$", text)
     if lead:
         parenthetical = parenthetical or lead.group(1)
         text = lead.group(2)
-    return text.lstrip("(").lstrip() or "…", parenthetical.strip().strip("()").strip()
+    line = text.lstrip("(~").lstrip() or "…"  # '~' would make the line a lyric
+    return line, _inert(parenthetical).strip("()").strip()
 
 
 def _cue(cue: str) -> str:
-    cue = " ".join(cue.upper().split())
+    cue = " ".join(cue.upper().split()).rstrip("^ ")  # a trailing '^' means dual dialogue
     return cue if re.search(r"[A-Z]", cue) else f"@{cue}"
 
 

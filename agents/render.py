@@ -119,16 +119,24 @@ def card(c: CharacterCard) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def _cell(text: str) -> str:
+def in_code(text: str) -> str:
+    """Text for inside a code block: backticks become look-alikes, so nothing a model wrote
+    can close the block (and let Markdown, links included, render after it)."""
+    return text.replace("`", "\u02cb")
+
+
+def _cell(text: str, most: int | None = None) -> str:
     """A cell on one line of a monospaced block: its line breaks become spaces and its
-    backticks look-alikes, so no cell can close the block or start a fence line."""
-    return " ".join(text.split()).replace("`", "\u02cb")
+    backticks look-alikes, so no cell can close the block or start a fence line; cut to
+    ``most`` characters where the full text lives elsewhere (a CSV)."""
+    text = in_code(" ".join(text.split()))
+    return text if most is None or len(text) <= most else text[: most - 1] + "…"
 
 
-def table(t: Table) -> str:
+def table(t: Table, most: int | None = None) -> str:
     """A table as ``Reply.text`` carries it for platforms without tables: the title in bold,
     then the rows in a code block, columns padded to line up in a monospaced font."""
-    rows = [[_cell(c) for c in t.columns], *([_cell(c) for c in row] for row in t.rows)]
+    rows = [[_cell(c) for c in t.columns], *([_cell(c, most) for c in row] for row in t.rows)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(t.columns))]
 
     def line(row: list[str]) -> str:

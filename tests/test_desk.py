@@ -7,18 +7,34 @@ from __future__ import annotations
 import csv
 import io
 import re
+import sqlite3
+from pathlib import Path
 
 import pytest
 from screenplain.parsers import fountain as screenplain
 from screenplain.types import Dialog, Slug
 
-from agents.commands.scene import SceneDraft
-from agents.commands.shots import COLUMNS, Angle, Movement, ShotList, ShotSize, as_csv, rows
-from agents.desk import cue_for, split_with
+from agents.commands.scene import SceneDraft, SceneLine, checked_text, scene_text
+from agents.commands.shots import (
+    COLUMNS,
+    Angle,
+    Movement,
+    ShotList,
+    ShotSize,
+    as_csv,
+    rows,
+    spreadsheet_safe,
+)
+from agents.continuity.run import flag_lines
+from agents.desk import cue_for, find_episode, split_with
+from agents.errors import BadRequest
 from agents.fountain import Element, Heading, parse_heading, split_scenes, write_scene
 from agents.messages import Reply
 from bot.compose import App
-from memory.history import ConversationKey
+from bot.slack_render import mrkdwn
+from bot.slack_render import split as slack_split
+from memory.episodes import Episode
+from memory.history import ConversationKey, HistoryStore, Turn
 from tests.conftest import INSTRUCTION_BITS, SHOW, ask, message, run
 from tests.discord_fake import CHANNEL, bot_maker, discord_harness, interaction_payload
 from tests.slack_fake import mention, room_maker, slack_harness
@@ -128,8 +144,10 @@ def test_scene_then_shots_in_one_thread(app: App) -> None:
         assert set(shot.cast) <= set(draft.cast)
     [sheet] = reply.files
     assert sheet.mime == "text/csv" and sheet.data == as_csv(shots)
-    table = list(csv.reader(io.StringIO(sheet.data.decode())))
-    assert table[0] == list(COLUMNS) and table[1:] == rows(shots)
+    assert sheet.data.startswith("\ufeff".encode())  # Excel reads UTF-8 by its mark
+    table = list(csv.reader(io.StringIO(sheet.data.decode("utf-8-sig"))))
+    assert table[0] == list(COLUMNS)
+    assert table[1:] == [[spreadsheet_safe(cell) for cell in row] for row in rows(shots)]
     assert reply.table is not None and len(reply.table.rows) == len(shots.shots)
     assert_clean(reply, set())
 
@@ -166,6 +184,7 @@ def turns(app: App, thread: str) -> int:
     ("text", "expected"),
     [
         ("/scene", "'scene' needs PREMISE"),
+        ("/scene with Maren, Jun", "'scene' needs PREMISE: what happens in the scene"),
         ("/shots", "There is no scene in this thread"),
         ("/shots S1E09", "has no episode S1E09. Its episodes: S1E01 Night Crossing"),
         ("/shots Undertow Nope", "Undertow has no section 'Nope'. Its sections: Summary"),
@@ -191,8 +210,10 @@ def test_bad_input_is_refused_with_its_message_and_nothing_is_written(
 def test_a_later_episode_is_hidden_from_a_room_breaking_an_earlier_one(app: App) -> None:
     said(app, "/episode S1E03", thread="early")
     reply, _ = said(app, "/shots S1E05 Summary", thread="early")
-    assert reply.kind == "error" and "comes after S1E03" in reply.text
-    assert "Ada" not in reply.text  # nothing of the later episode leaks
+    assert reply.kind == "error" and "S1E05 comes after S1E03" in reply.text
+    assert "Slack Water" not in reply.text and "Ada" not in reply.text  # no title, no canon
+    reply, _ = said(app, "/shots Slack Water Summary", thread="early")
+    assert reply.kind == "error" and "S1E05" not in reply.text and "Ada" not in reply.text
 
 
 # ---- files through the Slack and Discord fakes ------------------------------------------------
@@ -216,8 +237,13 @@ def test_slack_scene_then_shots_upload_the_csv_intact_into_the_thread(app: App) 
     scene = app.room.services.history.latest_result(key, SHOW, ["scene"])
     assert scene is not None
     draft = SceneDraft.model_validate_json(scene[1])
-    for upload in (u for u in h.fake.files() if u.filename.endswith(".fountain")):
-        assert upload.data == draft.fountain.encode()  # sent only when too long for a message
+    fountains = [u.data for u in h.fake.files() if u.filename.endswith(".fountain")]
+    if len(slack_split(mrkdwn(scene_text(draft)))) > 1:  # too long for one message: a file
+        assert fountains == [draft.fountain.encode()]
+        assert any("attached as scene-" in text for text in h.fake.shown_in("700.1"))
+    else:  # one message: the draft is in it, and no file repeats it
+        assert fountains == []
+        assert any(mrkdwn(draft.heading.line) in text for text in h.fake.shown_in("700.1"))
     tables = [
         block
         for name, args in h.fake.calls
@@ -240,7 +266,7 @@ def test_discord_shots_command_attaches_the_csv_intact(app: App) -> None:
     h = run(go())
     files = h.fake.files_in(str(CHANNEL))
     assert [f.filename for f in files] == ["shots-fog-bell-clues.csv"]
-    table = list(csv.reader(io.StringIO(files[0].data.decode())))
+    table = list(csv.reader(io.StringIO(files[0].data.decode("utf-8-sig"))))
     assert table[0] == list(COLUMNS) and len(table) >= 4
     assert {row[2] for row in table[1:]} <= {s.value for s in ShotSize}
     posted = [b["content"] for b in h.fake.named("POST", rf"^/channels/{CHANNEL}/messages$")]
@@ -252,3 +278,73 @@ def test_help_has_an_example_for_each_desk_command(app: App) -> None:
     for name in ("scene", "shots"):
         reply, _ = said(app, f"/help {name}")
         assert "example:" in reply.text and name in reply.text
+
+
+# ---- what the desk reads from the bible, without the model ------------------------------------
+def test_a_character_who_speaks_after_their_death_is_flagged(app: App) -> None:
+    draft = SceneDraft(
+        premise="the wake",
+        int_ext="INT.",
+        place="ANCHOR & ASH",
+        time="NIGHT",
+        opening="The crew drinks in silence.",
+        lines=[
+            SceneLine(cue="TOBY", character="Tobias Vell", line="Pour me one, Cap."),
+            SceneLine(cue="MAREN", character="Maren Kessler", line="That's on me."),
+        ],
+    )
+    flags = flag_lines(app.bible, SHOW, checked_text(draft), Episode(1, 5))
+    assert len(flags) == 1 and "Tobias Vell died in S1E04" in flags[0]
+    assert flag_lines(app.bible, SHOW, checked_text(draft), Episode(1, 3)) == []
+
+
+def test_episode_words_a_pasted_scene_may_start_with_are_not_taken_for_episodes(app: App) -> None:
+    services = app.room.services
+    assert find_episode(services, SHOW, "12 INT. BAR - DAY".split(), None) is None
+    found = find_episode(services, SHOW, "104 Aftermath".split(), None)
+    assert found is not None and found[0].name == "Undertow" and found[2] == 1
+    assert find_episode(services, SHOW, ["Slack", "Water"], Episode(1, 3)) is None  # hidden
+    with pytest.raises(BadRequest) as refused:
+        find_episode(services, SHOW, ["S1E05"], Episode(1, 3))
+    assert "Slack Water" not in str(refused.value) and "comes after S1E03" in str(refused.value)
+    assert (
+        find_episode(services, SHOW, "S1E05 the crew waits on the quay".split(), Episode(1, 3))
+        is None
+    )
+
+
+def test_a_room_database_from_before_typed_results_keeps_its_turns(tmp_path: Path) -> None:
+    """Migration 3 on a database with turns: old rows read as talk, new ones keep results."""
+    path = tmp_path / "room.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE schema_version (version INTEGER); INSERT INTO schema_version VALUES (2);"
+        "CREATE TABLE turns (id INTEGER PRIMARY KEY AUTOINCREMENT, platform TEXT NOT NULL,"
+        " workspace TEXT NOT NULL, channel TEXT NOT NULL, thread TEXT NOT NULL, role TEXT"
+        " NOT NULL, author TEXT NOT NULL, text TEXT NOT NULL, prompt_text TEXT NOT NULL,"
+        " canon_ids TEXT NOT NULL DEFAULT '[]', tokens INTEGER NOT NULL, created_at REAL"
+        " NOT NULL, show TEXT NOT NULL DEFAULT '');"
+        "INSERT INTO turns (platform, workspace, channel, thread, role, author, text,"
+        " prompt_text, tokens, created_at, show) VALUES ('terminal', 'local', 'c', 't',"
+        " 'writer', 'dana', 'old words', 'old words', 2, 1.0, 'lantern-line');"
+    )
+    db.commit()
+    db.close()
+    store = HistoryStore(path)
+    key = ConversationKey("terminal", "local", "c", "t")
+    assert [(t.text, t.kind, t.result) for t in store.turns(key, SHOW)] == [("old words", "", None)]
+    assert store.latest_result(key, SHOW, ["scene"]) is None
+    store.append(
+        key,
+        SHOW,
+        [Turn("assistant", "bot", "a scene", "a scene", 2, kind="scene", result='{"x": 1}')],
+    )
+    assert store.latest_result(key, SHOW, ["scene", "shots"]) == ("scene", '{"x": 1}')
+    assert store.latest_result(key, "other-show", ["scene"]) is None
+    store.close()
+
+
+def test_a_shot_list_csv_keeps_formulas_inert() -> None:
+    assert spreadsheet_safe('=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
+    assert spreadsheet_safe("+1") == "'+1" and spreadsheet_safe("@SUM") == "'@SUM"
+    assert spreadsheet_safe("Maren at the wheel") == "Maren at the wheel"

@@ -10,6 +10,7 @@ deterministic continuity checks as a pitch, with the flags shown under it.
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
@@ -21,6 +22,7 @@ from agents.commands.spec import Call, CommandSpec, Param
 from agents.continuity.run import flag_lines
 from agents.desk import Cast, check_fits, file_slug, names_in, resolve_cast, split_with
 from agents.desk import voice_section as voice_of
+from agents.errors import BadRequest
 from agents.fountain import INT_EXT, TIMES, Element, Heading, write_scene
 from agents.llm.base import StructuredRequest
 from agents.llm.structured import token_allowance
@@ -84,7 +86,7 @@ def scene_schema(cues: list[str], chars: int) -> dict[str, Any]:
         "type": "object",
         "properties": {
             "cue": {"enum": cues},
-            "parenthetical": {"type": "string", "pattern": "^([a-z][a-z ,'-]{2,29})?$"},
+            "parenthetical": {"type": "string", "pattern": "^([A-Za-z][A-Za-z ,'-]{2,29})?$"},
             "line": one_line(chars),
             "action_after": optional,
         },
@@ -153,7 +155,7 @@ async def draft_scene(call: Call, premise: str, named: list[str]) -> SceneDraft:
     spoken = {cue.title(): cue for cue in cast.cues} | {n: n.upper() for n in cast.new}
     chars = min(LINE_CHARS, services.config.max_field_chars)
     max_tokens = token_allowance(2 + 2 * EXCHANGES[1], chars, overhead=120)
-    check_fits(services, prompt, max_tokens, premise, "The premise")
+    check_fits(services, prompt, max_tokens, premise, "The premise", pasted=True)
 
     def build(data: dict[str, Any]) -> SceneDraft:
         heading = data["heading"]
@@ -197,23 +199,38 @@ async def draft_scene(call: Call, premise: str, named: list[str]) -> SceneDraft:
             temperature=services.config.structured_temperature,
         )
     )
-    said = "\n".join(el.text for el in draft.elements())
-    flags = await asyncio.to_thread(flag_lines, services.bible, show, said, as_of)
+    flags = await asyncio.to_thread(flag_lines, services.bible, show, checked_text(draft), as_of)
     return draft.model_copy(update={"continuity": flags})
+
+
+def checked_text(draft: SceneDraft) -> str:
+    """What the continuity checks read: the action, and each line as the speaker saying it
+    ('Tobias Vell says: …'), so a character who speaks when canon has them dead or gone is
+    a claim about that character, as a pitch that names them would be."""
+    said = [f"{draft.opening}"]
+    for item in draft.lines:
+        who = item.character or item.cue.title()
+        said.append(f"{who} says: {item.line}")
+        if item.action_after.strip():
+            said.append(item.action_after)
+    return "\n".join(said)
 
 
 def _tail(draft: SceneDraft) -> list[str]:
     lines = []
     if draft.voice_notes:
         lines.append("Voices from: " + " ".join(c.label for c in draft.voice_notes))
+    if draft.sources:
+        lines.append("Canon it was given: " + " ".join(c.label for c in draft.sources))
     lines += [f"Note: {note}" for note in draft.notes]
     if draft.continuity:
         lines += [render.bold("Continuity:"), *(f"- {line}" for line in draft.continuity)]
     return lines
 
 
-def sceneone_line(draft: SceneDraft) -> str:
-    body = ["```fountain", draft.fountain.rstrip(), "```"]
+def scene_text(draft: SceneDraft) -> str:
+    # the chat's copy only: the .fountain file keeps the text exactly as written
+    body = ["```fountain", render.in_code(draft.fountain.rstrip()), "```"]
     return "\n".join([f"{render.bold('Scene draft')} for: {draft.premise}", *body, *_tail(draft)])
 
 
@@ -226,6 +243,10 @@ def scene_brief(draft: SceneDraft, file_name: str) -> str:
 
 async def run(call: Call) -> Reply:
     premise, named = split_with(call.arg("premise"))
+    if not re.search(r"\w", premise):
+        raise BadRequest(
+            f"'scene' needs PREMISE: what happens in the scene, before 'with'. Usage: {SPEC.usage}"
+        )
     if call.arg("cast"):
         named = [*named, *names_in(call.arg("cast"))]
     draft = await draft_scene(call, premise, named)
@@ -239,7 +260,7 @@ async def run(call: Call) -> Reply:
     )
     return Reply(
         kind="scene",
-        text=sceneone_line(draft),
+        text=scene_text(draft),
         result=draft,
         citations=[*draft.voice_notes, *draft.sources],
         files=[attachment],

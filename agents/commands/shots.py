@@ -21,12 +21,13 @@ from agents.canon import citation
 from agents.commands.registry import register
 from agents.commands.scene import SceneDraft
 from agents.commands.spec import Call, CommandSpec, Param
-from agents.desk import check_fits, file_slug, find_episode
+from agents.desk import SECTION_WORDS, check_fits, file_slug, find_episode
 from agents.errors import BadRequest
 from agents.fountain import INT_EXT, TIMES, Heading, split_scenes
 from agents.llm.base import StructuredRequest
 from agents.messages import Attachment, Reply, Table
 from agents.schemas import Citation, one_line, optional_line
+from memory.history import ConversationKey
 
 SHOTS = (3, 8)  # fewest and most shots in a list
 MAX_SCENES = 3
@@ -136,51 +137,54 @@ def rows(shots: ShotList) -> list[list[str]]:
     ]
 
 
+def spreadsheet_safe(cell: str) -> str:
+    """A cell a spreadsheet shows as text: one that starts like a formula ('=HYPERLINK(…)',
+    '+1', '@SUM') gets a leading apostrophe, as spreadsheets themselves write it."""
+    return f"'{cell}" if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
+
+
 def as_csv(shots: ShotList) -> bytes:
-    """The list as a spreadsheet opens it: a header row, one row per shot, UTF-8."""
+    """The list as a spreadsheet opens it: a header row, one row per shot, UTF-8 with the
+    byte-order mark that Excel needs to read accents and dashes."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
-    writer.writerows(rows(shots))
-    return out.getvalue().encode("utf-8")
+    writer.writerows([spreadsheet_safe(cell) for cell in row] for row in rows(shots))
+    return out.getvalue().encode("utf-8-sig")
 
 
-def _cell(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return (text if len(text) <= width else text[: width - 1] + "…").ljust(width)
+CELL_CHARS = 48  # a chat's copy of a cell; the CSV has it whole
 
 
-def monospaced(shots: ShotList) -> str:
-    """The list where a platform has no tables: a code block, narrow enough for a phone's
-    width to wrap only the description; the CSV has every column in full."""
-    lines = ["```"]
-    for number, heading in enumerate(shots.scenes, 1):
-        lines.append(f"{number}. {heading}")
-        lines.append(f"  {'Shot':<5}{'Size':<5}{'Angle':<10}{'Movement':<10}{'Lens':<6}What we see")
-        for s in (s for s in shots.shots if s.scene == number):
-            lines.append(
-                f"  {s.shot:<5}{s.size.value:<5}{s.angle.value:<10}{s.movement.value:<10}"
-                f"{(s.lens or '-'):<6}{_cell(s.description, 70).rstrip()}"
-            )
-    lines.append("```")
-    return "\n".join(lines)
+def shot_table(shots: ShotList) -> Table:
+    """The table a chat shows: the columns a reader scans (the CSV has all thirteen)."""
+    shown = [COLUMNS.index(c) for c in SHOWN]
+    return Table(
+        title=f"Shot list for: {shots.source}",
+        columns=list(SHOWN),
+        rows=[[row[i] for i in shown] for row in rows(shots)],
+    )
 
 
-def shotsone_line(shots: ShotList, file_name: str) -> str:
-    head = f"{render.bold('Shot list')} for: {shots.source}"
-    tail = [f"{len(shots.shots)} shots; every column is in {file_name}."]
+def _tail(shots: ShotList, file_name: str, attached: bool = False) -> list[str]:
+    lines = []
+    if len(shots.scenes) > 1:
+        lines.append("Scenes: " + "; ".join(f"{n}. {h}" for n, h in enumerate(shots.scenes, 1)))
+    where = f"the CSV is attached as {file_name}" if attached else f"every column is in {file_name}"
+    lines.append(f"{len(shots.shots)} shots; {where}.")
     if shots.sources:
-        tail.append(render.sources_line(shots.sources))
-    return "\n".join([head, monospaced(shots), *tail])
+        lines.append(render.sources_line(shots.sources))
+    return lines
+
+
+def shots_text(shots: ShotList, file_name: str) -> str:
+    return "\n".join([render.table(shot_table(shots), CELL_CHARS), *_tail(shots, file_name)])
 
 
 def shots_brief(shots: ShotList, file_name: str) -> str:
-    n = len(shots.scenes)
-    scenes = f"{n} scene" + ("" if n == 1 else "s")
-    return (
-        f"{render.bold('Shot list')} for: {shots.source}\n"
-        f"{len(shots.shots)} shots over {scenes}; the CSV is attached as {file_name}."
-    )
+    """What shows above a table block or a terminal table: the title and the tail."""
+    title = f"{render.bold('Shot list')} for: {shots.source}"
+    return "\n".join([title, *_tail(shots, file_name, attached=True)])
 
 
 # ---- where the scene comes from ---------------------------------------------------------
@@ -192,6 +196,7 @@ class Source(BaseModel):
     headings: list[Heading | None]
     cast: list[str]
     sources: list[Citation] = Field(default_factory=list)
+    pasted: bool = False  # the writer's own text (which they can cut), not the bible's
 
 
 NO_SCENE = (
@@ -202,7 +207,16 @@ NO_SCENE = (
 
 
 def _from_thread(call: Call) -> Source:
-    found = call.services.history.latest_result(call.event.key, call.show, ["scene"])
+    """The thread's last scene; else the last one this writer drafted by command in this
+    channel (Slack's `/wr scene` belongs to the writer's own command history there, while its
+    reply sits in a thread where they may then ask for shots)."""
+    event, history = call.event, call.services.history
+    own = ConversationKey(
+        event.platform, event.workspace, event.channel, f"command-{event.author_id or event.author}"
+    )
+    found = history.latest_result(event.key, call.show, ["scene"])
+    if found is None and own != event.key:
+        found = history.latest_result(own, call.show, ["scene"])
     if found is None:
         raise BadRequest(NO_SCENE.format(prefix=call.event.prefix))
     draft = SceneDraft.model_validate_json(found[1])
@@ -229,6 +243,8 @@ def _from_episode(call: Call, words: list[str]) -> Source | None:
     wanted = " ".join(words[used:]).strip().lower()
     tail = {c.heading.split(">")[-1].strip().lower(): c for c in sections}
     chunk = sections[0] if not wanted else tail.get(wanted)
+    if chunk is None and len(words) - used > SECTION_WORDS:
+        return None  # '104 passengers wait on the quay…': a pasted scene that starts with a number
     if chunk is None:
         names = ", ".join(c.heading.split(">")[-1].strip() for c in sections)
         raise BadRequest(
@@ -262,6 +278,7 @@ def _pasted(call: Call, text: str) -> Source:
         text=text,
         headings=[s.heading for s in scenes],
         cast=_characters(call, text),
+        pasted=True,
     )
 
 
@@ -283,7 +300,7 @@ def shots_schema(source: Source, chars: int) -> dict[str, Any]:
         "angle": {"enum": [a.value for a in Angle]},
         "movement": {"enum": [m.value for m in Movement]},
         # Free and short: an enum of lens names cost full-vocabulary grammar passes.
-        "lens": {"type": "string", "pattern": "^([0-9A-Za-z][0-9A-Za-z .-]{0,11})?$"},
+        "lens": {"type": "string", "pattern": "^([0-9A-Za-z][0-9A-Za-z ./-]{0,11})?$"},
         "description": one_line(chars),
         "cast": (
             {"type": "array", "items": {"enum": source.cast}, "maxItems": 4}
@@ -358,7 +375,7 @@ async def run(call: Call) -> Reply:
     # the lens, and the enums and JSON around them.
     per_shot = (chars + 12) + 2 * (NOTE_CHARS + 12) + 60
     max_tokens = SHOTS[1] * per_shot + 40
-    check_fits(services, prompt, max_tokens, source.text, "The scene")
+    check_fits(services, prompt, max_tokens, source.text, "The scene", source.pasted)
     shots = await services.produce(
         StructuredRequest(
             what="shot list",
@@ -371,16 +388,10 @@ async def run(call: Call) -> Reply:
         )
     )
     name = f"shots-{file_slug(source.label, 'scene')}.csv"
-    # The table a chat shows keeps the columns a reader scans; the CSV has all thirteen.
-    shown = [COLUMNS.index(c) for c in SHOWN]
-    table = Table(
-        title=f"Shot list: {shots.source}",
-        columns=list(SHOWN),
-        rows=[[row[i] for i in shown] for row in rows(shots)],
-    )
+    table = shot_table(shots)
     return Reply(
         kind="shots",
-        text=shotsone_line(shots, name),
+        text=shots_text(shots, name),
         result=shots,
         citations=shots.sources,
         files=[Attachment(name=name, mime="text/csv", data=as_csv(shots), title=table.title)],

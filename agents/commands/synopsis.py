@@ -25,6 +25,7 @@ from agents.canon import citation, excerpt_block, quote, unique
 from agents.commands.registry import register
 from agents.commands.spec import Call, CommandSpec, Param
 from agents.continuity.run import flag_lines
+from agents.desk import episode_list
 from agents.errors import BadRequest, StructuredOutputError
 from agents.llm.base import StructuredRequest
 from agents.llm.structured import token_allowance
@@ -102,17 +103,11 @@ class Material:
 def _listing(call: Call) -> str:
     """The episodes and arcs the room may know, for a target that names none of them."""
     bible, show = call.services.bible, call.show
-    facts = bible.facts(show, call.as_of)
-    episodes = sorted(
-        (f.first, f.name)
-        for e in bible.entities(show, "episode", call.as_of)
-        for f in [facts[e.file]]
-        if f.first is not None
-    )
+    episodes = episode_list(call.services, show, call.as_of, empty="")
     arcs = [e.name for e in bible.entities(show, "arc", call.as_of)]
     parts = []
     if episodes:
-        parts.append("Episodes: " + ", ".join(f"{ep.code} {name}" for ep, name in episodes) + ".")
+        parts.append(f"Episodes: {episodes}.")
     if arcs:
         parts.append("Arcs: " + ", ".join(arcs) + ".")
     return " ".join(parts) or f"The {show} bible has no episodes or arcs yet."
