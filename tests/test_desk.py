@@ -255,6 +255,28 @@ def test_slack_scene_then_shots_upload_the_csv_intact_into_the_thread(app: App) 
     assert all("<!" not in str(args.get("text")) for _, args in h.fake.calls)
 
 
+def test_slack_shots_in_the_thread_of_a_wr_scene_finds_that_scene(app: App) -> None:
+    """`/wr scene` belongs to the writer's own command history in the channel, while its
+    reply sits in a thread: asking there for shots finds the scene."""
+
+    async def go():  # type: ignore[no-untyped-def]
+        async with slack_harness(room_maker(app.room)) as h:
+            assert await h.command("scene Nell asks Calder about the lamp with Nell, Calder") == 200
+            await h.wait_for(lambda: h.slack.replies_sent >= 1, timeout=300)
+            posted = h.fake.named("chat.postMessage")[0]
+            assert posted.get("thread_ts") is None and "Scene draft" in posted["text"]
+            ts = next(t for t, m in h.fake.messages.items() if m["text"] == posted["text"])
+            assert await h.event(mention("/shots", "800.5", thread_ts=ts), "EvD3") == 200
+            await h.wait_for(lambda: h.slack.replies_sent >= 2, timeout=300)
+            return h, ts
+
+    h, ts = run(go())
+    shown = h.fake.shown_in(ts)
+    assert any("Shot list" in text for text in shown), shown
+    assert not any("There is no scene" in text for text in shown)
+    assert [u.thread_ts for u in h.fake.files() if u.filename.endswith(".csv")] == [ts]
+
+
 def test_discord_shots_command_attaches_the_csv_intact(app: App) -> None:
     async def go():  # type: ignore[no-untyped-def]
         async with discord_harness(bot_maker(app.room)) as h:
