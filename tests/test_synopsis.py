@@ -348,3 +348,15 @@ def test_each_sentence_is_cited_to_the_section_it_draws_on(
         assert not any(s.quoted for s in result.sentences)  # the model's own, all kept
     finally:
         app.close()
+
+
+def test_synopsis_said_to_the_bot_is_the_command_only_when_it_reads_as_one() -> None:
+    """'@bot synopsis thread' in a Slack thread runs it; a question about synopses does not."""
+    from agents.commands import addressed_command
+
+    for said in ("synopsis thread", "synopsis S1E04 page", "synopsis Undertow logline"):
+        found = addressed_command(said)
+        assert found is not None and found[0].name == "synopsis", said
+    for question in ("synopsis is weak here, thoughts?", "synopsis Undertow?", ""):
+        assert addressed_command(question) is None, question
+    assert addressed_command("synopsis of the whole season so far with all of its arcs") is None

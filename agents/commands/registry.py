@@ -138,6 +138,8 @@ def addressed_command(text: str) -> tuple[CommandSpec, dict[str, Any]] | None:
     if spec is None or not spec.addressable:
         return None
     rest = words[1:]
+    if spec.addressed_if is not None and not spec.addressed_if(" ".join(rest)):
+        return None
     for param in spec.params:
         if param.choices and param.required and not param.rest:
             if not rest or rest[0].lower() not in param.choices:

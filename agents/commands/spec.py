@@ -74,6 +74,9 @@ class CommandSpec:
     slow: bool = False  # waits on the model or re-indexes: adapters show a placeholder
     records: bool = False  # the ask and the reply go into the thread's history
     addressable: bool = False  # may be said to the bot in a thread ('@bot wrap')
+    # For an addressable command whose free text could be a question ('@bot synopsis is weak
+    # here?'): said to the bot, it counts as the command only when this holds for its words.
+    addressed_if: Callable[[str], bool] | None = None
     needs_show: bool = True
     brainstorm_only: bool = False  # works only inside a brainstorm thread
     private: bool = False  # the reply goes to the asker only (where the platform can)

@@ -566,6 +566,22 @@ async def run(call: Call) -> Reply:
     )
 
 
+ADDRESSED_WORDS = 4  # '@bot synopsis Undertow logline' is a command; longer may be a question
+
+
+def said_as_command(text: str) -> bool:
+    """'@bot synopsis thread', '@bot synopsis S1E04 page' or a short name are the command;
+    '@bot synopsis is weak here, thoughts?' is a question about it."""
+    text = text.strip()
+    if not text or text.endswith("?"):
+        return False
+    return (
+        norm(text.split(" ")[0]) in THREAD
+        or norm(text) in THREAD
+        or (len(text.split()) <= ADDRESSED_WORDS)
+    )
+
+
 SPEC = register(
     CommandSpec(
         "synopsis",
@@ -594,5 +610,6 @@ SPEC = register(
         slow=True,
         records=True,
         addressable=True,  # '@bot synopsis thread': Slack has no slash commands in threads
+        addressed_if=said_as_command,
     )
 )
