@@ -96,8 +96,8 @@ def scene_schema(cues: list[str], chars: int) -> dict[str, Any]:
         "type": "object",
         "properties": {
             "int_ext": {"enum": list(INT_EXT)},
-            # Free text, upper-cased by code: an upper-case-only pattern kept the base model's
-            # likely tokens out and cost full-vocabulary grammar passes (about 5 tokens/s).
+            # Free text, upper-cased by code: a capitals-only pattern keeps a model off the
+            # tokens it would write, and every rejected token costs a wider grammar pass.
             "place": one_line(40),
             "time": {"enum": list(TIMES[:6])},
         },
@@ -150,8 +150,8 @@ async def draft_scene(call: Call, premise: str, named: list[str]) -> SceneDraft:
         places=", ".join(places) or "(none yet)",
         canon=excerpt_block(services.prompts, canon, [f"[{label}]" for label in labels]),
     )
-    # The grammar offers names as a reader writes them ('Maren'): upper-case choices are
-    # rarely among the base model's likely tokens and cost full-vocabulary grammar passes.
+    # The grammar offers names as a reader writes them ('Maren', as in the prompt), not as
+    # cues ('MAREN'): choices a model would write anyway need no wider grammar passes.
     spoken = {cue.title(): cue for cue in cast.cues} | {n: n.upper() for n in cast.new}
     chars = min(LINE_CHARS, services.config.max_field_chars)
     max_tokens = token_allowance(2 + 2 * EXCHANGES[1], chars, overhead=120)

@@ -299,7 +299,7 @@ def shots_schema(source: Source, chars: int) -> dict[str, Any]:
         "size": {"enum": [s.value for s in ShotSize]},
         "angle": {"enum": [a.value for a in Angle]},
         "movement": {"enum": [m.value for m in Movement]},
-        # Free and short: an enum of lens names cost full-vocabulary grammar passes.
+        # Free and short ('35mm', 'f/2.8 85mm'): lenses are named too many ways for an enum.
         "lens": {"type": "string", "pattern": "^([0-9A-Za-z][0-9A-Za-z ./-]{0,11})?$"},
         "description": one_line(chars),
         "cast": (
