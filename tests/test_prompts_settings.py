@@ -31,6 +31,7 @@ EXPECTED = {
     "model_check": set(),
     "scene": {"show", "premise", "voices", "places", "canon"},
     "shots": {"show", "scenes_note", "cast", "scene"},
+    "look": {"name", "show", "role", "canon", "fields"},
     "synopsis": {"show", "length", "canon", "material"},
     "synopsis_entry": {"kind", "name"},
     "synopsis_thread": {"topic", "pitches", "notes"},
