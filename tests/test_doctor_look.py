@@ -192,7 +192,7 @@ def test_look_cites_the_bible_and_marks_suggestions(app: App) -> None:
     age = look.get("age")
     assert (age.text, age.from_bible, age.front_matter) == ("44", True, True)
     assert age.source and age.source.file == MAREN_FILE
-    maren = {c.label for c in app.bible.lookup(SHOW, "Maren", "character")[1]}  # type: ignore[index]
+    maren = {c.citation for c in app.bible.lookup(SHOW, "Maren", "character")[1]}  # type: ignore[index]
     maren.add(f"[{MAREN_FILE} > Maren Kessler]")
     for f in look.fields:
         assert f.from_bible == (f.source is not None)
@@ -206,6 +206,7 @@ def test_look_cites_the_bible_and_marks_suggestions(app: App) -> None:
         if not f.from_bible:
             assert f"{f.text} (suggestion: the bible is silent)" in reply.text
     assert "Maren Kessler" in look.image_prompt and "44 years old" in look.image_prompt
+    assert "protagonist" not in look.image_prompt  # a story role, not something to draw
     for part in ("Subject:", "Wardrobe:", "Lighting:", "Lens:", "Mood:"):
         assert part in look.image_prompt
     for bit in (*INSTRUCTION_BITS, "JSON", "excerpt", "source", "\n"):

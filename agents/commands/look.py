@@ -53,6 +53,7 @@ NEGATIVE = (
     "face, duplicate figures, text, caption, watermark, logo, signature, blurry, "
     "oversaturated, glamour retouching"
 )
+STORY_ROLES = {"protagonist", "antagonist", "lead", "supporting", "recurring", "guest"}
 MOOD_CHARS = 60
 NO_SOURCE = "none"
 _WORDS = re.compile(r"[a-z]{4,}")
@@ -113,7 +114,7 @@ def image_prompt(
 ) -> str:
     age = fields["age"].text
     who = f"{name}, {age} years old" if age.isdigit() else f"{name}, {age}"
-    if role:
+    if role and role.lower() not in STORY_ROLES:
         who += f", {role}"
     look = "; ".join(_plain(fields[k].text) for k in ("build", "face", "hair", "marks"))
     return (
