@@ -651,7 +651,7 @@ SPEC = register(
                 rest=True,
             ),
         ),
-        ("doctor", "doctor INT WHEELHOUSE NIGHT\n\nMarren grips the wheel."),
+        ("doctor", "doctor EXT. DROWNED QUAY - DAWN"),
         handler=run,
         result=DoctorReport,
         records=True,
