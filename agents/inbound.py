@@ -44,8 +44,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 
 
 def size_words(n: int) -> str:
-    """A byte count as a writer reads it: '812 bytes', '14 KB', '6.2 MB'."""
-    if n < 1024:
+    """A byte count as a writer reads it: '4,097 bytes', '14 KB', '6.2 MB'."""
+    if n < 10 * 1024:
         return f"{n:,} bytes"
     if n < 1024 * 1024:
         return f"{n / 1024:.0f} KB"
