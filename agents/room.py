@@ -65,10 +65,14 @@ def said_as_text(spec: CommandSpec, args: dict[str, Any]) -> str:
 
 def files_need_a_command(event: RoomEvent) -> BadRequest:
     """An attached file said to the bot without a command that reads it."""
+    known = {c.name for c in commands.commands()}
+    some: list[str] = [n for n in ("doctor", "shots", "translate", "synopsis") if n in known]
+    some = some or ["help"]
     return BadRequest(
         "I read an attached file only with a command that takes text: send it with "
-        f"`{event.addressed_as} doctor` (or shots, translate, synopsis), or "
-        f"`{event.prefix}help` for the list. {NOTHING_SAVED}"
+        f"`{event.addressed_as} {some[0]}`"
+        + (f" (or {', '.join(some[1:])})" if some[1:] else "")
+        + f", or see `{event.prefix}help` for the list. {NOTHING_SAVED}"
     )
 
 
