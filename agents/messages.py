@@ -34,6 +34,19 @@ class ThreadOpener(Protocol):
     def discard(self, thread: str) -> Awaitable[None]: ...
 
 
+class Inbound(BaseModel):
+    """A file a writer attached to a message for the bot: a ``.fountain`` scene to doctor,
+    a script to import. The adapter downloads it (up to the upload limit) into ``data``, or
+    says in plain words in ``error`` why it could not (too big, could not be downloaded, not
+    allowed); the core never downloads. ``size`` is what the platform declared."""
+
+    name: str
+    mime: str = ""
+    size: int = 0
+    data: bytes | None = Field(default=None, repr=False)
+    error: str | None = None
+
+
 class RoomEvent(BaseModel):
     """Where and by whom. ``thread`` is the conversation: a thread, a DM, or, left empty by
     the adapter (a slash command given in a channel), the writer's own command history
@@ -63,6 +76,8 @@ class RoomEvent(BaseModel):
     # Offered where a command given in a channel may open a thread (see ThreadOpener).
     threads: ThreadOpener | None = Field(default=None, exclude=True, repr=False)
     raw: Any = Field(default=None, exclude=True, repr=False)
+    # Files attached to the message (see Inbound); a command's empty free text reads one.
+    files: list[Inbound] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _own_conversation(self) -> RoomEvent:

@@ -22,6 +22,7 @@ from agents.commands import Call, CommandSpec
 from agents.commands.riff import riff
 from agents.continuity.run import flag_lines
 from agents.errors import BadRequest, RoomError
+from agents.inbound import NOTHING_SAVED, one_file
 from agents.messages import Command, Final, Message, Reaction, Reply, RoomEvent, Update, Working
 from agents.render import as_of_note, plain
 from agents.schemas import PitchResult
@@ -62,6 +63,19 @@ def said_as_text(spec: CommandSpec, args: dict[str, Any]) -> str:
     return " ".join(words)
 
 
+def files_need_a_command(event: RoomEvent) -> BadRequest:
+    """An attached file said to the bot without a command that reads it."""
+    known = {c.name for c in commands.commands()}
+    some: list[str] = [n for n in ("doctor", "shots", "translate", "synopsis") if n in known]
+    some = some or ["help"]
+    return BadRequest(
+        "I read an attached file only with a command that takes text: send it with "
+        f"`{event.addressed_as} {some[0]}`"
+        + (f" (or {', '.join(some[1:])})" if some[1:] else "")
+        + f", or see `{event.prefix}help` for the list. {NOTHING_SAVED}"
+    )
+
+
 def with_as_of(reply: Reply, as_of: Episode) -> Reply:
     """A reply that says which episode it reasons as of."""
     text = f"{as_of_note(as_of.code)}\n{reply.text}" if reply.text else reply.text
@@ -92,6 +106,13 @@ class Room:
             await asyncio.to_thread(self._join, event)  # follow-ups there need no mention
         command = self._command(event)
         brainstorm = await asyncio.to_thread(self.services.ledger.log.brainstorm, event.key)
+        if command is None and isinstance(event, Message) and event.files:
+            if brainstorm is not None and not event.mentions_bot:
+                if not event.text.strip():  # a file shared in a brainstorm: not a pitch
+                    yield Final(Reply.noted())
+                    return  # with words, they are said to the room; the file is not read
+            elif event.mentions_bot or event.in_bot_thread:
+                raise files_need_a_command(event)
         if brainstorm is not None:
             said = said_as_text(*command) if isinstance(event, Command) and command else None
             text = said or (event.text if isinstance(event, Message) else "")
@@ -128,18 +149,29 @@ class Room:
         """The command an event gives, with checked arguments; None for a question or chat."""
         if isinstance(event, Command):
             spec = commands.get_command(event.name)
-            args = commands.validate_args(spec, event.args)
-            for value in args.values():
-                if isinstance(value, str):
+            for value in event.args.values():  # typed text; an attached file has its own limit
+                if isinstance(value, str) and value.strip():
                     self._check_text(value)
-            return spec, args
+            return spec, commands.validate_args(spec, event.args, self._attached(event))
         assert isinstance(event, Message)
+        if event.files and not event.text.strip():
+            return None  # a file without words: see _dispatch
         text = self._check_text(event.text)
         if text.startswith("/"):
-            return commands.parse_command(text)
+            return commands.parse_command(text, self._attached(event))
         if event.mentions_bot:
-            return commands.addressed_command(text)
+            return commands.addressed_command(text, self._attached(event))
         return None
+
+    def _attached(self, event: RoomEvent) -> str | None:
+        """The text of the one file the event carries (bounded by the upload limit, not the
+        message limit: commands refuse what their model cannot read); None without one."""
+        return one_file(event.files, self.services.config.max_upload_bytes)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """The largest file adapters download for the core (WR_MAX_UPLOAD_BYTES)."""
+        return self.services.config.max_upload_bytes
 
     def _call(
         self,

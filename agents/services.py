@@ -26,6 +26,7 @@ from memory.room_state import RoomState
 @dataclass(frozen=True)
 class RoomConfig:
     max_message_chars: int = 8000
+    max_upload_bytes: int = 5 * 1024 * 1024  # an attached file the room reads
     search_k: int = 5
     max_field_chars: int = 240
     structured_temperature: float = 0.8

@@ -22,7 +22,7 @@ from agents.messages import Final, Message, Reply
 from bot import compose, model_cli
 from bot.progress import progress_bars
 from bot.settings import Settings
-from bot.terminal import TerminalRoom, rich_table, save_files, terminal_message
+from bot.terminal import TerminalRoom, local_file, rich_table, save_files, terminal_message
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -59,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="ask once and print the reply (for scripts)")
     who(ask)
     ask.add_argument("--json", action="store_true", help="print the structured result as JSON")
+    ask.add_argument(
+        "--file",
+        metavar="PATH",
+        help="a text file (.fountain, .txt, .md) the command reads as its text",
+    )
     ask.add_argument("text", nargs="+", help="a question, or a command like '/logline ...'")
 
     bible = sub.add_parser("bible", help="load or search a show bible")
@@ -346,7 +351,10 @@ async def _ask(
     app: compose.App, args: argparse.Namespace, show: str, out: Console, err: Console
 ) -> int:
     msg: Message = terminal_message(" ".join(args.text), writer=args.writer, thread=args.thread)
-    msg = msg.model_copy(update={"mentions_bot": True, "show": show, "as_of": args.as_of})
+    files = [local_file(Path(args.file), app.room.max_upload_bytes)] if args.file else []
+    msg = msg.model_copy(
+        update={"mentions_bot": True, "show": show, "as_of": args.as_of, "files": files}
+    )
     reply = Reply.error("No reply.")
     async for event in app.room.handle(msg):
         if isinstance(event, Final):

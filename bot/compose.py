@@ -267,6 +267,7 @@ def access_of(settings: Settings) -> Access:
 def room_config(settings: Settings) -> RoomConfig:
     return RoomConfig(
         max_message_chars=settings.max_message_chars,
+        max_upload_bytes=settings.max_upload_bytes,
         search_k=settings.search_k,
         max_field_chars=settings.max_field_chars,
         relevance_threshold=settings.relevance_threshold,

@@ -31,7 +31,7 @@ from bot.discord_commands import (
     thread_link,
     thread_name,
 )
-from bot.discord_files import send_files
+from bot.discord_files import attached_files, send_files
 from bot.discord_render import LIMIT, split
 from bot.streaming import deliver
 
@@ -103,6 +103,7 @@ class DiscordRoom(discord.Client):
             target = channel
         else:
             return
+        files = await attached_files(message.attachments, self.room.max_upload_bytes)
         msg = Message(
             platform=PLATFORM,
             workspace=workspace,
@@ -118,6 +119,7 @@ class DiscordRoom(discord.Client):
             in_bot_thread=not mentioned,
             message_id=str(message.id),
             link=thread_link(workspace, str(target.id)),
+            files=files,
             raw=message,
         )
         await self._stream(target, self.room.handle(msg))

@@ -1,6 +1,10 @@
 """A reply's files in Discord: attached to a message sent after the reply, ten to a message
 (Discord's limit). A file Discord refuses never costs the writer the reply, which is posted
 already: the log gets a warning and the writer a line saying which file is missing and why.
+
+And the other way: a file a writer attaches to a message for the bot is downloaded for the
+core (``attached_files``), its declared size checked first so that a file over the upload
+limit is never fetched.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Any
 import aiohttp
 import discord
 
-from agents.messages import Attachment
+from agents.messages import Attachment, Inbound
 
 log = logging.getLogger(__name__)
 FILES_PER_MESSAGE = 10
@@ -62,3 +66,28 @@ async def send_files(send: Send, files: list[Attachment]) -> int:
         except Exception:
             log.error("the writer could not be told that a file was not attached")
     return len(files) - len(missing)
+
+
+async def attached_files(attachments: list[discord.Attachment], max_bytes: int) -> list[Inbound]:
+    """The files a message carries: the one file downloaded; with several, none is (the core
+    reads one at a time and says so)."""
+    declared = [
+        Inbound(name=a.filename, mime=a.content_type or "", size=max(a.size, 0))
+        for a in attachments
+    ]
+    if len(attachments) != 1:
+        return declared
+    attachment, inbound = attachments[0], declared[0]
+    if attachment.size > max_bytes:
+        return [inbound.model_copy(update={"error": "it is too big"})]  # never downloaded
+    try:
+        data = await attachment.read()
+    except (TimeoutError, discord.HTTPException, aiohttp.ClientError) as exc:
+        log.warning(
+            "discord attachment %s: download failed (%s)", attachment.id, type(exc).__name__
+        )
+        why = "it could not be downloaded from Discord; try again"
+        return [inbound.model_copy(update={"error": why})]
+    if len(data) > max_bytes:
+        return [inbound.model_copy(update={"size": len(data), "error": "it is too big"})]
+    return [inbound.model_copy(update={"data": data, "size": len(data)})]

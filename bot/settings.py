@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     relevance_threshold: float = Field(0.4, ge=-1.0, le=1.0)
     # Room
     max_message_chars: int = Field(8000, ge=100)
+    # The largest file a writer may attach for the bot to read (a script for doctor or
+    # import); adapters refuse larger ones before downloading them. 5 MB.
+    max_upload_bytes: int = Field(5 * 1024 * 1024, ge=1024)
     history_token_budget: int = Field(3000, ge=0)
     # Which show a channel works on: a YAML file {workspace: {channel: show}}.
     show_map: Path | None = None

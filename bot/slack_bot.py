@@ -24,6 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from agents.messages import Attachment, Message, Reaction, Reply, Update, final_reply
 from agents.room import Room
+from bot.slack_download import attached_files
 from bot.slack_files import Post, as_post, attach, posts
 from bot.slack_http import http_app
 from bot.slack_render import MAX_CHARS, escape, mrkdwn, split
@@ -99,6 +100,7 @@ class SlackRoom:
         self._room = room
         self._interval = update_interval_s
         self.client = AsyncWebClient(token=bot_token, base_url=api_url)
+        self._token, self._api_url = bot_token, api_url  # for files writers attach
         # Slack answers 429 with Retry-After; wait it out instead of dropping the message.
         self.client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
         # Bolt answers `ssl_check=1` before it checks the signature, so anyone could get a
@@ -161,8 +163,10 @@ class SlackRoom:
         await self._converse(body, event, thread, thread, mentions_bot=True)
 
     async def _on_message(self, body: dict[str, Any], event: dict[str, Any]) -> None:
-        if event.get("subtype") or event.get("bot_id") or "user" not in event:
-            return  # edits, joins, bot posts (ours included)
+        if event.get("subtype") not in (None, "file_share"):
+            return  # edits, joins and the like; a file shared with words is a message
+        if event.get("bot_id") or "user" not in event:
+            return  # bot posts (ours included)
         bot = await self.bot_user_id()
         if f"<@{bot}>" in event.get("text", "") and event.get("channel_type") != "im":
             return  # the app_mention event answers this one
@@ -187,11 +191,13 @@ class SlackRoom:
         **flags: bool,
     ) -> None:
         where = await self._where(body, event["channel"], thread, event["user"])
+        files = await attached_files(event, self._token, self._api_url, self._room.max_upload_bytes)
         msg = Message(
             **where,
             text=_MENTION.sub("", event.get("text", "")).strip(),
             message_id=f"{event['channel']}/{event['ts']}",
             in_thread=bool(event.get("thread_ts")),
+            files=files,
             **flags,
         )
         await self._stream(event["channel"], reply_in, self._room.handle(msg))

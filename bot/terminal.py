@@ -3,6 +3,8 @@
 Lines typed as a writer become neutral messages: '/command ...' runs a command, '@bot ...'
 addresses the bot, anything else is said to the room and kept in the thread's history.
 '/thread NAME' moves between threads; a brainstorm opened here gets a thread of its own.
+'/attach PATH' attaches a local file to the next message, as a file shared in Slack or
+Discord is ('/attach scenes/3.fountain', then '/shots'); '/attach' alone drops it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from rich.markup import escape
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from agents.messages import Attachment, Delta, Final, Message, Reply, Table
+from agents.inbound import too_big
+from agents.messages import Attachment, Delta, Final, Inbound, Message, Reply, Table
 from agents.render import BOLD, bold
 from agents.room import Room
 from bot.exports import save
@@ -25,6 +28,24 @@ from bot.exports import save
 PLATFORM = "terminal"
 _MENTION = re.compile(r"^@(bot|room|wr|writersroom)\b[:,]?\s*", re.IGNORECASE)
 EXIT_WORDS = frozenset({"/quit", "/exit"})
+ATTACH = "/attach"
+
+
+def local_file(path: Path, max_bytes: int) -> Inbound:
+    """A file on this machine as an attachment: its size checked before it is read."""
+    inbound = Inbound(name=path.name or str(path), mime="")
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            return inbound.model_copy(update={"error": "it is not a file"})
+        if size > max_bytes:
+            return inbound.model_copy(update={"size": size, "error": "it is too big"})
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return inbound.model_copy(update={"error": f"there is no file {path}"})
+    except OSError as exc:
+        return inbound.model_copy(update={"error": exc.strerror or type(exc).__name__})
+    return inbound.model_copy(update={"data": data, "size": len(data)})
 
 
 def terminal_message(line: str, *, writer: str, thread: str) -> Message:
@@ -138,15 +159,24 @@ class TerminalRoom:
         self._out = out
         self._err = err
         self._hinted = False
+        self.attached: Inbound | None = None  # goes with the next message (/attach PATH)
 
     async def send(self, line: str, *, stream: bool = True) -> Reply:
         """Say one line as the writer; prints the reply as it streams and returns it."""
         words = line.split()
         if words and words[0].lower() == "/thread":
             return self._switch(" ".join(words[1:]))
+        if words and words[0].lower() == ATTACH:
+            return self._attach(line.strip()[len(ATTACH) :].strip())
         msg = terminal_message(line, writer=self.writer, thread=self.thread)
+        files, self.attached = ([self.attached] if self.attached else []), None
         msg = msg.model_copy(
-            update={"show": self.show, "threads": _NamedThreads(), "as_of": self.as_of}
+            update={
+                "show": self.show,
+                "threads": _NamedThreads(),
+                "as_of": self.as_of,
+                "files": files,
+            }
         )
         final = Reply.error("No reply.")
         draft: list[str] = []
@@ -177,6 +207,33 @@ class TerminalRoom:
         self._out.print(f"[dim](now in thread {escape(name)})[/]")
         return Reply(kind="noted", text=f"Now in thread {name}.")
 
+    def _attach(self, typed: str) -> Reply:
+        """'/attach PATH': the file goes with the next message; '/attach' alone drops it."""
+        if not typed:
+            dropped, self.attached = self.attached, None
+            text = f"Dropped {dropped.name}." if dropped else "Nothing is attached."
+            self._out.print(f"[dim]({escape(text)})[/]")
+            return Reply(kind="noted", text=text)
+        path = Path(typed.strip("'\"")).expanduser()
+        limit = self._room.max_upload_bytes
+        inbound = local_file(path, limit)
+        if inbound.error:
+            why = (
+                str(too_big(inbound.name, inbound.size, limit))
+                if inbound.size > limit
+                else f"I could not read {path}: {inbound.error}. Nothing is attached."
+            )
+            reply = Reply.error(why)
+            self._err.print(f"[bold red]![/] {escape(reply.text)}")
+            return reply
+        self.attached = inbound
+        text = (
+            f"Attached {inbound.name} ({inbound.size:,} bytes): it goes with your next "
+            "message, like /shots or @bot synopsis. /attach alone drops it."
+        )
+        self._out.print(f"[dim]({escape(text)})[/]")
+        return Reply(kind="noted", text=text)
+
     def _show_final(self, reply: Reply) -> None:
         if reply.kind == "error":
             self._err.print(f"[bold red]![/] {escape(reply.text)}")
@@ -192,7 +249,8 @@ class TerminalRoom:
         self._out.print(
             f"[bold]writersroom[/] — show [green]{escape(self.show)}[/], you are "
             f"[green]{escape(self.writer)}[/], thread [green]{escape(self.thread)}[/]. "
-            "Type /help for commands, @bot to ask, /thread NAME to switch threads, /quit to leave."
+            "Type /help for commands, @bot to ask, /thread NAME to switch threads, "
+            "/attach PATH to send a file with your next message, /quit to leave."
         )
         while True:
             try:

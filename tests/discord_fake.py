@@ -1,6 +1,7 @@
 """A fake Discord REST API on loopback, and the few discord.py internals the tests need to
 feed raw gateway payloads through discord.py's own parsing. Pinned to discord.py 2.x; these
-private hooks live here and nowhere else."""
+private hooks live here and nowhere else. It also serves the files writers attach
+(``attach``) at a CDN address of its own, which ``Attachment.read()`` fetches."""
 
 from __future__ import annotations
 
@@ -74,6 +75,34 @@ class FakeDiscord:
     # message ID -> what the channel shows: {"channel", "content", "deleted"}
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
     threads: dict[str, str] = field(default_factory=dict)  # thread ID -> the message it is on
+    # files writers attached: attachment ID -> bytes, and every download (ID) asked for
+    attached: dict[str, bytes] = field(default_factory=dict)
+    downloads: list[str] = field(default_factory=list)
+    origin: str = ""  # where the fake listens, set by the harness
+
+    def attach(
+        self, name: str, data: bytes, *, content_type: str = "text/plain", size: int | None = None
+    ) -> dict[str, Any]:
+        """An attachment as a message payload carries it; ``size`` may declare another size
+        than the bytes have."""
+        aid = str(next(_ids))
+        self.attached[aid] = data
+        url = f"{self.origin}/attachments/{CHANNEL}/{aid}/{name}"
+        return {
+            "id": aid,
+            "filename": name,
+            "size": len(data) if size is None else size,
+            "url": url,
+            "proxy_url": url,
+            "content_type": content_type,
+        }
+
+    async def cdn(self, request: web.Request) -> web.Response:
+        aid = request.match_info["aid"]
+        self.downloads.append(aid)
+        if aid not in self.attached:
+            return web.Response(status=404, text="not found")
+        return web.Response(body=self.attached[aid], content_type="application/octet-stream")
 
     def named(self, method: str, pattern: str) -> list[dict[str, Any]]:
         return [body for m, path, body in self.calls if m == method and re.search(pattern, path)]
@@ -204,6 +233,7 @@ def message_payload(
     guild: bool = True,
     name: str = "dana",
     roles: list[int] = (),
+    attachments: list[dict[str, Any]] = (),
 ) -> dict[str, Any]:  # type: ignore[assignment]
     data = {
         "id": str(mid or next(_ids)),
@@ -216,7 +246,7 @@ def message_payload(
         "mention_everyone": False,
         "mentions": [user(m, "room-bot", True) for m in mentions],
         "mention_roles": [],
-        "attachments": [],
+        "attachments": list(attachments),
         "embeds": [],
         "pinned": False,
         "type": 0,
@@ -462,10 +492,12 @@ async def discord_harness(make_bot: Callable[[], DiscordRoom]) -> AsyncIterator[
     fake = FakeDiscord()
     api = web.Application()
     api.router.add_route("*", "/api/v10/{path:.*}", fake.handle)
+    api.router.add_get("/attachments/{channel}/{aid}/{name}", fake.cdn)
     runner = web.AppRunner(api)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     port = runner.addresses[0][1]
+    fake.origin = f"http://127.0.0.1:{port}"
     old_base = discord.http.Route.BASE
     use_api_base(f"http://127.0.0.1:{port}/api/v10")
     bot = make_bot()

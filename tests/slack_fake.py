@@ -1,5 +1,7 @@
 """A fake Slack Web API on loopback that records every call, plus helpers to run the real
-Bolt app over HTTP on loopback and send it bodies signed the way Slack signs them."""
+Bolt app over HTTP on loopback and send it bodies signed the way Slack signs them. It also
+serves files writers share (``share``) at a ``url_private_download`` of its own, handing
+the bytes only to the bot token, as Slack's file host does."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from bot.slack_bot import SlackRoom
 from bot.slack_http import PATH, http_app
 
 SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test"
 BOT_USER = "UBOT"
 TEAM = "T1"
 NAMES = {"UDANA": "dana", "USAM": "sam", "UANA": "ana", "ULEE": "lee", BOT_USER: "room-bot"}
@@ -66,7 +69,42 @@ class FakeSlack:
     rng: random.Random = field(default_factory=lambda: random.Random(12))
     # ts -> what the channel shows: {"channel", "thread_ts", "text", "deleted"}
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # files writers shared: file ID -> bytes, and every download asked for: (ID, Authorization)
+    shared: dict[str, bytes] = field(default_factory=dict)
+    downloads: list[tuple[str, str | None]] = field(default_factory=list)
+    origin: str = ""  # where the fake listens, set by the harness
     _ts: int = 1000
+
+    def share(
+        self, name: str, data: bytes, *, mimetype: str = "text/plain", size: int | None = None
+    ) -> dict[str, Any]:
+        """A file as a message event carries it; ``size`` may declare another size than the
+        bytes have (the event's word is all an adapter has before downloading)."""
+        file_id = f"FW{len(self.shared) + 1:03d}"
+        self.shared[file_id] = data
+        url = f"{self.origin}/files-pri/{TEAM}-{file_id}/download/{name}"
+        return {
+            "id": file_id,
+            "name": name,
+            "title": name,
+            "mimetype": mimetype,
+            "filetype": name.rsplit(".", 1)[-1],
+            "size": len(data) if size is None else size,
+            "mode": "hosted",
+            "url_private": url.replace("/download/", "/"),
+            "url_private_download": url,
+        }
+
+    async def download(self, request: web.Request) -> web.Response:
+        """Slack's file host: the bytes for the bot token; without it, a sign-in page."""
+        file_id = request.match_info["file"].split("-", 1)[1]
+        auth = request.headers.get("Authorization")
+        self.downloads.append((file_id, auth))
+        if auth != f"Bearer {BOT_TOKEN}":
+            return web.Response(text="<html>Sign in to Slack</html>", content_type="text/html")
+        if file_id not in self.shared:
+            return web.Response(status=404, text="file not found")
+        return web.Response(body=self.shared[file_id], content_type="application/octet-stream")
 
     def named(self, method: str) -> list[dict[str, Any]]:
         return [args for name, args in self.calls if name == method]
@@ -246,7 +284,7 @@ def room_maker(room: Room, *, interval: float = 0.2) -> Callable[[str], SlackRoo
     def make(api_url: str) -> SlackRoom:
         return SlackRoom(
             room,
-            bot_token="xoxb-test",
+            bot_token=BOT_TOKEN,
             signing_secret=SIGNING_SECRET,
             api_url=api_url,
             update_interval_s=interval,
@@ -264,11 +302,13 @@ async def slack_harness(make_room: Callable[[str], SlackRoom]) -> AsyncIterator[
     api.router.add_get("/api/{method}", fake.handle)
     api.router.add_post("/respond", fake.respond)
     api.router.add_post("/upload/{file_id}", fake.upload)
+    api.router.add_get("/files-pri/{file}/download/{name}", fake.download)
     api_runner = web.AppRunner(api)
     await api_runner.setup()
     api_site = web.TCPSite(api_runner, "127.0.0.1", 0)
     await api_site.start()
     api_port = api_runner.addresses[0][1]
+    fake.origin = f"http://127.0.0.1:{api_port}"
     slack = make_room(f"http://127.0.0.1:{api_port}/api/")
     bolt_runner = web.AppRunner(http_app(slack.app, slack.verifier))
     await bolt_runner.setup()

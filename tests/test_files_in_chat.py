@@ -558,7 +558,9 @@ def test_export_names_never_repeat_and_a_failed_write_leaves_nothing(
 
 
 def ask_args(*text: str, json_out: bool = False) -> argparse.Namespace:
-    return argparse.Namespace(text=list(text), writer="dana", thread="t", as_of=None, json=json_out)
+    return argparse.Namespace(
+        text=list(text), writer="dana", thread="t", as_of=None, json=json_out, file=None
+    )
 
 
 def cli_consoles() -> tuple[Console, Console]:

@@ -2,7 +2,8 @@
 
 Text adapters (terminal, message text) parse ``/name args`` with ``parse_command``; adapters
 with typed options (Slack, Discord) pass a dict to ``validate_args``. Both end in the same
-checked argument dict.
+checked argument dict. Each takes ``attached``, the text of a file sent with the command
+(see agents.inbound): it fills the command's free text where that is empty.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from agents.commands.spec import CommandSpec, Param
 from agents.errors import BadRequest
+from agents.inbound import with_attached
 
 _REGISTRY: dict[str, CommandSpec] = {}
 
@@ -53,7 +55,7 @@ def _takes(param: Param, word: str) -> bool:
     return bool(param.choices) and word in param.choices
 
 
-def parse_command(text: str) -> tuple[CommandSpec, dict[str, Any]]:
+def parse_command(text: str, attached: str | None = None) -> tuple[CommandSpec, dict[str, Any]]:
     """Parse '/logline a premise 3' style text into a command and checked arguments."""
     body = text.strip().lstrip("/")
     spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", body)]
@@ -76,7 +78,7 @@ def parse_command(text: str) -> tuple[CommandSpec, dict[str, Any]]:
     free = [p for p in spec.params if p.rest]
     if free and rest:  # a pasted scene keeps its lines: the text as typed, not the words
         values[free[0].name] = body[spans[first][0] : spans[first + len(rest) - 1][1]]
-    return spec, validate_args(spec, values)
+    return spec, validate_args(spec, values, attached)
 
 
 def _value(spec: CommandSpec, param: Param, raw: Any) -> Any:
@@ -105,7 +107,10 @@ def _value(spec: CommandSpec, param: Param, raw: Any) -> Any:
     return text
 
 
-def validate_args(spec: CommandSpec, values: dict[str, Any]) -> dict[str, Any]:
+def validate_args(
+    spec: CommandSpec, values: dict[str, Any], attached: str | None = None
+) -> dict[str, Any]:
+    values = with_attached(spec, values, attached)
     unknown = set(values) - {p.name for p in spec.params}
     if unknown:
         raise BadRequest(
@@ -126,19 +131,22 @@ def validate_args(spec: CommandSpec, values: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def addressed_command(text: str) -> tuple[CommandSpec, dict[str, Any]] | None:
+def addressed_command(
+    text: str, attached: str | None = None
+) -> tuple[CommandSpec, dict[str, Any]] | None:
     """'wrap', 'vote 2', 'canon add 2' said to the bot: the command, else None (a question).
 
     A command counts only when its required leading choice is there ('canon add', not
     "canon says Toby died?"), and a numbered argument only when a number follows ('riff 2',
-    not "riff on Quill's angle"): otherwise it is a question in the writer's words.
+    not "riff on Quill's angle"): otherwise it is a question in the writer's words. With a
+    file attached, the command's name is enough ('@bot synopsis' with a script).
     """
     words = text.strip().lstrip("/").split()
     spec = _REGISTRY.get(words[0].lower()) if words else None
     if spec is None or not spec.addressable:
         return None
     rest = words[1:]
-    if spec.addressed_if is not None and not spec.addressed_if(" ".join(rest)):
+    if attached is None and spec.addressed_if is not None and not spec.addressed_if(" ".join(rest)):
         return None
     for param in spec.params:
         if param.choices and param.required and not param.rest:
@@ -153,7 +161,7 @@ def addressed_command(text: str) -> tuple[CommandSpec, dict[str, Any]] | None:
             and not rest[0].lstrip("#").isdigit()
         ):
             return None
-    return parse_command(text)
+    return parse_command(text, attached)
 
 
 def help_text(name: str | None = None, prefix: str = "") -> str:
