@@ -16,6 +16,8 @@ from agents.messages import Reply
 from bot.compose import App
 from memory.history import ConversationKey
 from tests.conftest import INSTRUCTION_BITS, SHOW, ask, message, run
+from tests.discord_fake import BOT, CHANNEL, bot_maker, discord_harness, message_payload
+from tests.slack_fake import mention, room_maker, slack_harness
 
 LABEL = re.compile(r"\[[^\[\]]+\.md > [^\[\]]+\]")
 MAREN_FILE = "characters/maren_kessler.md"
@@ -213,3 +215,33 @@ def test_look_cites_the_bible_and_marks_suggestions(app: App) -> None:
         assert bit not in look.image_prompt, bit
     assert look.negative_prompt == NEGATIVE and "no image is generated" in reply.text
     assert_clean(reply, maren)
+
+
+# ---- an attached .fountain file, through the Slack and Discord fakes ---------------------------
+def test_doctor_reads_an_attached_fountain_file_in_slack_and_discord(app: App) -> None:
+    """'@bot /doctor' with a .fountain file: the file's text is what is doctored."""
+
+    async def in_slack():  # type: ignore[no-untyped-def]
+        async with slack_harness(room_maker(app.room)) as h:
+            shared = h.fake.share("scene.fountain", PLANTED.encode("utf-16"))
+            event = {**mention("/doctor", "900.1"), "files": [shared]}
+            assert await h.event(event, "EvDoc1") == 200
+            await h.wait_for(lambda: h.slack.replies_sent >= 1)
+            return h.fake.shown_in("900.1")
+
+    async def in_discord():  # type: ignore[no-untyped-def]
+        async with discord_harness(bot_maker(app.room)) as h:
+            scene = h.fake.attach("scene.fountain", PLANTED.encode())
+            h.message(
+                message_payload(
+                    CHANNEL, 555, f"<@{BOT}> /doctor", mentions=[BOT], attachments=[scene]
+                )
+            )
+            await h.wait_for(lambda: h.bot.replies_sent >= 1)
+            return [b.get("content") or "" for _, _, b in h.fake.calls]
+
+    for shown in (run(in_slack()), run(in_discord())):
+        said = "\n".join(shown)
+        for suggestion in ("INT. WHEELHOUSE - NIGHT", "Suggest: Maren", "CALDER", "Delphine"):
+            assert suggestion in said, said
+        assert "needs TEXT" not in said and "Nothing was saved" not in said
