@@ -12,6 +12,8 @@ from agents.commands import (  # noqa: F401  (each module registers its command)
     synopsis,
     scene,
     shots,
+    arc,
+    translate,
     character,
     continuity,
     bible,
