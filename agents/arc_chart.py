@@ -21,10 +21,11 @@ def png(
     names: Sequence[str],
     valences: Sequence[float],
     characters: dict[str, list[float | None]] | None = None,
+    notes: Sequence[str] = (),
 ) -> bytes:
     """The arc as a PNG of WIDTH_PX × HEIGHT_PX: beats on x (their own names), valence on
-    y from -1 to 1; a dashed line per character where ``characters`` gives one (a beat the
-    character is not in is a gap)."""
+    y from -1 to 1; each point labelled with its note (the emotion); a dashed line per
+    character where ``characters`` gives one (a beat the character is not in is a gap)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -34,6 +35,17 @@ def png(
     xs = list(range(len(names)))
     ax.axhline(0, color="0.6", linewidth=0.8)
     ax.plot(xs, list(valences), marker="o", linewidth=2.2, color="#1f4e79", label="the story")
+    for x, y, note in zip(xs, valences, notes, strict=False):
+        below = y > 0.6  # near the top, the label goes under the point, clear of the title
+        ax.annotate(
+            note,
+            (x, y),
+            textcoords="offset points",
+            xytext=(0, -16 if below else 8),
+            ha="center",
+            fontsize="small",
+            color="#1f4e79",
+        )
     for name, series in (characters or {}).items():
         ys = [float("nan") if v is None else v for v in series]
         ax.plot(xs, ys, marker=".", linestyle="--", linewidth=1.2, label=name)

@@ -266,8 +266,7 @@ def build_arc(
 def chart_text(arc: EmotionalArc) -> str:
     """The text chart: one row per beat."""
     notes = [
-        b.emotion + (f" · {', '.join(c.split()[0] for c in b.characters)}" if b.characters else "")
-        for b in arc.beats
+        b.emotion + (f" · {', '.join(b.characters)}" if b.characters else "") for b in arc.beats
     ]
     return arc_chart.text_chart([b.name for b in arc.beats], [b.valence for b in arc.beats], notes)
 
@@ -275,7 +274,13 @@ def chart_text(arc: EmotionalArc) -> str:
 def chart_png(arc: EmotionalArc) -> bytes:
     lines = {name: arc.line(name) for name in arc.characters}
     title = f"Emotional arc: {arc.target}"
-    return arc_chart.png(title, [b.name for b in arc.beats], [b.valence for b in arc.beats], lines)
+    return arc_chart.png(
+        title,
+        [b.name for b in arc.beats],
+        [b.valence for b in arc.beats],
+        lines,
+        [b.emotion for b in arc.beats],
+    )
 
 
 def arc_text(arc: EmotionalArc, file_name: str) -> str:
