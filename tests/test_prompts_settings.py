@@ -36,6 +36,8 @@ EXPECTED = {
     "synopsis_entry": {"kind", "name"},
     "synopsis_thread": {"topic", "pitches", "notes"},
     "synopsis_text": {"text"},
+    "arc": {"show", "cast", "beats", "characters_note"},
+    "translate": {"show", "language", "glossary", "lines"},
 }
 
 

@@ -14,6 +14,8 @@ from agents.commands import (  # noqa: F401  (each module registers its command)
     shots,
     doctor,
     look,
+    arc,
+    translate,
     character,
     continuity,
     bible,

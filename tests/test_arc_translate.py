@@ -1,0 +1,177 @@
+"""The writing desk, part two: `arc` (an emotional arc with a PNG and a text chart) and
+`translate` (screenplay form and the bible's names kept by code) on the real bundled model,
+and their bad input refused with a message and nothing written."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import matplotlib.image
+import pytest
+
+from agents.arc_chart import HEIGHT_PX, WIDTH_PX, text_chart
+from agents.commands.arc import EMOTIONS, EmotionalArc
+from agents.commands.translate import SUPPORTED, Translation, screenplay_lines
+from agents.messages import Reply
+from bot.compose import App
+from memory.history import ConversationKey
+from tests.conftest import INSTRUCTION_BITS, SHOW, ask, message, run
+from tests.discord_fake import CHANNEL, bot_maker, discord_harness, interaction_payload
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+LABEL = re.compile(r"\[[^\[\]]+\.md > [^\[\]]+\]")
+EP104 = "[episodes/ep104_undertow.md > 104 — Undertow > {}]"
+SCENE = """INT. THE LANTERN - WHEELHOUSE - NIGHT
+
+Maren finds Toby's phone under the chart table.
+
+MAREN
+(quietly)
+Calder said it was an accident.
+
+JUN
+Then who is L?
+
+EXT. DROWNED QUAY - DAWN
+
+Nell waits for Maren on the quay."""
+
+
+def said(app: App, text: str, thread: str = "desk2") -> tuple[Reply, list[str]]:
+    return run(ask(app, message(text, thread=thread)))
+
+
+def turns(app: App, thread: str) -> int:
+    key = ConversationKey("terminal", "local", "writers", thread)
+    return len(app.room.services.history.turns(key, SHOW))
+
+
+def assert_clean(reply: Reply, cited: set[str]) -> None:
+    for bit in (*INSTRUCTION_BITS, "Answer in JSON", "quoted material", "⟦"):
+        assert bit not in reply.text, bit
+    assert set(LABEL.findall(reply.text)) <= cited
+
+
+def chart_rows(text: str) -> list[str]:
+    block = text.split("```")[1]
+    return [row for row in block.splitlines() if row.strip()]
+
+
+# ---- pure parts -----------------------------------------------------------------------------
+def test_the_text_chart_has_one_row_per_beat_with_bars_either_side() -> None:
+    chart = text_chart(["Summary 1", "Aftermath"], [-0.5, 1.0], ["fear", "joy"])
+    left, right = chart.splitlines()
+    assert left.startswith("Summary 1") and "█████│ " in left and left.endswith("-0.50 fear")
+    assert "│██████████ +1.00 joy" in right
+
+
+def test_screenplay_lines_keep_headings_cues_and_transitions_apart() -> None:
+    kinds = [(ln.kind, ln.text) for ln in screenplay_lines(SCENE + "\n\nCUT TO:")]
+    assert kinds[0] == ("heading", "INT. THE LANTERN - WHEELHOUSE - NIGHT")
+    assert ("cue", "MAREN") in kinds and ("cue", "JUN") in kinds
+    assert ("parenthetical", "(quietly)") in kinds
+    assert ("dialogue", "Calder said it was an accident.") in kinds
+    assert ("heading", "EXT. DROWNED QUAY - DAWN") in kinds
+    assert kinds[-1] == ("kept", "CUT TO:")
+
+
+# ---- arc on the real model ------------------------------------------------------------------
+def test_arc_of_episode_4_uses_its_own_beats_and_draws_a_png(app: App) -> None:
+    reply, _ = said(app, "/arc S1E04")
+    assert reply.kind == "arc", reply.text
+    arc = EmotionalArc.model_validate(reply.data)
+    names = [b.name for b in arc.beats]
+    assert names == [f"Summary {i}" for i in range(1, 5)] + ["Aftermath 1", "Aftermath 2"]
+    assert all(-1 <= b.valence <= 1 and b.emotion in EMOTIONS for b in arc.beats)
+    characters = {e.name for e in app.bible.entities(SHOW, "character")}
+    assert all(set(b.characters) <= characters for b in arc.beats)
+    assert "Tobias Vell" in arc.beats[0].characters  # named in the beat: code puts them in
+    labels = {EP104.format("Summary"), EP104.format("Aftermath")}
+    assert {c.label for c in arc.sources} == labels
+    rows = chart_rows(reply.text)
+    assert len(rows) == len(arc.beats) and all("│" in row for row in rows)
+    [png] = reply.files
+    assert png.mime == "image/png" and png.name == "arc-104-undertow.png"
+    assert png.data.startswith(PNG_SIGNATURE)
+    image = matplotlib.image.imread(io.BytesIO(png.data), format="png")
+    assert image.shape[:2] == (HEIGHT_PX, WIDTH_PX)
+    assert_clean(reply, labels)
+
+
+def test_discord_arc_with_character_lines_attaches_the_png(app: App) -> None:
+    async def go():  # type: ignore[no-untyped-def]
+        async with discord_harness(bot_maker(app.room)) as h:
+            option = [{"name": "target", "type": 3, "value": "Undertow characters"}]
+            h.interaction(interaction_payload("arc", option))
+            await h.wait_for(lambda: h.bot.replies_sent >= 1, timeout=300)
+            return h
+
+    h = run(go())
+    files = h.fake.files_in(str(CHANNEL))
+    assert [f.filename for f in files] == ["arc-104-undertow.png"]
+    assert files[0].data.startswith(PNG_SIGNATURE)
+    posted = [b["content"] for b in h.fake.named("POST", rf"^/channels/{CHANNEL}/messages$")]
+    assert any("Emotional arc" in text and "```" in text for text in posted if text)
+
+
+# ---- translate on the real model ------------------------------------------------------------
+def test_translate_keeps_names_cues_and_headings_and_shows_progress(app: App) -> None:
+    reply, pieces = said(app, f"/translate fr {SCENE}")
+    assert reply.kind == "translate", reply.text
+    t = Translation.model_validate(reply.data)
+    assert t.code == "fr" and t.language == "French"
+    assert {g.term for g in t.glossary} == {"Maren", "Toby", "Calder", "Nell"}
+    source, out = screenplay_lines(SCENE), screenplay_lines(t.fountain)
+    assert len(out) == len(source)
+    for before, after in zip(source, out, strict=True):
+        if before.kind in ("heading", "cue", "blank"):
+            assert after.text == before.text
+        if before.kind == "parenthetical":
+            assert after.text.startswith("(") and after.text.endswith(")")
+        for term in (
+            "Maren",
+            "Toby",
+            "Calder",
+            "Nell",
+        ):  # each name, in place, as the bible spells it
+            assert after.text.count(term) == before.text.count(term), (term, after.text)
+    assert "⟦" not in t.fountain
+    assert any("Translated 1 of" in p for p in pieces)
+    [file] = reply.files
+    assert file.name.endswith(".fountain") and file.data.decode() == t.fountain
+    assert t.fountain in reply.text.replace("\u02cb", "`") + "\n"
+    assert_clean(reply, set())
+
+
+# ---- bad input: a message, and nothing written ------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/arc", "'arc' needs TARGET"),
+        ("/arc S1E09", "has no episode S1E09. Its episodes: S1E01 Night Crossing"),
+        ("/arc banana split", "is not an episode this bible knows"),
+        ("/arc " + " ".join(f"Maren waits {i}." for i in range(20)), "an arc chart takes at most"),
+        ("/translate", "'translate' needs LANGUAGE"),
+        ("/translate klingon Maren waits.", f"The languages are: {SUPPORTED}"),
+        ("/translate fr", "There is no scene in this thread to translate"),
+        ("/translate de INT. QUAY - NIGHT\n\nCUT TO:", "has no dialogue or action to translate"),
+    ],
+)
+def test_bad_input_is_refused_with_its_message_and_nothing_is_written(
+    app: App, text: str, expected: str
+) -> None:
+    before = turns(app, "bad2")
+    reply, _ = said(app, text, thread="bad2")
+    assert reply.kind == "error" and expected in reply.text, reply.text
+    assert "Traceback" not in reply.text and not reply.files
+    assert turns(app, "bad2") == before
+
+
+def test_help_lists_the_languages_and_examples(app: App) -> None:
+    reply, _ = said(app, "/help translate")
+    for name in ("English", "Simplified Chinese", "Spanish", "French", "German", "Japanese"):
+        assert name in reply.text
+    assert "example:" in reply.text
+    reply, _ = said(app, "/help arc")
+    assert "example: /arc S1E04" in reply.text
