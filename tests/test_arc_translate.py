@@ -18,6 +18,7 @@ from bot.compose import App
 from memory.history import ConversationKey
 from tests.conftest import INSTRUCTION_BITS, SHOW, ask, message, run
 from tests.discord_fake import CHANNEL, bot_maker, discord_harness, interaction_payload
+from tests.slack_fake import mention, room_maker, slack_harness
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 LABEL = re.compile(r"\[[^\[\]]+\.md > [^\[\]]+\]")
@@ -113,6 +114,40 @@ def test_discord_arc_with_character_lines_attaches_the_png(app: App) -> None:
     assert files[0].data.startswith(PNG_SIGNATURE)
     posted = [b["content"] for b in h.fake.named("POST", rf"^/channels/{CHANNEL}/messages$")]
     assert any("Emotional arc" in text and "```" in text for text in posted if text)
+
+
+def test_slack_arc_uploads_the_png_into_the_thread(app: App) -> None:
+    async def go():  # type: ignore[no-untyped-def]
+        async with slack_harness(room_maker(app.room)) as h:
+            assert await h.event(mention("/arc S1E03", "961.1"), "EvArc1") == 200
+            await h.wait_for(lambda: h.slack.replies_sent >= 1, timeout=300)
+            return h
+
+    h = run(go())
+    pngs = [u for u in h.fake.files() if u.filename.endswith(".png")]
+    assert [(u.filename, u.thread_ts) for u in pngs] == [("arc-103-fog-bell.png", "961.1")]
+    assert (pngs[0].data or b"").startswith(PNG_SIGNATURE)
+    assert any("Emotional arc" in text for text in h.fake.shown_in("961.1"))
+
+
+def test_slack_translate_in_a_thread_streams_progress_and_keeps_the_names(app: App) -> None:
+    """Through the Slack fake: the translation arrives in the thread, its names as the bible
+    spells them; a long one's .fountain file is uploaded there (a short one's text is shown)."""
+
+    async def go():  # type: ignore[no-untyped-def]
+        async with slack_harness(room_maker(app.room)) as h:
+            assert await h.event(mention(f"/translate es {SCENE}", "960.1"), "EvTr1") == 200
+            await h.wait_for(lambda: h.slack.replies_sent >= 1, timeout=300)
+            return h
+
+    h = run(go())
+    shown = "\n".join(h.fake.shown_in("960.1"))
+    uploads = [u for u in h.fake.files() if u.filename.endswith(".fountain")]
+    said = shown + "\n".join((u.data or b"").decode() for u in uploads)
+    for name in ("Maren", "Toby", "Calder", "Nell"):
+        assert name in said, said
+    assert all(u.thread_ts == "960.1" for u in uploads)
+    assert "Nothing was saved" not in shown and "<!" not in shown
 
 
 # ---- translate on the real model ------------------------------------------------------------
