@@ -31,7 +31,7 @@ from wordfreq import zipf_frequency
 from agents import render
 from agents.canon import citation
 from agents.commands.registry import register
-from agents.commands.scene import SceneDraft
+from agents.commands.scene import last_scene
 from agents.commands.spec import Call, CommandSpec, Param
 from agents.continuity.run import quick_flags_each
 from agents.desk import cue_for
@@ -39,7 +39,6 @@ from agents.errors import BadRequest
 from agents.fountain import _READ_TIMES, parse_heading
 from agents.messages import Reply
 from agents.schemas import Citation
-from memory.history import ConversationKey
 from memory.lexical import Entity, normalise_name
 
 MAX_LINES = 300  # a long scene or a short act; more is sent in parts
@@ -573,17 +572,7 @@ NO_SCENE = (
 
 
 def _from_thread(call: Call) -> tuple[str, str]:
-    """The thread's last scene; else the last one this writer drafted by command here."""
-    event, history = call.event, call.services.history
-    own = ConversationKey(
-        event.platform, event.workspace, event.channel, f"command-{event.author_id or event.author}"
-    )
-    found = history.latest_result(event.key, call.show, ["scene"])
-    if found is None and own != event.key:
-        found = history.latest_result(own, call.show, ["scene"])
-    if found is None:
-        raise BadRequest(NO_SCENE.format(prefix=call.event.prefix))
-    draft = SceneDraft.model_validate_json(found[1])
+    draft = last_scene(call, NO_SCENE)
     return draft.fountain, f"the thread's scene ({draft.heading.line})"
 
 

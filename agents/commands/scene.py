@@ -30,6 +30,7 @@ from agents.messages import Attachment, Reply
 from agents.schemas import Citation, one_line, optional_line
 from agents.services import Services
 from memory.episodes import Episode
+from memory.history import ConversationKey
 
 EXCHANGES = (3, 6)  # fewest and most lines of dialogue in a draft: a short scene
 LINE_CHARS = 120
@@ -239,6 +240,23 @@ def scene_brief(draft: SceneDraft, file_name: str) -> str:
     said = f"{draft.heading.line}, {len(draft.lines)} lines of dialogue"
     head = f"{render.bold('Scene draft')} for: {draft.premise}\n{said}: attached as {file_name}"
     return "\n".join([head, *_tail(draft)])
+
+
+def last_scene(call: Call, missing: str) -> SceneDraft:
+    """The thread's last drafted scene; else the last one this writer drafted by command in
+    this channel (Slack's `/wr scene` belongs to the writer's own command history there,
+    while its reply sits in a thread where they may then ask for shots or a translation).
+    None found: ``missing`` (formatted with the platform's command prefix) is the refusal."""
+    event, history = call.event, call.services.history
+    own = ConversationKey(
+        event.platform, event.workspace, event.channel, f"command-{event.author_id or event.author}"
+    )
+    found = history.latest_result(event.key, call.show, ["scene"])
+    if found is None and own != event.key:
+        found = history.latest_result(own, call.show, ["scene"])
+    if found is None:
+        raise BadRequest(missing.format(prefix=event.prefix))
+    return SceneDraft.model_validate_json(found[1])
 
 
 async def run(call: Call) -> Reply:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field, model_validator
 from agents import render
 from agents.canon import citation
 from agents.commands.registry import register
-from agents.commands.scene import SceneDraft
+from agents.commands.scene import last_scene
 from agents.commands.spec import Call, CommandSpec, Param
 from agents.desk import SECTION_WORDS, check_fits, file_slug, find_episode
 from agents.errors import BadRequest
@@ -27,7 +27,6 @@ from agents.fountain import INT_EXT, TIMES, Heading, split_scenes
 from agents.llm.base import StructuredRequest
 from agents.messages import Attachment, Reply, Table
 from agents.schemas import Citation, one_line, optional_line
-from memory.history import ConversationKey
 
 SHOTS = (3, 8)  # fewest and most shots in a list
 MAX_SCENES = 3
@@ -207,19 +206,7 @@ NO_SCENE = (
 
 
 def _from_thread(call: Call) -> Source:
-    """The thread's last scene; else the last one this writer drafted by command in this
-    channel (Slack's `/wr scene` belongs to the writer's own command history there, while its
-    reply sits in a thread where they may then ask for shots)."""
-    event, history = call.event, call.services.history
-    own = ConversationKey(
-        event.platform, event.workspace, event.channel, f"command-{event.author_id or event.author}"
-    )
-    found = history.latest_result(event.key, call.show, ["scene"])
-    if found is None and own != event.key:
-        found = history.latest_result(own, call.show, ["scene"])
-    if found is None:
-        raise BadRequest(NO_SCENE.format(prefix=call.event.prefix))
-    draft = SceneDraft.model_validate_json(found[1])
+    draft = last_scene(call, NO_SCENE)
     return Source(
         label=f"the thread's scene ({draft.heading.line})",
         text=draft.fountain,

@@ -23,14 +23,13 @@ from pydantic import BaseModel, Field
 
 from agents import render
 from agents.commands.registry import register
-from agents.commands.scene import SceneDraft
+from agents.commands.scene import last_scene
 from agents.commands.spec import Call, CommandSpec, Param
 from agents.desk import check_fits, file_slug
 from agents.errors import BadRequest
 from agents.fountain import parse_heading
 from agents.llm.base import StructuredRequest
 from agents.messages import Attachment, Delta, Final, Reply, Update, Working
-from memory.history import ConversationKey
 
 # code -> (name in help, what a writer may type for it)
 LANGUAGES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -212,16 +211,7 @@ NO_SCENE = (
 
 
 def _from_thread(call: Call) -> tuple[str, str]:
-    event, history = call.event, call.services.history
-    own = ConversationKey(
-        event.platform, event.workspace, event.channel, f"command-{event.author_id or event.author}"
-    )
-    found = history.latest_result(event.key, call.show, ["scene"])
-    if found is None and own != event.key:
-        found = history.latest_result(own, call.show, ["scene"])
-    if found is None:
-        raise BadRequest(NO_SCENE.format(prefix=event.prefix))
-    draft = SceneDraft.model_validate_json(found[1])
+    draft = last_scene(call, NO_SCENE)
     return draft.fountain, f"the thread's scene ({draft.heading.line})"
 
 
