@@ -2,8 +2,10 @@
 
 Adapters download an attachment (up to the upload limit) into an ``Inbound``; this module
 turns it into text, or into a message for the writer. A command whose free text is empty
-reads the one attached file instead (``with_attached``), so every command that takes text
-(``doctor``, ``shots``, ``translate``, ``import``) takes a file too, with no code of its own.
+reads the one attached file instead (``with_attached``): a command marks the parameter a
+file fills (``Param.reads_file``: doctor's and translate's TEXT, shots' SCENE, arc's and
+synopsis's TARGET, continuity's TEXT), and needs no code of its own. A name, a topic or a
+query never takes a file.
 
 Text is UTF-8 (a BOM is dropped), UTF-16 with a BOM, or, failing UTF-8, Windows-1252 (what
 Word and older Windows tools save), accepted only where the result has no control
@@ -124,8 +126,8 @@ def one_file(files: Sequence[Inbound], max_bytes: int) -> str | None:
 
 
 def text_param(spec: CommandSpec) -> Param | None:
-    """The parameter an attached file fills: the command's free text."""
-    return next((p for p in spec.params if p.rest and p.kind == "text"), None)
+    """The parameter an attached file fills: the one the command marks ``reads_file``."""
+    return next((p for p in spec.params if p.reads_file), None)
 
 
 def with_attached(

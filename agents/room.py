@@ -22,7 +22,7 @@ from agents.commands import Call, CommandSpec
 from agents.commands.riff import riff
 from agents.continuity.run import flag_lines
 from agents.errors import BadRequest, RoomError
-from agents.inbound import NOTHING_SAVED, one_file
+from agents.inbound import NOTHING_SAVED, one_file, text_param
 from agents.messages import Command, Final, Message, Reaction, Reply, RoomEvent, Update, Working
 from agents.render import as_of_note, plain
 from agents.schemas import PitchResult
@@ -111,7 +111,7 @@ class Room:
                 if not event.text.strip():  # a file shared in a brainstorm: not a pitch
                     yield Final(Reply.noted())
                     return  # with words, they are said to the room; the file is not read
-            elif event.mentions_bot or event.in_bot_thread:
+            elif (event.mentions_bot or event.in_bot_thread) and not event.text.strip():
                 raise files_need_a_command(event)
         if brainstorm is not None:
             said = said_as_text(*command) if isinstance(event, Command) and command else None
@@ -160,7 +160,12 @@ class Room:
         if text.startswith("/"):
             return commands.parse_command(text, self._attached(event))
         if event.mentions_bot:
-            return commands.addressed_command(text, self._attached(event))
+            # A file is read only for a command that takes one; a question that comes with a
+            # screenshot is answered, and its file left alone.
+            first = text.split()[0].lower() if text.split() else ""
+            named = next((c for c in commands.commands() if c.name == first), None)
+            takes = named is not None and text_param(named) is not None
+            return commands.addressed_command(text, self._attached(event) if takes else None)
         return None
 
     def _attached(self, event: RoomEvent) -> str | None:

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from agents.commands import CommandSpec, Param, get_command, register, unregister
+from agents.commands import CommandSpec, Param, addressed_command, get_command, register, unregister
 from agents.commands.registry import parse_command
 from agents.commands.spec import Call
 from agents.errors import BadRequest
@@ -133,15 +133,22 @@ def test_one_file_per_command_and_the_file_fills_only_empty_free_text() -> None:
     two = [inbound(b"a", "a.txt"), inbound(b"b", "b.txt")]
     with pytest.raises(BadRequest, match=r"You attached 2 files \(a.txt, b.txt\)"):
         one_file(two, LIMIT)
-    spec = get_command("logline")  # premise: free text; n: a trailing number
-    assert with_attached(spec, {"n": "2"}, "A keeper") == {"n": "2", "premise": "A keeper"}
+    spec = get_command("doctor")  # its TEXT reads a file
+    assert with_attached(spec, {}, "A keeper") == {"text": "A keeper"}
     with pytest.raises(BadRequest, match="takes one or the other"):
-        with_attached(spec, {"premise": "typed"}, "A keeper")
+        with_attached(spec, {"text": "typed"}, "A keeper")
     with pytest.raises(BadRequest, match="'vote' does not read attached files"):
         with_attached(get_command("vote"), {}, "text")  # its free text is a number
-    # a required free text is satisfied by the file: no 'needs PREMISE'
-    _, args = parse_command("/logline 2", "A lighthouse keeper hears a bell.")
-    assert args["premise"] == "A lighthouse keeper hears a bell." and args["n"] == 2
+    for short in ("look", "logline", "brainstorm"):  # a name, a premise, a topic: no files
+        with pytest.raises(BadRequest, match=f"'{short}' does not read attached files"):
+            with_attached(get_command(short), {}, "five megabytes of script")
+    # translate's file is its TEXT, never its LANGUAGE
+    _, args = parse_command("/translate fr", "INT. QUAY - NIGHT")
+    assert args["language"] == "fr" and args["text"] == "INT. QUAY - NIGHT"
+    # '@bot doctor' with a file is the command, though doctor is not said to the bot otherwise
+    found = addressed_command("doctor", "INT. QUAY - NIGHT")
+    assert found is not None and found[0].name == "doctor" and found[1]["text"]
+    assert addressed_command("doctor") is None
 
 
 def test_slack_sends_the_token_only_to_slack_hosts() -> None:
@@ -164,7 +171,7 @@ async def _echo(call: Call) -> Reply:
 ECHO = CommandSpec(
     name="echotext",
     summary="Say how much text it was given (test only).",
-    params=(Param("text", "The text.", rest=True),),
+    params=(Param("text", "The text.", rest=True, reads_file=True),),
     examples=("echotext hello",),
     handler=_echo,
     needs_show=False,
@@ -283,8 +290,9 @@ def test_slack_refuses_binary_oversize_and_several_files_and_the_command_never_r
     )
     assert "You attached 2 files (a.fountain, b.fountain)" in shown["702.1"]
     assert "not on Slack's own file server" in shown["703.1"]
-    assert "only with a command that takes text" in shown["704.1"]
-    assert all("Nothing was saved." in text for text in shown.values())
+    # a question that comes with a file is answered as a question; the file is left alone
+    assert "only with a command" not in shown["704.1"] and "d.txt" not in shown["704.1"]
+    assert all("Nothing was saved." in shown[ts] for ts in ("700.1", "701.1", "702.1", "703.1"))
     # only the image and the question's file were fetched: not the big one, not the two,
     # and nothing from another host
     assert [d[0] for d in h.fake.downloads] == ["FW001", "FW006"]

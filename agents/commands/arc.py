@@ -366,6 +366,7 @@ SPEC = register(
                 "An episode (S1E04, Undertow) or pasted scenes; add 'characters' for one line "
                 "per character.",
                 rest=True,
+                reads_file=True,
             ),
         ),
         ("arc S1E04", "arc Undertow characters", "arc INT. QUAY - NIGHT Maren waits…"),

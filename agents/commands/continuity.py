@@ -92,6 +92,7 @@ SPEC = register(
                 "text",
                 "The text to check, or 'pitch N', or 'beats' for the thread's latest sheet.",
                 rest=True,
+                reads_file=True,
             ),
         ),
         ("continuity In episode 6 Toby takes the wheel.", "continuity pitch 3", "continuity beats"),

@@ -638,6 +638,7 @@ SPEC = register(
                 "The scene's text; empty for the thread's last drafted scene.",
                 required=False,
                 rest=True,
+                reads_file=True,
             ),
         ),
         ("doctor", "doctor EXT. DROWNED QUAY - DAWN"),

@@ -13,7 +13,7 @@ from typing import Any
 
 from agents.commands.spec import CommandSpec, Param
 from agents.errors import BadRequest
-from agents.inbound import with_attached
+from agents.inbound import text_param, with_attached
 
 _REGISTRY: dict[str, CommandSpec] = {}
 
@@ -143,7 +143,11 @@ def addressed_command(
     """
     words = text.strip().lstrip("/").split()
     spec = _REGISTRY.get(words[0].lower()) if words else None
-    if spec is None or not spec.addressable:
+    if spec is None:
+        return None
+    if attached is not None and text_param(spec) is not None:
+        return parse_command(text, attached)  # '@bot doctor' with a scene attached
+    if not spec.addressable:
         return None
     rest = words[1:]
     if attached is None and spec.addressed_if is not None and not spec.addressed_if(" ".join(rest)):

@@ -398,6 +398,7 @@ SPEC = register(
                 "(S1E04 Aftermath); or the scene's text.",
                 required=False,
                 rest=True,
+                reads_file=True,
             ),
         ),
         ("shots", "shots S1E04 Aftermath", "shots S1E03 Clues"),

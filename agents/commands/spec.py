@@ -36,6 +36,9 @@ class Param:
     complete: str | None = None  # an autocomplete source the core offers (see Room.suggest)
     least: int | None = None  # bounds for an int
     most: int | None = None
+    # An attached file's text fills this parameter (a scene to doctor, a script to shoot);
+    # short arguments (a name, a topic, a query) never take a file.
+    reads_file: bool = False
 
 
 @dataclass(frozen=True)

@@ -594,6 +594,7 @@ SPEC = register(
                 f"brainstorm, or your own text (more than {NAME_WORDS} words).",
                 rest=True,
                 complete="episodes",  # offered where the platform completes; any text goes
+                reads_file=True,
             ),
             Param(
                 "length",

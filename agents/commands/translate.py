@@ -420,6 +420,7 @@ SPEC = register(
                 "The scene or dialogue; empty for the thread's last drafted scene.",
                 required=False,
                 rest=True,
+                reads_file=True,
             ),
         ),
         ("translate fr", "translate zh INT. WHEELHOUSE - NIGHT …", "translate Japanese"),
