@@ -245,3 +245,18 @@ def test_doctor_reads_an_attached_fountain_file_in_slack_and_discord(app: App) -
         for suggestion in ("INT. WHEELHOUSE - NIGHT", "Suggest: Maren", "CALDER", "Delphine"):
             assert suggestion in said, said
         assert "needs TEXT" not in said and "Nothing was saved" not in said
+
+
+def test_look_counts_a_field_as_canon_only_when_its_section_says_it(app: App) -> None:
+    """An invented detail that shares only 'with', 'from' or the name with a section is a
+    suggestion, not the bible's."""
+    from agents.commands.look import supported_by
+
+    found = app.bible.lookup(SHOW, "Maren", "character")
+    assert found is not None
+    who = next(c for c in found[1] if c.heading.endswith("Who she is"))
+    names = frozenset({"maren", "kessler", "mare"})
+    invented = "Tattoo of a swallow on her wrist from her navy years"
+    assert not supported_by(invented, who, names)
+    assert not supported_by("Maren Kessler with a stubborn look", who, names)
+    assert supported_by("Widowed captain of the Lantern, stubborn and funny when tired", who, names)

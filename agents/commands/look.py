@@ -104,9 +104,24 @@ def _plain(text: str) -> str:
     return " ".join(_PLAIN.sub(" ", text).split()).strip(" ,;.")
 
 
-def shares_a_word(text: str, chunk: Chunk) -> bool:
-    said = set(_WORDS.findall(text.lower()))
-    return bool(said & set(_WORDS.findall(chunk.text.lower())))
+_STOP = frozenset(
+    "that this with from when what which where while have been were their there they them "
+    "into onto over under about after before than then very some more most such only also "
+    "just like your yours hers him his her she he".split()
+)
+
+
+def content_words(text: str, names: frozenset[str]) -> set[str]:
+    return {w for w in _WORDS.findall(text.lower()) if w not in _STOP and w not in names}
+
+
+def supported_by(text: str, chunk: Chunk, names: frozenset[str] = frozenset()) -> bool:
+    """Does the cited section say this? Most of the field's own words (not 'with' or
+    'from', not the character's names) must be in it, and at least two of them: a field
+    that only shares a common word with its section is the model's suggestion, not canon."""
+    said = content_words(text, names)
+    found = said & content_words(chunk.text, names)
+    return len(found) >= 2 and len(found) >= 0.6 * len(said)
 
 
 def image_prompt(
@@ -178,6 +193,8 @@ async def run(call: Call) -> Reply:
         fields=", ".join(LABELS[f] for f in asked),
     )
 
+    own_names = frozenset(w for n in entity.names for w in _WORDS.findall(n.lower()))
+
     def build(data: dict[str, Any]) -> Look:
         fields: dict[str, LookField] = {}
         if facts.age is not None:
@@ -187,7 +204,7 @@ async def run(call: Call) -> Reply:
         for key in asked:
             raw = data[key]
             chunk = shown.get(raw["source"])
-            cited = chunk is not None and shares_a_word(raw["text"], chunk)
+            cited = chunk is not None and supported_by(raw["text"], chunk, own_names)
             fields[key] = LookField(
                 field=key,
                 text=raw["text"],
