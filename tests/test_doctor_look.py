@@ -12,7 +12,7 @@ import pytest
 from agents.commands.doctor import DoctorReport, distance, heading_fix
 from agents.commands.look import NEGATIVE, Look
 from agents.commands.scene import SceneDraft
-from agents.messages import Reply
+from agents.messages import Inbound, Reply
 from bot.compose import App
 from memory.history import ConversationKey
 from tests.conftest import INSTRUCTION_BITS, SHOW, ask, message, run
@@ -83,6 +83,22 @@ def test_distance_and_headings() -> None:
         assert heading_fix(good) is None, good
 
 
+def test_headings_take_en_and_em_dashes_and_est() -> None:
+    for good in (
+        "INT. LIGHTHOUSE – NIGHT",
+        "INT. LIGHTHOUSE — NIGHT",
+        "INT./EXT. THE LANTERN – CAR DECK — DAWN",
+        "EST. GULLSTONE LIGHTHOUSE - DUSK",
+        "EST. DROWNED QUAY – DAWN",
+    ):
+        assert heading_fix(good) is None, good
+    assert heading_fix("EST GULLSTONE - DUSK") == (
+        "scene heading: 'EST' should read 'EST.'",
+        "EST. GULLSTONE - DUSK",
+    )
+    assert heading_fix("INT. LIGHTHOUSE -- NIGHT")[1] == "INT. LIGHTHOUSE - NIGHT"  # type: ignore[index]
+
+
 # ---- doctor (no model) -----------------------------------------------------------------------
 def test_doctor_finds_planted_misspellings_and_a_malformed_heading(app: App) -> None:
     before = turns(app, "doc")
@@ -131,8 +147,85 @@ def test_doctor_proposes_nothing_for_a_clean_scene_and_flags_cue_problems(app: A
         p.kind == "cue" and p.line_number == 3 and p.suggestion == "TOBY" for p in report.proposals
     )
     assert (9, "cue", "MAREN") in found
-    assert any(p.line_number == 12 and "QUENTIN" in p.issue for p in report.proposals)
+    assert not any(p.line_number == 12 for p in report.proposals)  # a new character's cue
     assert (15, "name", "Quentin") in found
+
+
+ORDINARY = """EXT. DROWNED QUAY – DAWN
+
+Calmer seas ahead. Quilt on the bunk. Parka zipped.
+
+Lanterns swing. Anchors drop. Quays glisten in the fog.
+
+Kesslers have always fished here; the Kesslers' boat is moored past the Quays.
+
+MAREN
+Calmer now. Quilt's dry? The Lanterns are lit.
+
+FERRYMAN
+Last crossing.
+
+BARMAN
+Same again?
+
+PARAMEDIC
+Breathe.
+
+FISHERMAN
+Nets are up.
+
+COASTGUARD
+Stand off the rocks.
+
+EST. GULLSTONE LIGHTHOUSE - DUSK
+
+Fog rolls in.
+"""
+
+
+def test_doctor_leaves_ordinary_words_and_role_cues_alone(app: App) -> None:
+    reply = said(app, "/doctor " + ORDINARY, thread="plain")
+    report = DoctorReport.model_validate(reply.data)
+    assert report.proposals == [], report.proposals
+    assert "No corrections proposed." in reply.text
+    for wrong in ("Calder", "Quill", "Park", "names no character"):
+        assert wrong not in reply.text, reply.text
+
+
+def test_doctor_flags_a_cue_near_a_bible_name_and_not_a_new_one(app: App) -> None:
+    text = (
+        "INT. WHEELHOUSE - NIGHT\n\nMAREN KESLER\nHold on.\n\nHARBOURMASTER\nTide's up.\n\n"
+        "MAREN K\nGo.\n"
+    )
+    report = DoctorReport.model_validate(said(app, "/doctor " + text, thread="cues").data)
+    assert {p.line_number for p in report.proposals} == {3, 9}, report.proposals
+    by_line = {p.line_number: p for p in report.proposals}
+    assert by_line[3].suggestion == "KESSLER"
+    assert by_line[9].suggestion.startswith("MAREN") and "Maren Kessler is near" in (
+        by_line[9].issue
+    )
+    assert "HARBOURMASTER" not in " ".join(p.issue for p in report.proposals)
+
+
+def test_doctor_reads_an_attached_file_past_the_message_limit(app: App) -> None:
+    line = "Maren checks the ropes on the car deck, one after the other, slowly."
+    body = "INT. THE LANTERN - CAR DECK - NIGHT\n\n" + "\n".join(line for _ in range(200))
+    limit = app.room.services.config.max_message_chars
+    assert len(body) > limit  # longer than a message may be
+    scene = Inbound(name="long.fountain", mime="", size=len(body), data=body.encode())
+    event = message("/doctor", thread="long").model_copy(update={"files": [scene]})
+    reply = run(ask(app, event))[0]
+    assert reply.kind == "doctor", reply.text
+    assert DoctorReport.model_validate(reply.data).lines == 202
+
+    upload = app.room.services.config.max_upload_bytes
+    too_long = "\n".join(line for _ in range(301))
+    scene = Inbound(name="long.fountain", mime="", size=len(too_long), data=too_long.encode())
+    event = message("/doctor", thread="long2").model_copy(update={"files": [scene]})
+    reply = run(ask(app, event))[0]
+    assert reply.kind == "error", reply.text
+    assert f"at most 300 lines and {upload:,} bytes (the upload limit)" in reply.text
+    assert f"{limit:,} characters" not in reply.text
 
 
 def test_doctor_turns_continuity_flags_into_proposals(app: App) -> None:

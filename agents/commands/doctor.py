@@ -3,14 +3,17 @@
 Every finding is made by code, against the bible; the model is not used (so nothing is
 invented and a long scene costs no model time). It finds:
 
-- names and aliases the bible spells differently: a capitalised word that is not a common
-  English word (wordfreq) and is within a small Damerau-Levenshtein distance of a
-  character's or a place's name or alias (1 for names of at most 5 letters, 2 for longer;
-  same first letter; words under 4 letters only match exactly);
-- cues: a cue that names no bible character, one character speaking under two cues, and
+- names and aliases the bible spells differently: a capitalised word that is not an
+  English word (wordfreq: at the start of a sentence, where any word is capitalised,
+  even a rare word is skipped; elsewhere a word under about Zipf 2 may be a name) and is
+  within a small Damerau-Levenshtein distance of a character's or a place's name or alias
+  (1 for names of at most 5 letters, 2 for longer; same first letter; words under 4
+  letters only match exactly; a name's plural or possessive is not a misspelling);
+- cues: a cue near a bible character's name that is not it (an unknown cue near no name
+  is a new or minor character: no proposal), one character speaking under two cues, and
   action lines spelling a new character's cue differently;
-- scene headings not in ``INT./EXT. PLACE - TIME`` form, and places the bible spells
-  differently;
+- scene headings not in ``INT./EXT./EST. PLACE - TIME`` form (' - ', '–' or '—' between
+  the parts), and places the bible spells differently;
 - the deterministic continuity checks (``quick_flags``), per paragraph, so each has a line.
 
 The text is the writer's (pasted) or the thread's last ``scene`` draft.
@@ -42,7 +45,11 @@ from agents.schemas import Citation
 from memory.lexical import Entity, normalise_name
 
 MAX_LINES = 300  # a long scene or a short act; more is sent in parts
-COMMON_ZIPF = 3.5  # wordfreq's Zipf scale: 'Karen' 4.1, 'Marine' 4.5 are words; 'Maren' 2.4
+# wordfreq's Zipf scale: 'Quilt' 3.3, 'Calmer' 3.1, 'Parka' 2.8, 'Marne' 2.6, 'Maren' 2.4;
+# typos score 0 ('Delfine', 'Quentn') or little ('Marren' 1.5, a rare surname).
+CUE_ZIPF = 3.5  # a cue names a speaker: a rarer word there ('MARNE') is taken as a name
+WORD_ZIPF = 2.0  # a capitalised word mid-sentence or in a heading
+START_ZIPF = 1.6  # a sentence's first word: anything that is an English word at all
 MIN_LETTERS = 4  # shorter words ('Jan', 'Del') match a name only exactly
 QUOTE_CHARS = 70
 NAME_TYPES = ("character", "location")
@@ -95,8 +102,23 @@ def allowed(name: str) -> int:
 
 
 @lru_cache(maxsize=4096)
-def common_word(word: str) -> bool:
-    return zipf_frequency(word.lower(), "en") >= COMMON_ZIPF
+def zipf(word: str) -> float:
+    return float(zipf_frequency(word.lower(), "en"))
+
+
+def common_word(word: str, floor: float = CUE_ZIPF) -> bool:
+    return zipf(word) >= floor
+
+
+def sentence_start(line: str, at: int) -> bool:
+    """Does the word at ``at`` start a sentence (so its capital says nothing)?"""
+    before = line[:at].rstrip(" \t\"'“”‘’([*_—–-")
+    return not before or before[-1] in ".!?…:;"
+
+
+def inflected(low: str, words: set[str]) -> bool:
+    """Is ``low`` a plural or possessive of one of ``words`` ('kesslers', 'quays')?"""
+    return any(low.endswith(end) and low[: -len(end)] in words for end in ("s", "es"))
 
 
 # ---- the text as Fountain lines -----------------------------------------------------------
@@ -173,7 +195,7 @@ def heading_fix(line: str) -> tuple[str, str] | None:
     m = _IE.match(line)
     if m:
         letters = re.sub(r"[^A-Z/]", "", m.group("ie").upper())
-        ie = {"INT/EXT": "INT./EXT.", "I/E": "INT./EXT.", "EXT": "EXT.", "EST": "EXT."}.get(
+        ie = {"INT/EXT": "INT./EXT.", "I/E": "INT./EXT.", "EXT": "EXT.", "EST": "EST."}.get(
             letters, "INT."
         )
         said = m.group("ie").strip()
@@ -191,7 +213,7 @@ def heading_fix(line: str) -> tuple[str, str] | None:
             problems.append("no ' - ' before the time")
         else:
             problems.append("no time of day")
-    elif "," in rest or re.search(r"\s--+\s|[–—]|\S-\s|\s-\S", rest):
+    elif "," in rest or re.search(r"\s--+\s|\S-\s|\s-\S", rest):  # '–' and '—' are fine
         problems.append("separators should be ' - '")
     if len(parts) > 1 and rest.upper() != rest:
         problems.append("the place and time go in capitals")
@@ -298,14 +320,21 @@ def name_proposals(
         if line.role == "blank":
             continue
         seen: set[str] = set()
+        pool = check.targets if line.role != "action" else [*check.targets, *cue_words]
+        known = check.exact | {t.word.lower() for t in pool}
         for m in _WORD.finditer(line.text):
             word = re.sub(r"['’]s?$", "", m.group())
             low = word.lower()
-            if len(word) < MIN_LETTERS or low in check.exact or word in seen:
+            if len(word) < MIN_LETTERS or low in known or word in seen or inflected(low, known):
                 continue
-            if common_word(word):
+            if line.role == "cue":
+                floor = CUE_ZIPF
+            elif line.role != "heading" and sentence_start(line.text, m.start()):
+                floor = START_ZIPF
+            else:
+                floor = WORD_ZIPF
+            if common_word(word, floor):
                 continue
-            pool = check.targets if line.role != "action" else [*check.targets, *cue_words]
             found = nearest_target(word, pool)
             if not found:
                 continue
@@ -384,13 +413,17 @@ def cue_proposals(
             new.append(Target(name.title(), None))
         if all(common_word(w) for w in name.split()):
             continue  # a role ('WAITER', 'OLD MAN'), not a name
+        near = _near_character(name, check)
+        if near is None:
+            continue  # a new or minor character ('FERRYMAN', 'QUENTIN'): not a misspelling
         out.append(
             Proposal(
                 line_number=line.number,
                 line=line.text.strip(),
-                issue=f"the cue {name} names no character in the bible",
-                suggestion=f"check the spelling, or add {name.title()} to the bible",
+                issue=f"the cue {name} names no character in the bible; {near.name} is near it",
+                suggestion=f"{cue_for(near)} (or add {name.title()} to the bible)",
                 kind="cue",
+                citation=check.cited.get(near.file),
             )
         )
     for file, cues in used.items():
@@ -415,6 +448,25 @@ def cue_proposals(
                 )
             )
     return out, new, speakers
+
+
+def _near_character(cue: str, check: Checker) -> Entity | None:
+    """The bible character whose name or alias (whole, or one word of it) the cue
+    misspells: within the name-length distance, same first letter; None when none is."""
+    said = _compact(normalise_name(cue))
+    best: tuple[int, Entity] | None = None
+    for t in check.targets:
+        e = t.entity
+        if e is None or e.type != "character":
+            continue
+        for name in (t.word, *e.names):
+            target = _compact(normalise_name(name))
+            if len(target) < MIN_LETTERS or not said or said[0] != target[0]:
+                continue
+            d = distance(said, target)
+            if 0 < d <= allowed(target) and (best is None or d < best[0]):
+                best = (d, e)
+    return best[1] if best else None
 
 
 # ---- headings and places ------------------------------------------------------------------
@@ -585,13 +637,14 @@ def text_of(call: Call) -> tuple[str, str]:
             "There are no words in that text to check. Paste the scene after "
             f"{call.event.prefix}doctor. Nothing was saved."
         )
-    limit = call.services.config.max_message_chars
-    n = len(said.splitlines())
-    if n > MAX_LINES or len(said) > limit:
+    # no model reads it: an attached file is bounded by the upload limit, not the message's
+    limit = call.services.config.max_upload_bytes
+    n, size = len(said.splitlines()), len(said.encode("utf-8"))
+    if n > MAX_LINES or size > limit:
         raise BadRequest(
-            f"That text is {n} lines and {len(said):,} characters; doctor reads at most "
-            f"{MAX_LINES} lines and {limit:,} characters at a time. Send it a scene or two at "
-            "a time. Nothing was saved."
+            f"That text is {n} lines and {size:,} bytes; doctor reads at most {MAX_LINES} "
+            f"lines and {limit:,} bytes (the upload limit) at a time. Send it a scene or two "
+            "at a time. Nothing was saved."
         )
     return said.strip("\n"), "the pasted text"
 
