@@ -169,7 +169,14 @@ class TerminalRoom:
         if words and words[0].lower() == ATTACH:
             return self._attach(line.strip()[len(ATTACH) :].strip())
         msg = terminal_message(line, writer=self.writer, thread=self.thread)
-        files, self.attached = ([self.attached] if self.attached else []), None
+        files: list[Inbound] = []
+        if self.attached is not None and msg.mentions_bot:
+            files, self.attached = [self.attached], None
+        elif self.attached is not None:  # said to the room: the file waits for a command
+            self._out.print(
+                f"[dim]({escape(self.attached.name)} is still attached: it goes with your next "
+                "command or @bot message; /attach alone drops it)[/]"
+            )
         msg = msg.model_copy(
             update={
                 "show": self.show,

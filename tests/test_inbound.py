@@ -391,6 +391,9 @@ def test_terminal_attach_sends_a_file_with_the_next_message_only(room: App, tmp_
     both = run(term.send("/echotext typed words"))
     assert not both.ok and "takes one or the other" in both.text
     run(term.send(f"/attach {scene}"))
+    chatter = run(term.send("coffee, anyone?"))  # said to the room: the file waits
+    assert chatter.kind == "noted" and term.attached is not None
+    assert "my scene.fountain is still attached" in out_buf.getvalue()
     dropped = run(term.send("/attach"))
     assert dropped.text == "Dropped my scene.fountain." and term.attached is None
 
