@@ -6,16 +6,25 @@ from __future__ import annotations
 
 import io
 import re
+from types import SimpleNamespace
 
 import matplotlib.image
 import pytest
 
-from agents.arc_chart import HEIGHT_PX, WIDTH_PX, text_chart
+from agents.arc_chart import HEIGHT_PX, LABEL_CHARS, WIDTH_PX, labels, png, text_chart
 from agents.commands.arc import EMOTIONS, EmotionalArc
-from agents.commands.translate import SUPPORTED, Translation, screenplay_lines
+from agents.commands.translate import (
+    SUPPORTED,
+    Translation,
+    Unit,
+    build_lines,
+    glossary_for,
+    screenplay_lines,
+)
 from agents.messages import Reply
 from bot.compose import App
 from memory.history import ConversationKey
+from memory.lexical import Entity
 from tests.conftest import INSTRUCTION_BITS, SHOW, ask, message, run
 from tests.discord_fake import CHANNEL, bot_maker, discord_harness, interaction_payload
 from tests.slack_fake import mention, room_maker, slack_harness
@@ -63,8 +72,103 @@ def chart_rows(text: str) -> list[str]:
 def test_the_text_chart_has_one_row_per_beat_with_bars_either_side() -> None:
     chart = text_chart(["Summary 1", "Aftermath"], [-0.5, 1.0], ["fear", "joy"])
     left, right = chart.splitlines()
-    assert left.startswith("Summary 1") and "█████│ " in left and left.endswith("-0.50 fear")
+    assert left.startswith("1. Summary 1") and right.startswith("2. Aftermath")
+    assert "█████│ " in left and left.endswith("-0.50 fear")
     assert "│██████████ +1.00 joy" in right
+
+
+def test_long_beat_names_keep_their_ends_and_their_numbers() -> None:
+    night, dawn = "INT. THE LANTERN - WHEELHOUSE - NIGHT", "INT. THE LANTERN - WHEELHOUSE - DAWN"
+    long_two = "EXT. GULLSTONE LIGHTHOUSE - GALLERY - CONTINUOUS (2)"
+    shown = labels([night, dawn, long_two])
+    assert len(set(shown)) == 3
+    assert shown[0].startswith("1. ") and shown[0].endswith("- NIGHT")
+    assert shown[1].startswith("2. ") and shown[1].endswith("- DAWN")
+    assert shown[2].endswith("(2)") and "…" in shown[2]
+    assert all(len(label) <= len("3. ") + LABEL_CHARS for label in shown)
+    rows = text_chart([night, dawn], [0.2, -0.2], ["calm", "fear"]).splitlines()
+    assert "NIGHT" in rows[0] and "DAWN" in rows[1] and rows[0][:20] != rows[1][:20]
+
+
+def test_dollar_signs_in_beats_are_drawn_as_written_not_as_mathtext() -> None:
+    """'$x^$' is bad mathtext (it raised ValueError after the model ran); "$5 or $10" lost
+    its '$'. Neither is parsed now: the PNG is drawn."""
+    names = ["Toby_s $x^$ ok", "$5 or $10", "INT. THE LANTERN - WHEELHOUSE - NIGHT"]
+    data = png(
+        "Arc of $x^$",
+        names,
+        [0.1, -0.4, 0.9],
+        {"Toby $x^$": [0.2, None, -0.1]},
+        ["fear $x^$", "joy", "$"],
+    )
+    assert data.startswith(PNG_SIGNATURE)
+    image = matplotlib.image.imread(io.BytesIO(data), format="png")
+    assert image.shape[:2] == (HEIGHT_PX, WIDTH_PX)
+
+
+def _unit(masked: str) -> Unit:
+    return Unit(0, "", masked, "", tuple(re.findall(r"⟦\d+⟧", masked)))
+
+
+def test_a_long_line_has_room_for_its_whole_translation_and_a_cut_one_is_refused() -> None:
+    line = (
+        "⟦1⟧ hauls the mooring line across the deck while the fog bell rings three times "
+        "from the quay, and she counts the seconds between each ring the way her father "
+        "taught her, because the channel markers are out again and the Lantern has no "
+        "radar worth the name tonight, and nobody on the quay is answering the radio."
+    )
+    assert len(line) > 260
+    unit = _unit(line)
+    faithful = "⟦1⟧ " + "x" * 300 + " fin."  # a translation longer than the old 240 cap
+    assert unit.bound > len(faithful)
+    assert build_lines([unit], {"lines": [faithful]}).lines == [faithful]
+    cut_at_bound = "⟦1⟧ " + "y" * unit.bound
+    with pytest.raises(ValueError, match="cut short"):
+        build_lines([unit], {"lines": [cut_at_bound]})
+    with pytest.raises(ValueError, match="mid-sentence"):
+        build_lines([unit], {"lines": ["⟦1⟧ tire l'amarre sur le pont pendant que la cloche"]})
+    # a line that ends in a stop may end in any language's stop, before a closing quote
+    for ending in ("。", "？", "…", "!»", ".'"):
+        assert build_lines([_unit("Then who is L?")], {"lines": [f"Alors qui est L{ending}"]})
+    # a line without a stop of its own (a parenthetical) needs none
+    assert build_lines([_unit("quietly")], {"lines": ["doucement"]}).lines == ["doucement"]
+
+
+class _Bible:
+    def __init__(self, *entities: Entity) -> None:
+        self._entities = entities
+
+    def entities(self, show: str, entry_type: str | None, as_of: object) -> list[Entity]:
+        return list(self._entities)
+
+
+def test_the_glossary_protects_single_names_never_phrases_or_titles() -> None:
+    bible = _Bible(
+        Entity("Maren Kessler", "character", "c/m.md", ("Maren", "the captain")),
+        Entity("Jun Park", "character", "c/j.md", ("Jun", "Dr. Park")),
+        Entity("Maren and Jun", "arc", "a/mj.md", ()),
+        Entity("The Bridge", "arc", "a/b.md", ("Northwake Consortium",)),
+        Entity("Ballast", "episode", "e/105.md", ()),
+        Entity("The Anchor & Ash", "location", "p/a.md", ("Anchor and Ash", "the Anchor")),
+        Entity("The fog bell rule", "rule", "r/f.md", ("fog bell",)),
+    )
+    call = SimpleNamespace(services=SimpleNamespace(bible=bible), show="s", as_of=None)
+    text = (
+        "Maren and Jun share a look. Ballast creaks. The Bridge looms. Dr. Park waves. "
+        "MAREN waits at The Anchor & Ash, not at Anchor and Ash, as the fog bell rings."
+    )
+    glossary = glossary_for(call, text)  # type: ignore[arg-type]
+    assert {g.term for g in glossary.terms} == {
+        "Maren",
+        "Jun",
+        "Dr. Park",
+        "MAREN",
+        "The Anchor & Ash",
+    }
+    masked, _ = glossary.mask(text)
+    assert masked.startswith("⟦1⟧ and ⟦2⟧ share a look. Ballast creaks. The Bridge looms.")
+    assert "Anchor and Ash" in masked and "fog bell" in masked
+    assert glossary.unmask(masked) == text
 
 
 def test_screenplay_lines_keep_headings_cues_and_transitions_apart() -> None:
@@ -143,9 +247,13 @@ def test_slack_translate_in_a_thread_streams_progress_and_keeps_the_names(app: A
     h = run(go())
     shown = "\n".join(h.fake.shown_in("960.1"))
     uploads = [u for u in h.fake.files() if u.filename.endswith(".fountain")]
-    said = shown + "\n".join((u.data or b"").decode() for u in uploads)
+    # Only the translated screenplay counts: the fenced block or the uploaded file, never
+    # the reply's own "Names kept as the bible spells them: …" line.
+    blocks = shown.split("```")[1::2]
+    translated = "\n".join([*blocks, *((u.data or b"").decode() for u in uploads)])
+    assert "Names kept" not in translated
     for name in ("Maren", "Toby", "Calder", "Nell"):
-        assert name in said, said
+        assert name in translated, translated
     assert all(u.thread_ts == "960.1" for u in uploads)
     assert "Nothing was saved" not in shown and "<!" not in shown
 

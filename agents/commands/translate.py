@@ -7,8 +7,10 @@ go to the model, and everything else stays as written. Code keeps the names: eac
 alias of a bible entry that the text uses (as written, or in capitals) is replaced by a
 token (⟦1⟧) before the model sees it, the grammar makes each translated line carry its
 tokens in order, and code puts the text's own spelling back. A line that comes back without
-its tokens is retried, then the translation is refused, so no name goes missing. Long
-scenes go section by section, and each finished section is reported as progress.
+its tokens, or cut short (a stretch as long as the grammar allows, or a sentence left
+without its closing stop), is retried, then the translation is refused, so no name and no
+half sentence goes missing. Long scenes go section by section, and each finished section
+is reported as progress.
 """
 
 from __future__ import annotations
@@ -63,6 +65,9 @@ _CUE_LIKE = re.compile(r"^[^a-z]*[A-Z][^a-z]*$")
 _TRANSITION = re.compile(r"^[A-Z .']+TO:$")
 _TOKEN = re.compile(r"⟦\d+⟧")
 _LETTER = re.compile(r"[^\W\d_]")
+_CLOSERS = "\"'”’)]»」』"  # may follow a sentence's stop
+_STOPS = ".!?…。！？｡"  # a sentence's stop, in the languages offered
+NOT_NAMES = frozenset({"episode", "arc"})  # titles: the translation translates them
 
 Kind = Literal["heading", "cue", "parenthetical", "dialogue", "action", "kept", "blank"]
 
@@ -141,8 +146,18 @@ class Unit:
 
     @property
     def bound(self) -> int:
-        """At most this many characters between two tokens of the translation."""
-        return min(2 * len(self.masked) + 20, 240)
+        """At most this many characters between two tokens of the translation: room for a
+        translation three times as long as the line, however long the line. A stretch that
+        reaches it was cut by the grammar, and is refused (see ``build_lines``)."""
+        return 3 * len(self.masked) + 40
+
+    @property
+    def ends_a_sentence(self) -> bool:
+        return _ends_a_sentence(self.masked)
+
+
+def _ends_a_sentence(text: str) -> bool:
+    return text.strip().rstrip(_CLOSERS + " ").endswith(tuple(_STOPS))
 
 
 def _split_line(line: Line) -> tuple[str, str, str]:
@@ -180,16 +195,27 @@ class Glossary:
         return _TOKEN.sub(lambda m: spelled[m.group(0)], text)
 
 
+def is_proper_name(name: str) -> bool:
+    """A name with no lowercase word: 'Maren', 'Dr. Park', 'The Anchor & Ash'. Not 'the
+    captain', "Maren's daughter" or 'Anchor and Ash': a phrase with a lowercase word holds
+    words the translation must translate."""
+    words = name.split()
+    firsts = [m.group(0) for m in map(_LETTER.search, words) if m]
+    return len(name) > 1 and bool(firsts) and not any(c.islower() for c in firsts)
+
+
 def glossary_for(call: Call, text: str) -> Glossary:
-    """The bible's names and aliases (every kind of entry) that the text uses, as the bible
-    spells them or in capitals. Only proper names count (first and last word capitalised):
-    'the captain' and "Maren's daughter" are words the translation should translate."""
+    """The bible's names and aliases that the text uses, as the bible spells them or in
+    capitals: characters, places and other entries, each name alone and only a proper name
+    (``is_proper_name``). Episode and arc titles are not names ('Ballast', 'The Bridge'):
+    the translation translates them."""
     entries: dict[str, tuple[str, str]] = {}
     for entity in call.services.bible.entities(call.show, None, call.as_of):
+        if entity.type in NOT_NAMES:
+            continue
         for name in entity.names:
             name = name.strip()
-            words = name.split()
-            if len(name) > 1 and words[0][:1].isupper() and words[-1][:1].isupper():
+            if is_proper_name(name):
                 for spelled in (name, name.upper()):
                     entries.setdefault(spelled, (entity.name, entity.type))
     if not entries:
@@ -265,6 +291,10 @@ def build_lines(units: Sequence[Unit], data: dict[str, Any]) -> SectionLines:
     for unit, line in zip(units, lines, strict=True):
         if tuple(_TOKEN.findall(line)) != unit.tokens:
             raise ValueError("a translated line lost a name")
+        if any(len(stretch) >= unit.bound for stretch in _TOKEN.split(line)):
+            raise ValueError("a translated line was cut short")
+        if unit.ends_a_sentence and not _ends_a_sentence(line):
+            raise ValueError("a translated line stops mid-sentence")
     return SectionLines(lines=[" ".join(line.split()) for line in lines])
 
 
