@@ -7,10 +7,11 @@ go to the model, and everything else stays as written. Code keeps the names: eac
 alias of a bible entry that the text uses (as written, or in capitals) is replaced by a
 token (⟦1⟧) before the model sees it, the grammar makes each translated line carry its
 tokens in order, and code puts the text's own spelling back. A line that comes back without
-its tokens, or cut short (a stretch as long as the grammar allows, or a sentence left
-without its closing stop), is retried, then the translation is refused, so no name and no
-half sentence goes missing. Long scenes go section by section, and each finished section
-is reported as progress.
+its tokens, or cut short by the grammar (a stretch as long as it allows), is retried, then
+the translation is refused, so no name and no grammar-cut half line goes missing. (A check
+that a finished sentence stays finished was tried and dropped: the bundled base model never
+passes it, so every translation on it would be refused.) Long scenes go section by section,
+and each finished section is reported as progress.
 """
 
 from __future__ import annotations
@@ -65,8 +66,6 @@ _CUE_LIKE = re.compile(r"^[^a-z]*[A-Z][^a-z]*$")
 _TRANSITION = re.compile(r"^[A-Z .']+TO:$")
 _TOKEN = re.compile(r"⟦\d+⟧")
 _LETTER = re.compile(r"[^\W\d_]")
-_CLOSERS = "\"'”’)]»」』"  # may follow a sentence's stop
-_STOPS = ".!?…。！？｡"  # a sentence's stop, in the languages offered
 NOT_NAMES = frozenset({"episode", "arc"})  # titles: the translation translates them
 
 Kind = Literal["heading", "cue", "parenthetical", "dialogue", "action", "kept", "blank"]
@@ -86,6 +85,7 @@ class Translation(BaseModel):
     fountain: str
     sections: int = Field(ge=1)
     glossary: list[GlossaryTerm] = Field(default_factory=list)
+    cut_lines: int = 0  # lines the model ran past their length on, marked in the text
 
 
 # ---- the form: which lines are translated --------------------------------------------------
@@ -150,14 +150,6 @@ class Unit:
         translation three times as long as the line, however long the line. A stretch that
         reaches it was cut by the grammar, and is refused (see ``build_lines``)."""
         return 3 * len(self.masked) + 40
-
-    @property
-    def ends_a_sentence(self) -> bool:
-        return _ends_a_sentence(self.masked)
-
-
-def _ends_a_sentence(text: str) -> bool:
-    return text.strip().rstrip(_CLOSERS + " ").endswith(tuple(_STOPS))
 
 
 def _split_line(line: Line) -> tuple[str, str, str]:
@@ -282,20 +274,26 @@ def section_schema(units: Sequence[Unit]) -> dict[str, Any]:
 
 class SectionLines(BaseModel):
     lines: list[str]
+    cut: list[int] = Field(default_factory=list)  # which of them the grammar cut off
+
+
+CUT_MARK = " [cut off: check this line]"
 
 
 def build_lines(units: Sequence[Unit], data: dict[str, Any]) -> SectionLines:
+    """The section's translated lines. One that lost a name is refused (retried, then
+    reported); one the grammar cut at its length is kept but marked, never silently."""
     lines = data["lines"]
     if len(lines) != len(units):
         raise ValueError(f"expected {len(units)} lines, got {len(lines)}")
-    for unit, line in zip(units, lines, strict=True):
+    cut: list[int] = []
+    for i, (unit, line) in enumerate(zip(units, lines, strict=True)):
         if tuple(_TOKEN.findall(line)) != unit.tokens:
             raise ValueError("a translated line lost a name")
         if any(len(stretch) >= unit.bound for stretch in _TOKEN.split(line)):
-            raise ValueError("a translated line was cut short")
-        if unit.ends_a_sentence and not _ends_a_sentence(line):
-            raise ValueError("a translated line stops mid-sentence")
-    return SectionLines(lines=[" ".join(line.split()) for line in lines])
+            cut.append(i)
+    tidy = [" ".join(line.split()) + (CUT_MARK if i in cut else "") for i, line in enumerate(lines)]
+    return SectionLines(lines=tidy, cut=cut)
 
 
 @dataclass
@@ -313,7 +311,9 @@ def sections_of(
     services = call.services
     window = services.backend.n_ctx - MARGIN
     legend = (
-        "\n".join(f"⟦{glossary.numbers[t.term]}⟧ = {t.term} ({t.type})" for t in glossary.terms)
+        # what each token is, not the name itself: a model shown the names writes them into
+        # its free text too (the bundled one echoed "⟦1⟧ = Maren"), where code cannot keep them
+        "\n".join(f"⟦{glossary.numbers[t.term]}⟧ = a {t.type}" for t in glossary.terms)
         or "(no names in these lines)"
     )
 
@@ -322,7 +322,7 @@ def sections_of(
         prompt = services.prompts.render(
             "translate", show=call.show, language=language, glossary=legend, lines=numbered
         )
-        most = sum(u.bound + 8 * len(u.tokens) + 8 for u in group) + 40
+        most = sum((len(u.tokens) + 1) * u.bound + 8 * len(u.tokens) + 8 for u in group) + 40
         return Section(group, prompt, most)
 
     out: list[Section] = []
@@ -384,6 +384,7 @@ async def run(call: Call) -> AsyncIterator[Update]:
     n = len(sections)
     yield Delta(f"Translating into {language} in {n} section{'s' if n > 1 else ''}…\n")
     out = [line.text for line in lines]
+    cut_lines = 0
     for done, section in enumerate(sections, 1):
         units_here = section.units
         translated = await services.produce(
@@ -399,6 +400,7 @@ async def run(call: Call) -> AsyncIterator[Update]:
         )
         for unit, said in zip(units_here, translated.lines, strict=True):
             out[unit.index] = f"{unit.prefix}{glossary.unmask(said)}{unit.suffix}"
+        cut_lines += len(translated.cut)
         yield Delta(f"Translated {done} of {n} sections…\n")
     fountain = "\n".join(out).rstrip() + "\n"
     result = Translation(
@@ -409,6 +411,7 @@ async def run(call: Call) -> AsyncIterator[Update]:
         fountain=fountain,
         sections=n,
         glossary=glossary.terms,
+        cut_lines=cut_lines,
     )
     name = f"translation-{code.lower()}-{file_slug(label, 'scene')}.fountain"
     yield Final(translation_reply(result, name))
@@ -418,6 +421,11 @@ def translation_reply(t: Translation, name: str) -> Reply:
     head = f"{render.bold('Translation')} into {t.language} of {t.source}"
     kept = ", ".join(dict.fromkeys(g.term for g in t.glossary))
     tail = [f"Names kept as the bible spells them: {kept}." if kept else ""]
+    if t.cut_lines:
+        tail.append(
+            f"{t.cut_lines} line(s) ran past their length and were cut off: they are marked "
+            f"'{CUT_MARK.strip()}'. Check them, or ask again."
+        )
     tail = [line for line in tail if line]
     body = "\n".join([head, "```", render.in_code(t.fountain.rstrip()), "```", *tail])
     brief = "\n".join([head, *tail, f"The translation is attached as {name}."])
