@@ -7,6 +7,7 @@ requests); every test gets its own data dir, Chroma store and thread database.
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 import shutil
 import socket
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rich.console import Console
 
 from agents.llm.llama import LlamaEngine
 from agents.llm.model_files import assemble_bundled
@@ -213,6 +215,52 @@ async def ask(app: App, msg: Message) -> tuple[Reply, list[str]]:
 
 
 INSTRUCTION_BITS = ("You are", "Rules:", "Base every statement", "assistant", "asks:")
+LABEL = re.compile(r"\[[^\[\]]+\.md > [^\[\]]+\]")
+
+
+def assert_clean(reply: Reply, cited: set[str], prompt_bits: Sequence[str] = ()) -> None:
+    """What a writing-desk reply must not hold: its prompt's own words (the shared ones and
+    ``prompt_bits``, that command's), citation labels it was not given, or a ping."""
+    for bit in (*INSTRUCTION_BITS, "Answer in JSON", *prompt_bits):
+        assert bit not in reply.text, bit
+    assert set(LABEL.findall(reply.text)) <= cited
+    assert "<!" not in reply.text and "@everyone" not in reply.text
+
+
+def history_turns(app: App, thread: str) -> int:
+    """How many turns the terminal thread of ``message`` holds (bad input must add none)."""
+    return len(app.room.services.history.turns(message("", thread=thread).key, SHOW))
+
+
+class NoEmbedder:
+    """For rooms that never read a bible: an embedding asked for anyway is all zeros."""
+
+    def embed(
+        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
+    ) -> np.ndarray:
+        return np.zeros((len(texts), 384), dtype=np.float32)
+
+
+def modelless_app(tmp_path: Path, **overrides: object) -> App:
+    """A room with no model and no bible, for tests of routing, files and rendering."""
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        data_dir=tmp_path / "data",
+        default_show="",
+        **overrides,  # type: ignore[arg-type]
+    )
+    return build_app(settings, engine=ScriptedBackend("unused"), embedder=NoEmbedder())
+
+
+def consoles(width: int = 200) -> tuple[Console, io.StringIO, Console, io.StringIO]:
+    """Terminal output and errors, captured (no colour, no highlighting, no wrapping)."""
+    out, err = io.StringIO(), io.StringIO()
+    return (
+        Console(file=out, width=width, soft_wrap=True, highlight=False),
+        out,
+        Console(file=err, width=width, soft_wrap=True, highlight=False),
+        err,
+    )
 
 
 def assert_trustworthy(answer: Answer) -> None:

@@ -23,14 +23,13 @@ from agents.commands.translate import (
 )
 from agents.messages import Reply
 from bot.compose import App
-from memory.history import ConversationKey
 from memory.lexical import Entity
-from tests.conftest import INSTRUCTION_BITS, SHOW, ask, message, run
+from tests.conftest import SHOW, ask, assert_clean, history_turns, message, run
 from tests.discord_fake import CHANNEL, bot_maker, discord_harness, interaction_payload
 from tests.slack_fake import mention, room_maker, slack_harness
 
+DESK_BITS = ("quoted material", "⟦")  # the arc and translate prompts; no name token
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-LABEL = re.compile(r"\[[^\[\]]+\.md > [^\[\]]+\]")
 EP104 = "[episodes/ep104_undertow.md > 104 — Undertow > {}]"
 SCENE = """INT. THE LANTERN - WHEELHOUSE - NIGHT
 
@@ -50,17 +49,6 @@ Nell waits for Maren on the quay."""
 
 def said(app: App, text: str, thread: str = "desk2") -> tuple[Reply, list[str]]:
     return run(ask(app, message(text, thread=thread)))
-
-
-def turns(app: App, thread: str) -> int:
-    key = ConversationKey("terminal", "local", "writers", thread)
-    return len(app.room.services.history.turns(key, SHOW))
-
-
-def assert_clean(reply: Reply, cited: set[str]) -> None:
-    for bit in (*INSTRUCTION_BITS, "Answer in JSON", "quoted material", "⟦"):
-        assert bit not in reply.text, bit
-    assert set(LABEL.findall(reply.text)) <= cited
 
 
 def chart_rows(text: str) -> list[str]:
@@ -198,7 +186,7 @@ def test_arc_of_episode_4_uses_its_own_beats_and_draws_a_png(app: App) -> None:
     assert png.data.startswith(PNG_SIGNATURE)
     image = matplotlib.image.imread(io.BytesIO(png.data), format="png")
     assert image.shape[:2] == (HEIGHT_PX, WIDTH_PX)
-    assert_clean(reply, labels)
+    assert_clean(reply, labels, DESK_BITS)
 
 
 def test_discord_arc_with_character_lines_attaches_the_png(app: App) -> None:
@@ -281,7 +269,7 @@ def test_translate_keeps_names_cues_and_headings_and_shows_progress(app: App) ->
     [file] = reply.files
     assert file.name.endswith(".fountain") and file.data.decode() == t.fountain
     assert t.fountain in reply.text.replace("\u02cb", "`") + "\n"
-    assert_clean(reply, set())
+    assert_clean(reply, set(), DESK_BITS)
 
 
 # ---- bad input: a message, and nothing written ------------------------------------------------
@@ -301,11 +289,11 @@ def test_translate_keeps_names_cues_and_headings_and_shows_progress(app: App) ->
 def test_bad_input_is_refused_with_its_message_and_nothing_is_written(
     app: App, text: str, expected: str
 ) -> None:
-    before = turns(app, "bad2")
+    before = history_turns(app, "bad2")
     reply, _ = said(app, text, thread="bad2")
     assert reply.kind == "error" and expected in reply.text, reply.text
     assert "Traceback" not in reply.text and not reply.files
-    assert turns(app, "bad2") == before
+    assert history_turns(app, "bad2") == before
 
 
 def test_help_lists_the_languages_and_examples(app: App) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import sqlite3
 from pathlib import Path
 
@@ -35,12 +34,12 @@ from bot.slack_render import mrkdwn
 from bot.slack_render import split as slack_split
 from memory.episodes import Episode
 from memory.history import ConversationKey, HistoryStore, Turn
-from tests.conftest import INSTRUCTION_BITS, SHOW, ask, message, run
+from tests.conftest import SHOW, ask, assert_clean, history_turns, message, run
 from tests.discord_fake import CHANNEL, bot_maker, discord_harness, interaction_payload
 from tests.slack_fake import mention, room_maker, slack_harness
 
+DESK_BITS = ("quoted material", "Who speaks")  # the scene and shots prompts
 SCENE = "/scene Maren finds Toby's phone in the wheelhouse with Maren, Jun"
-LABEL = re.compile(r"\[[^\[\]]+\.md > [^\[\]]+\]")
 
 
 def said(app: App, text: str, thread: str = "desk") -> tuple[Reply, list[str]]:
@@ -54,14 +53,6 @@ def parsed(text: str) -> list[object]:
 def character_cues(app: App) -> dict[str, str]:
     """Every cue a bible character may speak under, with the character's name."""
     return {cue_for(e): e.name for e in app.bible.entities(SHOW, "character")}
-
-
-def assert_clean(reply: Reply, cited: set[str]) -> None:
-    """What must be absent: the prompt's own words and labels the command was not given."""
-    for bit in (*INSTRUCTION_BITS, "Answer in JSON", "quoted material", "Who speaks"):
-        assert bit not in reply.text, bit
-    assert set(LABEL.findall(reply.text)) <= cited
-    assert "<!" not in reply.text and "@everyone" not in reply.text
 
 
 # ---- pure parts ----------------------------------------------------------------------------
@@ -123,7 +114,7 @@ def test_scene_then_shots_in_one_thread(app: App) -> None:
     }
     assert voices == spoke_with_notes and voices
     assert f"```fountain\n{draft.fountain.rstrip()}\n```" in reply.text
-    assert_clean(reply, voices | {c.label for c in draft.sources})
+    assert_clean(reply, voices | {c.label for c in draft.sources}, DESK_BITS)
     [scene_file] = reply.files
     assert scene_file.when_long and scene_file.name.endswith(".fountain")
     assert scene_file.data.decode() == draft.fountain and reply.brief
@@ -149,7 +140,7 @@ def test_scene_then_shots_in_one_thread(app: App) -> None:
     assert table[0] == list(COLUMNS)
     assert table[1:] == [[spreadsheet_safe(cell) for cell in row] for row in rows(shots)]
     assert reply.table is not None and len(reply.table.rows) == len(shots.shots)
-    assert_clean(reply, set())
+    assert_clean(reply, set(), DESK_BITS)
 
 
 def test_shots_from_an_episode_section_cite_it_and_cast_only_bible_names(app: App) -> None:
@@ -160,7 +151,7 @@ def test_shots_from_an_episode_section_cite_it_and_cast_only_bible_names(app: Ap
     assert [c.label for c in shots.sources] == [label]
     names = {e.name for e in app.bible.entities(SHOW, "character")}
     assert all(set(s.cast) <= names for s in shots.shots)
-    assert_clean(reply, {label})
+    assert_clean(reply, {label}, DESK_BITS)
 
 
 def test_scene_with_a_name_the_bible_lacks_writes_it_as_new_and_says_so(app: App) -> None:
@@ -175,11 +166,6 @@ def test_scene_with_a_name_the_bible_lacks_writes_it_as_new_and_says_so(app: App
 
 
 # ---- bad input: a message, and nothing written --------------------------------------------
-def turns(app: App, thread: str) -> int:
-    key = ConversationKey("terminal", "local", "writers", thread)
-    return len(app.room.services.history.turns(key, SHOW))
-
-
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -200,11 +186,11 @@ def turns(app: App, thread: str) -> int:
 def test_bad_input_is_refused_with_its_message_and_nothing_is_written(
     app: App, text: str, expected: str
 ) -> None:
-    before = turns(app, "bad")
+    before = history_turns(app, "bad")
     reply, _ = said(app, text, thread="bad")
     assert reply.kind == "error" and expected in reply.text, reply.text
     assert "Traceback" not in reply.text
-    assert turns(app, "bad") == before and not reply.files
+    assert history_turns(app, "bad") == before and not reply.files
 
 
 def test_a_later_episode_is_hidden_from_a_room_breaking_an_earlier_one(app: App) -> None:

@@ -5,8 +5,6 @@ with its message and nothing written to the thread."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from agents.commands.doctor import DoctorReport, distance, heading_fix
@@ -14,12 +12,20 @@ from agents.commands.look import NEGATIVE, Look
 from agents.commands.scene import SceneDraft
 from agents.messages import Inbound, Reply
 from bot.compose import App
-from memory.history import ConversationKey
-from tests.conftest import INSTRUCTION_BITS, SHOW, ask, message, run
+from tests.conftest import (
+    INSTRUCTION_BITS,
+    LABEL,
+    SHOW,
+    ask,
+    assert_clean,
+    history_turns,
+    message,
+    run,
+)
 from tests.discord_fake import BOT, CHANNEL, bot_maker, discord_harness, message_payload
 from tests.slack_fake import mention, room_maker, slack_harness
 
-LABEL = re.compile(r"\[[^\[\]]+\.md > [^\[\]]+\]")
+LOOK_BITS = ("quoted data", 'give "none"')  # the look prompt
 MAREN_FILE = "characters/maren_kessler.md"
 
 PLANTED = """INT WHEELHOUSE NIGHT
@@ -56,18 +62,6 @@ def said(app: App, text: str, thread: str = "doc") -> Reply:
     return run(ask(app, message(text, thread=thread)))[0]
 
 
-def turns(app: App, thread: str) -> int:
-    key = ConversationKey("terminal", "local", "writers", thread)
-    return len(app.room.services.history.turns(key, SHOW))
-
-
-def assert_clean(reply: Reply, cited: set[str]) -> None:
-    for bit in (*INSTRUCTION_BITS, "Answer in JSON", "quoted data", 'give "none"'):
-        assert bit not in reply.text, bit
-    assert set(LABEL.findall(reply.text)) <= cited
-    assert "<!" not in reply.text and "@everyone" not in reply.text
-
-
 # ---- pure parts ----------------------------------------------------------------------------
 def test_distance_and_headings() -> None:
     assert distance("marren", "maren") == 1 and distance("marne", "maren") == 1
@@ -101,7 +95,7 @@ def test_headings_take_en_and_em_dashes_and_est() -> None:
 
 # ---- doctor (no model) -----------------------------------------------------------------------
 def test_doctor_finds_planted_misspellings_and_a_malformed_heading(app: App) -> None:
-    before = turns(app, "doc")
+    before = history_turns(app, "doc")
     reply = said(app, "/doctor " + PLANTED)
     assert reply.kind == "doctor", reply.text
     report = DoctorReport.model_validate(reply.data)
@@ -125,8 +119,8 @@ def test_doctor_finds_planted_misspellings_and_a_malformed_heading(app: App) -> 
         reply.text
     )
     assert "nothing was changed" in reply.text
-    assert_clean(reply, {c.label for c in reply.citations})
-    assert turns(app, "doc") == before + 2  # the ask and the reply
+    assert_clean(reply, {c.label for c in reply.citations}, LOOK_BITS)
+    assert history_turns(app, "doc") == before + 2  # the ask and the reply
 
 
 def test_doctor_proposes_nothing_for_a_clean_scene_and_flags_cue_problems(app: App) -> None:
@@ -250,7 +244,7 @@ def test_doctor_checks_the_threads_scene(app: App) -> None:
         assert p.line == lines[p.line_number - 1].strip()
     # code wrote the heading and the cues: none of them is a proposal
     assert not [p for p in report.proposals if p.kind in ("heading", "cue")], report.proposals
-    assert_clean(reply, {c.label for c in reply.citations})
+    assert_clean(reply, {c.label for c in reply.citations}, LOOK_BITS)
 
 
 @pytest.mark.parametrize(
@@ -266,11 +260,11 @@ def test_doctor_checks_the_threads_scene(app: App) -> None:
 def test_bad_input_gets_a_message_and_nothing_is_written(
     app: App, text: str, expected: str
 ) -> None:
-    before = turns(app, "bad")
+    before = history_turns(app, "bad")
     reply = said(app, text, thread="bad")
     assert reply.kind == "error" and expected in reply.text, reply.text
     assert "Nothing was saved" in reply.text and "Traceback" not in reply.text
-    assert turns(app, "bad") == before
+    assert history_turns(app, "bad") == before
 
 
 def test_an_unknown_name_offers_the_nearest(app: App) -> None:
@@ -307,7 +301,7 @@ def test_look_cites_the_bible_and_marks_suggestions(app: App) -> None:
     for bit in (*INSTRUCTION_BITS, "JSON", "excerpt", "source", "\n"):
         assert bit not in look.image_prompt, bit
     assert look.negative_prompt == NEGATIVE and "no image is generated" in reply.text
-    assert_clean(reply, maren)
+    assert_clean(reply, maren, LOOK_BITS)
 
 
 # ---- an attached .fountain file, through the Slack and Discord fakes ---------------------------

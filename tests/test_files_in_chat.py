@@ -16,34 +16,30 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
-import io
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 from rich.console import Console
 
 from agents import render
 from agents.commands import CommandSpec, Param, register, unregister
 from agents.commands.spec import Call
-from agents.llm.scripted import ScriptedBackend
 from agents.messages import Attachment, Reply, Table
 from bot import cli, exports
 from bot.attachments import outgoing
-from bot.compose import App, build_app
+from bot.compose import App
 from bot.discord_render import split as discord_split
-from bot.settings import Settings
 from bot.slack_files import MAX_COLUMNS, MAX_ROWS, posts, table_blocks
 from bot.slack_render import mrkdwn
 from bot.slack_render import split as slack_split
 from bot.terminal import TerminalRoom
-from tests.conftest import run
+from tests.conftest import consoles, modelless_app, run
 from tests.discord_fake import (
     BOT,
     CHANNEL,
@@ -147,23 +143,9 @@ def commands() -> Iterator[None]:
         unregister(FILEPRIVATE.name)
 
 
-class NoEmbedder:
-    """Nothing here reads the bible; an embedding asked for anyway is all zeros."""
-
-    def embed(
-        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
-    ) -> np.ndarray:
-        return np.zeros((len(texts), 384), dtype=np.float32)
-
-
 @pytest.fixture
 def room(tmp_path: Path, commands: None) -> Iterator[App]:
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        data_dir=tmp_path / "data",
-        default_show="",
-    )
-    app = build_app(settings, engine=ScriptedBackend("unused"), embedder=NoEmbedder())
+    app = modelless_app(tmp_path)
     yield app
     app.close()
 
@@ -468,16 +450,6 @@ def test_discord_refused_file_keeps_the_reply_and_tells_the_writer(room: App) ->
 
 
 # ---- the terminal and `writersroom ask` -------------------------------------------------------
-def consoles() -> tuple[Console, io.StringIO, Console, io.StringIO]:
-    out, err = io.StringIO(), io.StringIO()
-    return (
-        Console(file=out, width=160, soft_wrap=True, highlight=False),
-        out,
-        Console(file=err, width=160, soft_wrap=True, highlight=False),
-        err,
-    )
-
-
 def saved_paths(text: str) -> list[Path]:
     return [Path(line.removeprefix("saved: ")) for line in text.splitlines() if "saved: " in line]
 
@@ -486,7 +458,7 @@ def test_terminal_saves_every_file_under_exports_and_never_overwrites(
     room: App, tmp_path: Path
 ) -> None:
     folder = tmp_path / "exports"
-    out, out_buf, err, err_buf = consoles()
+    out, out_buf, err, err_buf = consoles(160)
     term = TerminalRoom(
         room.room, show="", writer="dana", thread="t", out=out, err=err, exports=folder
     )
@@ -503,7 +475,7 @@ def test_terminal_saves_every_file_under_exports_and_never_overwrites(
 
 
 def test_terminal_shows_a_table_as_a_table_under_the_brief(room: App, tmp_path: Path) -> None:
-    out, out_buf, err, _ = consoles()
+    out, out_buf, err, _ = consoles(160)
     term = TerminalRoom(
         room.room, show="", writer="dana", thread="t", out=out, err=err, exports=tmp_path / "e"
     )
@@ -522,7 +494,7 @@ def test_terminal_says_when_a_file_cannot_be_saved_and_leaves_nothing(
 ) -> None:
     blocked = tmp_path / "exports"
     blocked.write_text("a file where the folder should be")
-    out, out_buf, err, err_buf = consoles()
+    out, out_buf, err, err_buf = consoles(160)
     term = TerminalRoom(
         room.room, show="", writer="dana", thread="t", out=out, err=err, exports=blocked
     )

@@ -12,29 +12,24 @@ no model and no bible (the command needs neither).
 from __future__ import annotations
 
 import codecs
-import io
 import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
-from rich.console import Console
 
 from agents.commands import CommandSpec, Param, addressed_command, get_command, register, unregister
 from agents.commands.registry import parse_command
 from agents.commands.spec import Call
 from agents.errors import BadRequest
 from agents.inbound import one_file, text_of, with_attached
-from agents.llm.scripted import ScriptedBackend
 from agents.messages import Inbound, Reply
 from bot import cli
-from bot.compose import App, build_app
-from bot.settings import Settings
+from bot.compose import App
 from bot.slack_download import trusted_host
 from bot.terminal import TerminalRoom
-from tests.conftest import run
+from tests.conftest import consoles, modelless_app, run
 from tests.discord_fake import (
     BOT,
     CHANNEL,
@@ -180,25 +175,12 @@ ECHO = CommandSpec(
 WANT = f"got {len(READ)} chars; first line: {FIRST}"
 
 
-class NoEmbedder:
-    def embed(
-        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
-    ) -> np.ndarray:
-        return np.zeros((len(texts), 384), dtype=np.float32)
-
-
 @pytest.fixture
 def room(tmp_path: Path) -> Iterator[App]:
     register(ECHO)
     RAN.clear()
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        data_dir=tmp_path / "data",
-        default_show="",
-        max_upload_bytes=LIMIT,
-        max_message_chars=1000,  # shorter than a file may be
-    )
-    app = build_app(settings, engine=ScriptedBackend("unused"), embedder=NoEmbedder())
+    # the message limit is shorter than a file may be
+    app = modelless_app(tmp_path, max_upload_bytes=LIMIT, max_message_chars=1000)
     try:
         yield app
     finally:
@@ -355,16 +337,6 @@ def test_discord_mention_with_an_attachment_runs_the_command_on_its_text(room: A
     ids = list(h.fake.attached)
     assert h.fake.downloads == ids[:2]
     assert "test-token" not in json.dumps([c for c in h.fake.calls], default=str)
-
-
-def consoles() -> tuple[Console, io.StringIO, Console, io.StringIO]:
-    out, err = io.StringIO(), io.StringIO()
-    return (
-        Console(file=out, width=200, soft_wrap=True, highlight=False),
-        out,
-        Console(file=err, width=200, soft_wrap=True, highlight=False),
-        err,
-    )
 
 
 def test_terminal_attach_sends_a_file_with_the_next_message_only(room: App, tmp_path: Path) -> None:

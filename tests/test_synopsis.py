@@ -24,7 +24,16 @@ from bot.settings import Settings
 from memory.embeddings import MiniLMEmbedder
 from memory.history import ConversationKey
 from memory.ledger import Actor, Pitch
-from tests.conftest import INSTRUCTION_BITS, SHOW, ask, message, run, scripted_app
+from tests.conftest import (
+    INSTRUCTION_BITS,
+    LABEL,
+    SHOW,
+    ask,
+    history_turns,
+    message,
+    run,
+    scripted_app,
+)
 
 UNDERTOW = "episodes/ep104_undertow.md"
 TOPIC = "what the fog bell means to Maren after Toby's death"
@@ -40,7 +49,6 @@ PROMPT_BITS = (
     "Answer in JSON",
     "The pitches, by label",
 )
-LABELS = re.compile(r"\[[^\[\]]+\.md > [^\[\]]+\]")
 PASTED = (
     "Maren finds an unlisted crate on the car deck during the last crossing. Toby swears it "
     "belongs to a passenger, but Maren sees him signal the lighthouse. She keeps the crate."
@@ -50,10 +58,6 @@ PASTED = (
 def said(app: App, text: str, thread: str, author: str = "dana", **kw: object) -> Reply:
     msg = message(text, thread=thread, author=author).model_copy(update=kw)
     return run(ask(app, msg))[0]
-
-
-def turns(app: App, thread: str) -> int:
-    return len(app.room.services.history.turns(message("", thread=thread).key, SHOW))
 
 
 def shown(app: App, file: str) -> set[str]:
@@ -72,7 +76,7 @@ def assert_synopsis(reply: Reply, shown: set[str], kind: str, length: str) -> Sy
         if kind in ("episode", "arc"):
             assert sentence.sources, sentence  # every statement about canon is cited
     body = reply.text.partition("**Continuity:**")[0]  # flags cite the facts they rest on
-    assert set(LABELS.findall(body)) <= shown
+    assert set(LABEL.findall(body)) <= shown
     assert not re.search(r"\b[SP]\d+\b", reply.text)  # the model's labels never show
     for bit in PROMPT_BITS:
         assert bit not in reply.text, bit
@@ -160,7 +164,7 @@ def test_an_episode_synopsis_cites_only_that_episode(app: App) -> None:
     result = assert_synopsis(reply, shown(app, UNDERTOW), "episode", "paragraph")
     assert result.target == "S1E04 Undertow" and 1 <= len(result.sentences) <= 5
     assert result.credits == []
-    assert turns(app, "t-ep") == 2  # the ask and the synopsis
+    assert history_turns(app, "t-ep") == 2  # the ask and the synopsis
     logline = said(app, "/synopsis Undertow logline", "t-ep")
     result = assert_synopsis(logline, shown(app, UNDERTOW), "episode", "logline")
     assert result.target == "S1E04 Undertow" and len(result.sentences) == 1
@@ -215,7 +219,7 @@ def test_bad_targets_are_explained_and_save_nothing(app: App) -> None:
         assert reply.kind == "error" and needle in reply.text, (text[:40], reply.text)
         assert "Traceback" not in reply.text
     assert "Episodes: S1E01 Night Crossing" in said(app, "/synopsis S1E09", "t-bad").text
-    assert turns(app, "t-bad") == 0 and app.room.services.history.count() == 0
+    assert history_turns(app, "t-bad") == 0 and app.room.services.history.count() == 0
 
 
 def test_a_later_episode_is_refused_as_of_the_rooms_episode(app: App) -> None:
@@ -227,14 +231,14 @@ def test_a_later_episode_is_refused_as_of_the_rooms_episode(app: App) -> None:
     for reply in (by_code, by_title):
         assert "Undertow" not in reply.text.replace("'Undertow'", "")  # its title is not told
         assert "S1E03 Fog Bell" in reply.text and "S1E05" not in reply.text
-    assert turns(app, "t-early") == 0
+    assert history_turns(app, "t-early") == 0
 
 
 def test_a_thread_with_nothing_said_has_nothing_to_summarise(app: App) -> None:
     open_brainstorm(app, "bs-empty")
     reply = said(app, "/synopsis thread", "bs-empty")
     assert reply.kind == "error" and "nothing to summarise in this thread" in reply.text
-    assert turns(app, "bs-empty") == 0
+    assert history_turns(app, "bs-empty") == 0
 
 
 # ---- given sentences (a scripted model): crediting, the checks, continuity -------------------
