@@ -1,0 +1,135 @@
+"""A screenplay as the room reads and writes it, whatever the file was: Fountain or Final
+Draft. Readers (``fountain_in``, ``fdx_in``) make one; writers (``fountain_out``,
+``fdx_out``) take one. No library type crosses this line, so a library can be swapped by
+changing one reader.
+
+A script is a flat list of paragraphs, as both formats store it. Dual dialogue is marked on
+the second speech's cue (``dual``), as Fountain's caret marks it; notes and boneyard are
+not paragraphs: they are the writers' own asides, never canon, and readers drop them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    HEADING = "heading"
+    ACTION = "action"
+    CHARACTER = "character"
+    PARENTHETICAL = "parenthetical"  # text without its brackets
+    DIALOGUE = "dialogue"
+    LYRIC = "lyric"
+    TRANSITION = "transition"
+    SECTION = "section"  # an outline heading: act, sequence ('#' in Fountain)
+    SYNOPSIS = "synopsis"  # an outline note under a section or scene ('=' in Fountain)
+    PAGE_BREAK = "page_break"
+
+
+@dataclass(frozen=True)
+class Para:
+    """One paragraph. ``dual``: this cue's speech sits beside the speech before it.
+    ``number``: a scene number the writer fixed ('12A'). ``level``: a section's depth."""
+
+    kind: Kind
+    text: str = ""
+    dual: bool = False
+    centered: bool = False
+    number: str = ""
+    level: int = 0
+
+
+@dataclass(frozen=True)
+class Script:
+    title: str = ""
+    # Title-page fields as written ('Credit', 'Author', 'Draft date'), keys kept as given.
+    title_page: dict[str, str] = field(default_factory=dict)
+    paras: tuple[Para, ...] = ()
+
+
+# Cue extensions a writer adds after the name: (V.O.), (O.S.), (CONT'D), (PRE-LAP)...
+_EXTENSION = re.compile(r"\s*\(([^()]*)\)\s*$")
+
+
+def split_cue(cue: str) -> tuple[str, tuple[str, ...]]:
+    """'MAREN (V.O.) (CONT'D)' -> ('MAREN', ('V.O.', "CONT'D")); a forced cue's '@' and a
+    dual cue's '^' are gone already. Curly apostrophes are made straight."""
+    name = " ".join(cue.replace("\u2019", "'").split()).rstrip("^ ")
+    found: list[str] = []
+    while (m := _EXTENSION.search(name)) and m.start() > 0:
+        found.insert(0, " ".join(m.group(1).split()))
+        name = name[: m.start()].rstrip()
+    return name, tuple(found)
+
+
+@dataclass(frozen=True)
+class Speech:
+    """A cue and what it says: (kind, text) for each parenthetical, dialogue or lyric."""
+
+    cue: str  # as written, extensions included
+    name: str  # without extensions
+    extensions: tuple[str, ...]
+    parts: tuple[tuple[Kind, str], ...]
+    dual: bool = False
+
+    @property
+    def lines(self) -> list[str]:
+        """What is said (dialogue and sung lyrics), in order."""
+        return [text for kind, text in self.parts if kind in (Kind.DIALOGUE, Kind.LYRIC)]
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A heading and the paragraphs under it, up to the next heading; ``heading`` is ''
+    for what comes before the first heading (a cold open written without one)."""
+
+    heading: str
+    number: str
+    paras: tuple[Para, ...]
+
+    def speeches(self) -> list[Speech]:
+        return list(speeches(self.paras))
+
+    def action(self) -> list[str]:
+        return [p.text for p in self.paras if p.kind is Kind.ACTION and p.text.strip()]
+
+
+def speeches(paras: Sequence[Para]) -> Iterator[Speech]:
+    """Each cue with the parentheticals, dialogue and lyrics that follow it."""
+    cue: Para | None = None
+    parts: list[tuple[Kind, str]] = []
+    for p in [*paras, Para(Kind.ACTION)]:
+        if cue is not None and p.kind in (Kind.PARENTHETICAL, Kind.DIALOGUE, Kind.LYRIC):
+            parts.append((p.kind, p.text))
+            continue
+        if cue is not None:
+            name, ext = split_cue(cue.text)
+            yield Speech(cue.text, name, ext, tuple(parts), cue.dual)
+            cue, parts = None, []
+        if p.kind is Kind.CHARACTER:
+            cue = p
+
+
+def scenes(script: Script) -> list[Scene]:
+    """The script cut at its headings; text before the first heading is a scene only when
+    it holds something other than outline marks and page breaks."""
+    out: list[Scene] = []
+    heading, number = "", ""
+    body: list[Para] = []
+    quiet = {Kind.SECTION, Kind.SYNOPSIS, Kind.PAGE_BREAK}
+
+    def close() -> None:
+        if heading or any(p.kind not in quiet for p in body):
+            out.append(Scene(heading, number, tuple(body)))
+
+    for p in script.paras:
+        if p.kind is Kind.HEADING:
+            close()
+            heading, number, body = p.text, p.number, []
+        else:
+            body.append(p)
+    close()
+    return out
