@@ -7,9 +7,9 @@ file fills (``Param.reads_file``: doctor's and translate's TEXT, shots' SCENE, a
 synopsis's TARGET, continuity's TEXT), and needs no code of its own. A name, a topic or a
 query never takes a file.
 
-Text is UTF-8 (a BOM is dropped), UTF-16 with a BOM, or, failing UTF-8, Windows-1252 (what
-Word and older Windows tools save), accepted only where the result has no control
-characters. Anything else (an image, a PDF, a Word file, bytes with NULs) is refused with
+Text is UTF-8 (a BOM is dropped), UTF-16 (with a BOM, or without one where every other
+byte is NUL), or, failing UTF-8, Windows-1252 (what Word and older Windows tools save),
+accepted only where the result has no control characters. Anything else (an image, a PDF, a Word file, bytes with NULs) is refused with
 what it looks like and what to attach instead.
 """
 
@@ -66,25 +66,53 @@ def too_big(name: str, size: int, max_bytes: int) -> BadRequest:
     )
 
 
-def _decode(data: bytes) -> str | None:
-    """The text of ``data`` by its BOM, else as UTF-8, else as Windows-1252; None where no
-    reading gives text without control characters."""
+def _utf16_order(data: bytes) -> str | None:
+    """'utf-16-le' or 'utf-16-be' for UTF-16 text saved without a BOM (Windows tools do):
+    mostly-ASCII text then has a NUL in every other byte, on one side only."""
+    if len(data) < 4 or len(data) % 2:
+        return None
+    even, odd = data[0::2].count(0), data[1::2].count(0)
+    half = len(data) // 2
+    if odd > 0.3 * half and even == 0:
+        return "utf-16-le"
+    if even > 0.3 * half and odd == 0:
+        return "utf-16-be"
+    return None
+
+
+def decode(data: bytes) -> tuple[str, str] | None:
+    """(text, the encoding it was read as) by a BOM, else as UTF-8, else as UTF-16 without
+    a BOM, else as Windows-1252; None where no reading gives text without control
+    characters (an image, a binary file)."""
     if data.startswith(codecs.BOM_UTF8):
-        candidates = [("utf-8-sig", data)]
+        candidates = ["utf-8-sig"]
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        candidates = [("utf-16", data)]
+        candidates = ["utf-16"]
     elif b"\x00" in data:
-        return None  # UTF-16 without a BOM, or binary: neither is read as text
+        order = _utf16_order(data)
+        if order is None:
+            return None  # binary: NULs that are not UTF-16's
+        candidates = [order]
     else:
-        candidates = [("utf-8", data), ("cp1252", data)]
-    for encoding, raw in candidates:
+        candidates = ["utf-8", "cp1252"]
+    for encoding in candidates:
         try:
-            text = raw.decode(encoding)
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
         if not _CONTROL.search(text):
-            return text
+            return text, ENCODING_NAMES[encoding]
     return None
+
+
+ENCODING_NAMES = {
+    "utf-8-sig": "UTF-8",
+    "utf-8": "UTF-8",
+    "utf-16": "UTF-16",
+    "utf-16-le": "UTF-16",
+    "utf-16-be": "UTF-16",
+    "cp1252": "Windows-1252",
+}
 
 
 def text_of(inbound: Inbound, max_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> str:
@@ -102,10 +130,10 @@ def text_of(inbound: Inbound, max_bytes: int = DEFAULT_MAX_UPLOAD_BYTES) -> str:
     for magic, what in MAGIC:
         if data.startswith(magic):
             raise _not_text(name, what)
-    text = _decode(data)
-    if text is None:
+    decoded = decode(data)
+    if decoded is None:
         raise _not_text(name, "a binary file (or text in an encoding I cannot read)")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = decoded[0].replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise BadRequest(f"{name} is empty: {WHAT_TO_ATTACH} {NOTHING_SAVED}")
     return text

@@ -70,10 +70,12 @@ def refusal(file: Inbound, max_bytes: int = LIMIT) -> str:
         codecs.BOM_UTF8 + SCENE.encode("utf-8"),
         codecs.BOM_UTF16_LE + SCENE.encode("utf-16-le"),
         codecs.BOM_UTF16_BE + SCENE.encode("utf-16-be"),
+        SCENE.encode("utf-16-le"),  # Windows tools save UTF-16 without a BOM too
+        SCENE.encode("utf-16-be"),
     ],
-    ids=["utf-8", "utf-8-bom", "utf-16-le", "utf-16-be"],
+    ids=["utf-8", "utf-8-bom", "utf-16-le", "utf-16-be", "utf-16-le-no-bom", "utf-16-be-no-bom"],
 )
-def test_text_of_reads_utf8_and_utf16_with_their_boms(data: bytes) -> None:
+def test_text_of_reads_utf8_and_utf16(data: bytes) -> None:
     text = text_of(inbound(data), LIMIT)
     assert text == SCENE.replace("\r\n", "\n")
     assert "\ufeff" not in text and "\r" not in text  # no BOM, no carriage returns
@@ -95,9 +97,10 @@ def test_text_of_reads_windows_1252_only_when_that_gives_text() -> None:
         (PDF, "a PDF"),
         (b"PK\x03\x04\x14\x00\x06\x00word/document.xml", "a ZIP archive"),
         (b"INT. HOUSE - DAY\x00\x00\x00\x01\x02 more", "a binary file"),
-        ("INT. HOUSE - DAY".encode("utf-16-le"), "a binary file"),  # UTF-16 with no BOM
+        # NULs on both sides: not UTF-16 text
+        ("INT. HOUSE - DAY".encode("utf-32-le"), "a binary file"),
     ],
-    ids=["png", "jpeg", "pdf", "docx", "nul", "utf16-no-bom"],
+    ids=["png", "jpeg", "pdf", "docx", "nul", "utf32"],
 )
 def test_text_of_refuses_binaries_saying_what_they_look_like(data: bytes, what: str) -> None:
     said = refusal(inbound(data, name="draft.bin"))
