@@ -11,7 +11,6 @@ once take turns instead of deleting each other's sections.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
+from agents.bible_folder import writable_folder
 from agents.canon_reconcile import PROMOTED_DIR, PROVENANCE, Reconciled, content_hash, reconcile
 from agents.errors import BadRequest, RoomError
 from agents.messages import Reply
@@ -123,7 +123,7 @@ class CanonEditor:
         self._read_only = [p.resolve() for p in read_only]
         self._lock = threading.Lock()  # one change to a bible folder at a time
 
-    def _check_allowed(
+    def check_allowed(
         self, actor: Actor, allowed: bool, show: str, action: str, target: str
     ) -> None:
         if allowed:
@@ -134,25 +134,13 @@ class CanonEditor:
             "Ask your showrunner, who can promote it (the bot's admin sets who may)."
         )
 
+    @property
+    def read_only(self) -> list[Path]:
+        """Folders no change to canon may write into (the bundled sample)."""
+        return list(self._read_only)
+
     def _folder(self, show: str) -> Path:
-        folder = self._bible.source_dir(show)
-        if folder is None or not folder.is_dir():
-            raise BadRequest(
-                f"I don't know where the {show} bible's files are, so I can't add to it. "
-                f"Re-ingest it once with: writersroom bible ingest DIR --show {show}"
-            )
-        if any(folder == p or p in folder.parents for p in self._read_only):
-            raise BadRequest(
-                f"The {show} bible is the bundled sample in the program's own folder, which "
-                "is read-only here. Ingest a copy of it from a folder of your own."
-            )
-        if not os.access(folder, os.W_OK):
-            # The folder's path is the server's business, never a chat reply's.
-            raise BadRequest(
-                f"The bot cannot write to the {show} bible folder, so nothing changed. Ask "
-                "whoever runs the bot to let it write there."
-            )
-        return folder
+        return writable_folder(self._bible, show, self._read_only, "add to it")
 
     def reconcile(self, show: str) -> Reconciled | None:
         """The start-up check of ``agents.canon_reconcile`` for a show whose bible folder the
@@ -169,7 +157,7 @@ class CanonEditor:
         self, actor: Actor, allowed: bool, show: str, target: str | None, bs: Brainstorm | None
     ) -> Reply:
         """``allowed``: the core's decision that ``actor`` may edit canon (agents.access)."""
-        self._check_allowed(actor, allowed, show, "add", target or "")
+        self.check_allowed(actor, allowed, show, "add", target or "")
         today = datetime.now(UTC).date().isoformat()
         draft = self._draft(actor.name, show, (target or "").strip().lower(), bs, today)
         folder = self._folder(show)
@@ -239,7 +227,7 @@ class CanonEditor:
 
     # ---- undo ---------------------------------------------------------------------------------
     def undo(self, actor: Actor, allowed: bool, show: str) -> Reply:
-        self._check_allowed(actor, allowed, show, "undo", "")
+        self.check_allowed(actor, allowed, show, "undo", "")
         folder = self._folder(show)
         with self._lock, hold(folder):
             last = self._ledger.promotions.last(show)

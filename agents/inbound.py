@@ -9,8 +9,8 @@ query never takes a file.
 
 Text is UTF-8 (a BOM is dropped), UTF-16 (with a BOM, or without one where every other
 byte is NUL), or, failing UTF-8, Windows-1252 (what Word and older Windows tools save),
-accepted only where the result has no control characters. Anything else (an image, a PDF, a Word file, bytes with NULs) is refused with
-what it looks like and what to attach instead.
+accepted only where the result has no control characters. Anything else (an image, a PDF,
+a Word file, bytes with NULs) is refused with what it looks like and what to attach instead.
 """
 
 from __future__ import annotations

@@ -152,25 +152,29 @@ class Room:
             for value in event.args.values():  # typed text; an attached file has its own limit
                 if isinstance(value, str) and value.strip():
                     self._check_text(value)
-            return spec, commands.validate_args(spec, event.args, self._attached(event))
+            return spec, commands.validate_args(spec, event.args, self._attached(event, spec))
         assert isinstance(event, Message)
         if event.files and not event.text.strip():
             return None  # a file without words: see _dispatch
         text = self._check_text(event.text)
+        words = text.split()
+        first = words[0].lower().lstrip("/") if words else ""
+        named = next((c for c in commands.commands() if c.name == first), None)
         if text.startswith("/"):
-            return commands.parse_command(text, self._attached(event))
+            return commands.parse_command(text, self._attached(event, named))
         if event.mentions_bot:
             # A file is read only for a command that takes one; a question that comes with a
             # screenshot is answered, and its file left alone.
-            first = text.split()[0].lower() if text.split() else ""
-            named = next((c for c in commands.commands() if c.name == first), None)
             takes = named is not None and text_param(named) is not None
-            return commands.addressed_command(text, self._attached(event) if takes else None)
+            return commands.addressed_command(text, self._attached(event, named) if takes else None)
         return None
 
-    def _attached(self, event: RoomEvent) -> str | None:
+    def _attached(self, event: RoomEvent, spec: CommandSpec | None) -> str | None:
         """The text of the one file the event carries (bounded by the upload limit, not the
-        message limit: commands refuse what their model cannot read); None without one."""
+        message limit: commands refuse what their model cannot read); None without one, and
+        for a command that reads its files itself (``takes_files``)."""
+        if spec is not None and spec.takes_files:
+            return None
         return one_file(event.files, self.services.config.max_upload_bytes)
 
     @property

@@ -71,6 +71,21 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = bsub.add_parser("ingest", help="load a folder of Markdown files into a show's bible")
     ingest.add_argument("directory", help="folder of .md files with YAML front matter")
     ingest.add_argument("--show", required=True, help="show name, like lantern-line")
+    imp = bsub.add_parser(
+        "import",
+        help="file a script (.fountain, .fdx) into a show's bible as an episode",
+        description="Write an episode file (one section per scene: heading, action, who is "
+        "in it, first lines), a stub for each new speaking character, and appears_in for the "
+        "bible's characters who appear; then re-ingest. Importing the same script again "
+        "changes nothing. Hand-written files are never overwritten.",
+    )
+    imp.add_argument("script", metavar="SCRIPT", help="a .fountain or .fdx file")
+    imp.add_argument("--show", required=True, help="show name, like lantern-line")
+    imp.add_argument(
+        "--episode",
+        metavar="EPISODE",
+        help="which episode it is (S2E01, 201); default: the title page's or file name's",
+    )
     search = bsub.add_parser("search", help="search a show's bible")
     search.add_argument("query", nargs="+")
     search.add_argument("--show", help="show name (default: WR_DEFAULT_SHOW)")
@@ -196,6 +211,13 @@ def _bible(args: argparse.Namespace, settings: Settings, out: Console, err: Cons
             report = compose.ingest(settings, Path(args.directory), args.show, progress)
         print_report(report, err)
         return EXIT_OK if report.chunks or not report.skipped else EXIT_FAIL
+    if args.bible_command == "import":
+        with progress_bars(err, enabled=err.is_terminal) as progress:
+            done = compose.import_script(
+                settings, Path(args.script), args.show, args.episode, progress
+            )
+        print_import(done, err)
+        return EXIT_OK
     query = " ".join(args.query)
     _, hits = compose.search(settings, args.show, query, max(1, args.k))
     if args.json:
@@ -203,6 +225,20 @@ def _bible(args: argparse.Namespace, settings: Settings, out: Console, err: Cons
         return EXIT_OK
     out.print(escape(render.search(query, hits)), soft_wrap=True)
     return EXIT_OK
+
+
+def print_import(done: compose.Imported, err: Console) -> None:
+    plan = done.plan
+    err.print(
+        f"Imported {escape(done.file)} ({done.loaded.format}, read as {done.loaded.encoding}) "
+        f"into [green]{done.show}[/] as {plan.episode.code} “{escape(plan.title)}”: "
+        f"{plan.scenes} scenes."
+    )
+    for change in plan.changes:
+        err.print(f"  {change.action:9} {escape(change.rel)}  ({escape(change.what)})")
+    for why in plan.skipped:
+        err.print(f"  [yellow]skipped[/]   {escape(why)}")
+    print_report(done.ingest, err)
 
 
 def _ideas(args: argparse.Namespace, settings: Settings, err: Console) -> int:

@@ -28,6 +28,7 @@ from agents.llm.server_info import key_in_clear
 from agents.llm.server_probe import check_json_schema
 from agents.prompts import Prompts
 from agents.room import Room
+from agents.script_import.apply import Imported, ScriptImporter
 from agents.services import RoomConfig, Services
 from agents.shows import ShowResolver, load_show_map
 from bot.settings import Settings
@@ -464,6 +465,31 @@ def ingest(settings: Settings, directory: Path, show: str, progress: ProgressFn)
     bible = open_bible(settings)
     try:
         return bible.ingest(directory, show_slug(show), progress)
+    finally:
+        bible.close()
+
+
+def import_script(
+    settings: Settings, path: Path, show: str, episode: str | None, progress: ProgressFn
+) -> Imported:
+    """``writersroom bible import``: a script file into a show's bible folder, re-ingested.
+    Only the first bytes past the size limit are read, so a huge file costs nothing."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            data = handle.read(settings.max_upload_bytes + 1)
+    except OSError as exc:
+        raise NotFound(f"cannot read {path}: {exc.strerror or type(exc).__name__}") from exc
+    bible = open_bible(settings)
+    try:
+        slug = show_slug(show)
+        ensure_sample_show(settings, bible, slug)
+        if not bible.has_show(slug):
+            raise UnknownShow(slug, bible.shows())
+        importer = ScriptImporter(bible, read_only=[settings.sample_bible])
+        return importer.run(
+            slug, path.name, data, settings.max_upload_bytes, episode, progress, size
+        )
     finally:
         bible.close()
 

@@ -26,6 +26,7 @@ from agents.commands import (  # noqa: F401  (each module registers its command)
     unvote,
     wrap,
     canon,
+    import_script,
     show,
     episode,
     help,

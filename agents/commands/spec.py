@@ -84,6 +84,9 @@ class CommandSpec:
     brainstorm_only: bool = False  # works only inside a brainstorm thread
     private: bool = False  # the reply goes to the asker only (where the platform can)
     notes_as_of: bool = True  # the room heads the reply with the episode it reasons as of
+    # Reads the attached file itself, as bytes (a Final Draft script is XML in any encoding):
+    # the room leaves ``event.files`` to the handler instead of reading them as text.
+    takes_files: bool = False
 
     @property
     def usage(self) -> str:

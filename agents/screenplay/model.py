@@ -94,7 +94,12 @@ class Scene:
         return list(speeches(self.paras))
 
     def action(self) -> list[str]:
-        return [p.text for p in self.paras if p.kind is Kind.ACTION and p.text.strip()]
+        """Action paragraphs; centred text (a title card, a caption) is not action."""
+        return [
+            p.text
+            for p in self.paras
+            if p.kind is Kind.ACTION and not p.centered and p.text.strip()
+        ]
 
 
 def speeches(paras: Sequence[Para]) -> Iterator[Speech]:

@@ -1,0 +1,1 @@
+"""Scripts into the bible: read a script, plan the files, write them and re-ingest."""

@@ -1,0 +1,68 @@
+"""Which episode a script is, and its title: from what the writer said, else the title
+page, else the file's name. Asked for rather than guessed when none of them says.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePath
+
+from agents.screenplay.model import Script
+from memory.episodes import Episode, EpisodeCodeError, episodes_in, parse_episode
+
+_QUOTED = re.compile(r"[\"“”'‘]([^\"“”]{2,80})[\"“”'’]")
+# A code at the start of a file name: s2e01_, 201-, 1x07 , ep7_
+_NAME_CODE = re.compile(
+    r"^(?:s\d{1,2}e\d{1,3}|\d{1,2}x\d{1,3}|ep\.?\d{1,4}|\d{3,4})(?=[\W_]|$)", re.I
+)
+
+
+class NoEpisode(ValueError):
+    """The episode cannot be told; the message says how to name it."""
+
+
+def episode_of(script: Script, file_name: str, given: str | None, season: int) -> Episode:
+    """``given`` (the writer's --episode) wins; else a title page's 'Episode' field or a code
+    in its text; else a code opening the file's name."""
+    if given:
+        try:
+            return parse_episode(given.strip(), season)
+        except EpisodeCodeError as exc:
+            raise NoEpisode(str(exc)) from exc
+    page = script.title_page
+    for key, value in page.items():
+        if key.lower() in ("episode", "episode number", "ep"):
+            try:
+                return parse_episode(value.strip(), season)
+            except EpisodeCodeError:
+                break
+    for value in page.values():
+        found = episodes_in(value, season)
+        if found:
+            return found[0][1]
+    stem = PurePath(file_name).stem
+    head = _NAME_CODE.match(stem)
+    if head:
+        try:
+            return parse_episode(head.group(0).replace("_", ""), season)
+        except EpisodeCodeError:
+            pass
+    raise NoEpisode(
+        "I cannot tell which episode this script is: its title page and file name name none. "
+        "Say it, like S2E01"
+    )
+
+
+def title_of(script: Script, file_name: str) -> str:
+    """A quoted title on the title page ('THE LANTERN LINE “The Lamp Room”'), else the
+    'Title' field, else the file's name without its episode code."""
+    for value in script.title_page.values():
+        quoted = _QUOTED.search(value)
+        if quoted:
+            return " ".join(quoted.group(1).split())
+    title = " ".join(script.title.split())
+    if title:
+        return title
+    stem = _NAME_CODE.sub("", PurePath(file_name).stem)
+    words = re.sub(r"[_\-.]+", " ", stem).split()
+    return " ".join(w.capitalize() for w in words) or "Untitled"
