@@ -11,6 +11,7 @@ reason canon is never paraphrased elsewhere: a writer can check every word again
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -218,6 +219,11 @@ def stub_text(name: str, cue: str, episode: Episode, title: str, lines: int) -> 
     return bible_markdown(front, name, body)
 
 
+def _ascii(text: str) -> str:
+    """'Renée' -> 'Renee', so a file name keeps the word whole ('renee.md', not 'ren-e.md')."""
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
 def _count(lines: int) -> str:
     return f"{lines} line" if lines == 1 else f"{lines} lines"
 
@@ -262,7 +268,7 @@ def plan_import(
     taken.add(rel)
     for cue, lines in cast.new.items():
         name = display_name(cue)
-        stub = _free(f"{CHARACTERS_DIR}/{slugify(name) or 'character'}.md", taken)
+        stub = _free(f"{CHARACTERS_DIR}/{slugify(_ascii(name)) or 'character'}.md", taken)
         taken.add(stub)
         made = stub_text(name, cue, episode, title, lines)
         changes.append(Change(stub, "created", made, f"new character {name} ({_count(lines)})"))
@@ -276,7 +282,7 @@ def plan_import(
 
 
 def _episode_file(episode: Episode, title: str) -> str:
-    return f"{episode.code.lower()}-{slugify(title, words=6) or 'episode'}.md"
+    return f"{episode.code.lower()}-{slugify(_ascii(title), words=6) or 'episode'}.md"
 
 
 def _change(rel: str, text: str, by_rel: dict[str, Entry], what: str) -> Change:
