@@ -26,6 +26,7 @@ from memory.episodes import Episode
 from tests.conftest import SAMPLE, SHOW, ask, message, run
 from tests.discord_fake import BOT, CHANNEL, bot_maker, discord_harness, message_payload
 from tests.slack_fake import mention, room_maker, slack_harness
+from tests.test_terminal_and_cli import cli
 
 LIMIT = 64 * 1024
 SMALL = """Title: The Lantern Line “Low Water”
@@ -354,3 +355,35 @@ def test_discord_attachment_import_by_a_canon_editor(room: App) -> None:
     said = run(go())
     assert any("Imported low_water.fountain" in s and "S2E03" in s for s in said), said
     assert (folder_of(room) / "characters/wren.md").exists()
+
+
+# ---- the command line ----------------------------------------------------------------------
+def test_cli_bible_import_reports_on_stderr_and_exits_by_outcome(
+    settings: Settings, bible_copy: Path, tmp_path: Path
+) -> None:
+    script = tmp_path / "s2e03_low_water.fountain"
+    script.write_bytes(SMALL.encode())
+    assert cli(settings, "bible", "ingest", str(bible_copy), "--show", "copy-show").returncode == 0
+    done = cli(settings, "bible", "import", str(script), "--show", "copy-show")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""  # the report is for people: stderr, as ingest's is
+    assert "into copy-show as S2E03 “Low Water”: 2 scenes" in done.stderr
+    assert "created   episodes/s2e03-low-water.md" in done.stderr
+    assert "updated   characters/maren_kessler.md" in done.stderr
+    assert "Ingested show copy-show" in done.stderr
+    assert (bible_copy / "characters/wren.md").exists()
+
+    files = {p: p.read_bytes() for p in sorted(bible_copy.rglob("*")) if p.is_file()}
+    bomb = tmp_path / "bomb.fdx"
+    bomb.write_bytes(BOMB)
+    for args in (
+        (str(bomb), "--show", "copy-show"),
+        (str(script), "--show", "copy-show", "--episode", "S2Ex"),
+        (str(tmp_path / "missing.fdx"), "--show", "copy-show"),
+    ):
+        bad = cli(settings, "bible", "import", *args)
+        assert bad.returncode == 1 and bad.stderr.startswith("error: "), bad.stderr
+        assert "Traceback" not in bad.stderr
+    assert {p: p.read_bytes() for p in sorted(bible_copy.rglob("*")) if p.is_file()} == files
+    usage = cli(settings, "bible", "import", str(script))
+    assert usage.returncode == 2 and "--show" in usage.stderr

@@ -32,11 +32,12 @@ class ScriptImport(BaseModel):
     skipped: list[str] = Field(default_factory=list)
 
 
-def the_file(files: list[Inbound]) -> Inbound:
+def the_file(files: list[Inbound], addressed_as: str) -> Inbound:
     if not files:
         raise BadRequest(
-            "Attach the script (.fountain or .fdx) to the message that says import, like: "
-            f"import S2E01 with the file attached. {NOTHING}"
+            "Attach the script (.fountain or .fdx) to a message that says "
+            f"`{addressed_as} import` (or `{addressed_as} import S2E01` to name the episode). "
+            f"A slash command cannot carry a file. {NOTHING}"
         )
     if len(files) > 1:
         names = ", ".join(f.name for f in files)
@@ -87,7 +88,7 @@ async def run(call: Call) -> Reply:
     files = list(getattr(event, "files", []))
     name = files[0].name if files else ""
     services.canon.check_allowed(event.actor, call.may_edit_canon, call.show, "import", name)
-    script = the_file(files)
+    script = the_file(files, event.addressed_as)
     importer = ScriptImporter(services.bible, services.canon.read_only)
     done = await asyncio.to_thread(
         importer.run,
