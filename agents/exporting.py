@@ -10,6 +10,7 @@ and written out by code.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,12 @@ from agents.commands.scene import SceneDraft
 from agents.commands.shots import COLUMNS, ShotList, as_csv, rows
 from agents.desk import file_slug
 from agents.errors import BadRequest
+from agents.export_choices import (
+    FORMAT_LABELS,
+    LABELS,
+    MIME,
+    WORKS,
+)
 from agents.messages import Attachment
 from agents.schemas import BeatSheet, WrapUp
 from agents.screenplay.fdx_out import write_fdx
@@ -37,26 +44,6 @@ from memory.brainstorm_log import BrainstormLog
 from memory.history import ConversationKey, HistoryStore
 from memory.ledger_file import Brainstorm
 
-WHATS = ("beats", "wrap", "scene", "shots")
-FORMATS = ("fountain", "fdx", "md", "csv")
-# CSV is a table: a shot list and a beat sheet are one, a scene and a wrap-up are not.
-WORKS: dict[str, tuple[str, ...]] = {
-    "beats": FORMATS,
-    "wrap": ("fountain", "fdx", "md"),
-    "scene": ("fountain", "fdx", "md"),
-    "shots": FORMATS,
-}
-DEFAULT_FORMAT = {"beats": "fountain", "wrap": "fountain", "scene": "fountain", "shots": "csv"}
-# Fountain has no registered type and is plain text (browsers and chat previews show it);
-# Final Draft files are XML, with no registered type of their own.
-MIME = {
-    "fountain": "text/plain",
-    "fdx": "application/xml",
-    "md": "text/markdown",
-    "csv": "text/csv",
-}
-FORMAT_LABELS = {"fountain": "Fountain", "fdx": "Final Draft", "md": "Markdown", "csv": "CSV"}
-LABELS = {"beats": "beat sheet", "wrap": "wrap-up", "scene": "scene", "shots": "shot list"}
 HISTORY_KINDS = ("beats", "scene", "shots")  # kept in the thread's history; wraps in the ledger
 _MODELS: dict[str, type[BaseModel]] = {"beats": BeatSheet, "scene": SceneDraft, "shots": ShotList}
 
@@ -142,6 +129,39 @@ def latest(
         if found:
             return max(found, key=lambda s: s.at)
     return None
+
+
+# A chat thread as links name it ('slack:C123/1700.1'): platform, channel, thread.
+THREAD_LINK = re.compile(r"^(?P<platform>[a-z]+):(?P<channel>[^/\s]+)/(?P<thread>\S+)$")
+
+
+def find_thread(
+    history: HistoryStore,
+    log: BrainstormLog | None,
+    show: str,
+    thread: str,
+    local: ConversationKey,
+) -> tuple[ConversationKey, Brainstorm | None]:
+    """The conversation a thread's name gives, and the brainstorm it holds: a brainstorm's
+    link as the ledger keeps it, a chat thread as 'platform:channel/thread' (whose workspace
+    the history knows), else ``local``, the terminal thread of that name."""
+    for bs in log.brainstorms(show) if log is not None else []:
+        key = bs.key
+        if thread in (bs.link, f"{key.platform}:{key.channel}/{key.thread}"):
+            return key, bs
+    named = THREAD_LINK.match(thread)
+    if named is None:
+        return local, log.brainstorm(local) if log is not None else None
+    keys = history.conversations(named["platform"], named["channel"], named["thread"])
+    if len(keys) > 1:
+        where = ", ".join(k.workspace for k in keys)
+        raise BadRequest(
+            f"'{thread}' names a thread in {len(keys)} workspaces ({where}), and export cannot "
+            "tell which one you mean. Nothing was exported."
+        )
+    if not keys:
+        return local, None
+    return keys[0], log.brainstorm(keys[0]) if log is not None else None
 
 
 def nothing_to_export(what: str | None, prefix: str, addressed_as: str = "@bot") -> str:

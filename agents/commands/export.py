@@ -17,17 +17,7 @@ from agents import render
 from agents.commands.registry import register
 from agents.commands.spec import Call, CommandSpec, Param
 from agents.errors import BadRequest
-from agents.exporting import (
-    DEFAULT_FORMAT,
-    FORMATS,
-    WHATS,
-    attachment,
-    check_format,
-    contents,
-    described,
-    latest,
-    nothing_to_export,
-)
+from agents.export_choices import DEFAULT_FORMAT, FORMATS, WHATS
 from agents.messages import Reply
 
 # Other words writers use for the same things.
@@ -95,6 +85,17 @@ def choices(text: str, given_format: str | None) -> tuple[str | None, str | None
 
 
 async def run(call: Call) -> Reply:
+    # The writers import the desk's result models from the command modules: loaded here,
+    # while the commands are being registered, they would import themselves.
+    from agents.exporting import (
+        attachment,
+        check_format,
+        contents,
+        described,
+        latest,
+        nothing_to_export,
+    )
+
     event, services = call.event, call.services
     what, fmt = choices(call.arg("what") or "", call.arg("format"))
     if what is not None and fmt is not None:
