@@ -267,14 +267,11 @@ def when(at: float) -> str:
 
 
 def described(stored: Stored, fmt: str, name: str) -> str:
-    """'Exported the thread's scene from 2026-11-24 03:12 UTC (1 scene, 5 lines of
-    dialogue) as Final Draft: scene-maren-finds.fdx'"""
+    """What was exported, for after the word 'Exported': "the thread's scene from
+    2026-11-24 03:12 UTC (1 scene, 5 lines of dialogue) as Final Draft: scene-x.fdx"."""
     what = (
         "the beat sheet of the brainstorm's wrap-up"
         if stored.from_wrap
         else f"the thread's {LABELS[stored.what]}"
     )
-    return (
-        f"Exported {what} from {when(stored.at)} ({contents(stored)}) as "
-        f"{FORMAT_LABELS[fmt]}: {name}"
-    )
+    return f"{what} from {when(stored.at)} ({contents(stored)}) as {FORMAT_LABELS[fmt]}: {name}"

@@ -534,7 +534,7 @@ def export_result(
             raise NotFound(where + exporting.nothing_to_export(what, "/"))
         fmt = fmt or DEFAULT_FORMAT[stored.what]
         file = exporting.attachment(stored, fmt)
-        return file, exporting.described(stored, fmt, file.name)
+        return file, "Exported " + exporting.described(stored, fmt, file.name)
     finally:
         history.close()
         if ledger is not None:

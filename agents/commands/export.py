@@ -110,7 +110,7 @@ async def run(call: Call) -> Reply:
     file = attachment(stored, fmt)
     return Reply(
         kind="export",
-        text=render.bold("Export") + ": " + described(stored, fmt, file.name),
+        text=f"{render.bold('Exported')} {described(stored, fmt, file.name)}",
         result=Exported(
             what=stored.what,
             format=fmt,
