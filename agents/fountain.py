@@ -23,7 +23,8 @@ _HEADING = re.compile(
 )
 _TIME = re.compile(r"^(?P<place>.+?)\s*(?:[-–—]+|,)\s*(?P<time>[A-Za-z][A-Za-z ']*)$")
 _FORCED = re.compile(r"^\.(?=[A-Za-z0-9])(?P<rest>.+)$")
-_CUE_LIKE = re.compile(r"^[^a-z]*[A-Z][^a-z]*$")
+# All capitals with a letter: read as a cue (or, ending in TO:, as a transition).
+CUE_LIKE = re.compile(r"^[^a-z]*[A-Z][^a-z]*$")
 
 
 @dataclass(frozen=True)
@@ -105,28 +106,39 @@ def split_scenes(text: str) -> list[SceneText]:
     return scenes
 
 
-def _inert(text: str) -> str:
+def inert(text: str) -> str:
     """One line with no Fountain markup that spans lines: a boneyard ('/*') or a note
     ('[[') would hide the rest of the draft in a screenwriting app."""
     return " ".join(text.split()).replace("/*", "/ *").replace("[[", "[ [")
 
 
+def reads_as_markup(line: str) -> bool:
+    """Would a reader take this action line for something else: a heading, a cue or a
+    transition (all capitals), a lyric, synopsis, section, centred text or forced element?"""
+    if parse_heading(line) or CUE_LIKE.match(line):
+        return True
+    return line.startswith(("@", "~", "=", "#", ">", "[[", "/*", ".", "!"))
+
+
 def _action(text: str) -> str:
     """An action paragraph that no reader takes for a heading, a cue or a transition."""
-    text = _inert(text)
-    risky = parse_heading(text) or _CUE_LIKE.match(text) or text.startswith(("@", "~", "=", "#"))
-    return f"!{text}" if risky or text.startswith((">", "[[", "/*", ".", "!")) else text
+    text = inert(text)
+    return f"!{text}" if reads_as_markup(text) else text
+
+
+def leading_aside(line: str) -> tuple[str, str]:
+    """('beat', 'I know.') for '(beat) I know.': a line of dialogue that opens with '(...)'
+    is read as a parenthetical in Fountain, so writers put it on a line of its own."""
+    lead = re.match(r"^\(([^)]*)\)\s*(.*)$", line)
+    return (lead.group(1), lead.group(2)) if lead else ("", line)
 
 
 def _dialogue(text: str, parenthetical: str) -> tuple[str, str]:
     """A line that opens with '(...)' has its own parenthetical: it is moved above it."""
-    text = _inert(text)
-    lead = re.match(r"^\(([^)]*)\)\s*(.*)$", text)
-    if lead:
-        parenthetical = parenthetical or lead.group(1)
-        text = lead.group(2)
+    aside, text = leading_aside(inert(text))
+    parenthetical = parenthetical or aside
     line = text.lstrip("(~").lstrip() or "…"  # '~' would make the line a lyric
-    return line, _inert(parenthetical).strip("()").strip()
+    return line, inert(parenthetical).strip("()").strip()
 
 
 def _cue(cue: str) -> str:

@@ -84,8 +84,16 @@ class RoomEvent(BaseModel):
         """A command from a channel, outside any thread, belongs to the writer's own history
         in that channel, so one writer's loglines never become another's context."""
         if not self.thread:
-            self.thread = f"command-{self.author_id or self.author}"
+            self.thread = self.own_key.thread
         return self
+
+    @property
+    def own_key(self) -> ConversationKey:
+        """The writer's own command history in this channel: where a command given outside
+        any thread (Slack's `/wr scene`) keeps its result, while its reply may sit in a
+        thread where the writer then asks for shots or an export."""
+        thread = f"command-{self.author_id or self.author}"
+        return ConversationKey(self.platform, self.workspace, self.channel, thread)
 
     @property
     def actor(self) -> Actor:

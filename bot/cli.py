@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +19,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from agents import render
+from agents.export_choices import FORMATS, WHATS
+from agents.exporting import UnusableFormat
 from agents.messages import Final, Message, Reply
 from bot import compose, model_cli
 from bot.progress import progress_bars
@@ -99,6 +102,30 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--show", required=True, help="show name, like lantern-line")
     export.add_argument("-o", "--output", help="write to this file instead of stdout")
 
+    export = sub.add_parser(
+        "export",
+        help="write a thread's latest beat sheet, wrap-up, scene or shot list as a file",
+        description="Write a thread's latest beat sheet, wrap-up, scene or shot list as "
+        "Fountain, Final Draft (fdx), Markdown (md) or CSV (shot lists and beat sheets). Reads "
+        "the room's history only: no model is loaded.",
+    )
+    export.add_argument("--show", help="show name (default: WR_DEFAULT_SHOW)")
+    export.add_argument(
+        "--thread",
+        default="main",
+        help="a terminal thread's name, or a chat thread as platform:channel/thread or its "
+        "brainstorm's link (default: main)",
+    )
+    export.add_argument(
+        "--what", choices=WHATS, help="what to export (default: the thread's newest of these)"
+    )
+    export.add_argument(
+        "--format", choices=FORMATS, help="file format (default: fountain; csv for shot lists)"
+    )
+    export.add_argument(
+        "-o", "--output", metavar="FILE", help="write to FILE ('-' or none: standard output)"
+    )
+
     backup = sub.add_parser(
         "backup",
         help="back up the data dir (history, ideas ledger, room state, bible folders) into DIR",
@@ -159,6 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _bible(args, settings, out, err)
         if args.command == "ideas":
             return _ideas(args, settings, err)
+        if args.command == "export":
+            return _export(args, settings, err)
         if args.command == "backup":
             return _backup(args, settings, err)
         if args.command == "restore":
@@ -249,6 +278,42 @@ def _ideas(args: argparse.Namespace, settings: Settings, err: Console) -> int:
     else:
         sys.stdout.write(text)
     return EXIT_OK
+
+
+def _export(args: argparse.Namespace, settings: Settings, err: Console) -> int:
+    """The file on standard output (bytes, as written: an .fdx is UTF-8 XML) or in FILE,
+    written whole or not at all; what it is on standard error."""
+    try:
+        file, said = compose.export_result(settings, args.show, args.thread, args.what, args.format)
+    except UnusableFormat as exc:
+        err.print(f"error: {escape(str(exc))}")
+        return EXIT_USAGE
+    if args.output in (None, "-"):
+        sys.stdout.flush()
+        sys.stdout.buffer.write(file.data)
+        sys.stdout.buffer.flush()
+        err.print(escape(said))
+        return EXIT_OK
+    target = Path(args.output)
+    try:
+        write_whole(target, file.data)
+    except OSError as exc:
+        err.print(
+            f"error: could not write {escape(str(target))}: {escape(exc.strerror or str(exc))}"
+        )
+        return EXIT_FAIL
+    err.print(f"{escape(said)}; written to {escape(str(target))}")
+    return EXIT_OK
+
+
+def write_whole(target: Path, data: bytes) -> None:
+    """``data`` in ``target``, replacing it only once all of it is written."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _backup(args: argparse.Namespace, settings: Settings, err: Console) -> int:

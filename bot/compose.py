@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
+from agents import exporting
 from agents.access import Access
 from agents.agent import AgentConfig, CanonAgent
 from agents.canon_editor import CanonEditor
 from agents.canon_reconcile import Reconciled
+from agents.export_choices import DEFAULT_FORMAT
 from agents.extract import Extractor
 from agents.llm.base import ModelBackend
 from agents.llm.catalogue import Catalogue, ModelCatalogueError, UnknownModel, load_catalogue
@@ -26,12 +28,14 @@ from agents.llm.model_files import ModelFileError, resolve_model
 from agents.llm.served import ServedBackend
 from agents.llm.server_info import key_in_clear
 from agents.llm.server_probe import check_json_schema
+from agents.messages import Attachment
 from agents.prompts import Prompts
 from agents.room import Room
 from agents.script_import.apply import Imported, ScriptImporter
 from agents.services import RoomConfig, Services
 from agents.shows import ShowResolver, load_show_map
 from bot.settings import Settings
+from bot.terminal import terminal_message
 
 if TYPE_CHECKING:
     from bot.discord_bot import DiscordRoom
@@ -532,6 +536,35 @@ def export_ideas(settings: Settings, show: str) -> str:
         return export_markdown(ledger, slug)
     finally:
         ledger.close()
+
+
+def export_result(
+    settings: Settings, show: str | None, thread: str, what: str | None, fmt: str | None
+) -> tuple[Attachment, str]:
+    """A thread's latest beat sheet, wrap-up, scene or shot list as a file, and a line saying
+    what it is. Reads the SQLite stores only: no model, no bible, no Chroma lock."""
+    slug = show_slug(show or settings.default_show)
+    if what is not None and fmt is not None:
+        exporting.check_format(what, fmt)
+    where = f"Thread '{thread}' of {slug}: "
+    if not settings.history_path.exists():
+        raise NotFound(where + exporting.nothing_to_export(what, "/"))
+    history = HistoryStore(settings.history_path)
+    ledger = Ledger(settings.ledger_path) if settings.ledger_path.exists() else None
+    try:
+        log = ledger.log if ledger is not None else None
+        local = terminal_message("export", writer="cli", thread=thread).key
+        key, bs = exporting.find_thread(history, log, slug, thread, local)
+        stored = exporting.latest(history, log, slug, [key], bs, what)
+        if stored is None:
+            raise NotFound(where + exporting.nothing_to_export(what, "/"))
+        fmt = fmt or DEFAULT_FORMAT[stored.what]
+        file = exporting.attachment(stored, fmt)
+        return file, "Exported " + exporting.described(stored, fmt, file.name)
+    finally:
+        history.close()
+        if ledger is not None:
+            ledger.close()
 
 
 # ---- backup and restore (memory.backup, memory.restore) -------------------------------------

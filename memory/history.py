@@ -78,6 +78,15 @@ class Turn:
     result: str | None = None  # that reply's typed result, as JSON
 
 
+@dataclass(frozen=True)
+class StoredResult:
+    """A command's typed result as the thread keeps it: its kind, its JSON, and when."""
+
+    kind: str
+    result: str
+    created_at: float
+
+
 class HistoryStore:
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
@@ -123,17 +132,35 @@ class HistoryStore:
         self, key: ConversationKey, show: str, kinds: Sequence[str]
     ) -> tuple[str, str] | None:
         """The newest typed result of one of ``kinds`` in the thread: (kind, its JSON)."""
+        found = self.latest_record(key, show, kinds)
+        return None if found is None else (found.kind, found.result)
+
+    def latest_record(
+        self, key: ConversationKey, show: str, kinds: Sequence[str]
+    ) -> StoredResult | None:
+        """The newest typed result of one of ``kinds`` in the thread, with when it was made."""
         if not kinds:
             return None
         marks = ", ".join("?" for _ in kinds)
         with self._lock:
             row = self._db.execute(
-                "SELECT kind, result FROM turns"
+                "SELECT kind, result, created_at FROM turns"
                 " WHERE platform=? AND workspace=? AND channel=? AND thread=? AND show=?"
                 f" AND result IS NOT NULL AND kind IN ({marks}) ORDER BY id DESC LIMIT 1",
                 (key.platform, key.workspace, key.channel, key.thread, show, *kinds),
             ).fetchone()
-        return None if row is None else (str(row[0]), str(row[1]))
+        return None if row is None else StoredResult(str(row[0]), str(row[1]), float(row[2]))
+
+    def conversations(self, platform: str, channel: str, thread: str) -> list[ConversationKey]:
+        """Every conversation with this platform, channel and thread, whatever its workspace:
+        a thread named the way links name it ('slack:C123/1700.1') carries no workspace."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT workspace FROM turns WHERE platform=? AND channel=? AND thread=?"
+                " ORDER BY workspace",
+                (platform, channel, thread),
+            ).fetchall()
+        return [ConversationKey(platform, str(r[0]), channel, thread) for r in rows]
 
     def turns(self, key: ConversationKey, show: str, token_budget: int | None = None) -> list[Turn]:
         """The thread's turns about ``show``, oldest first; with a budget, only the newest

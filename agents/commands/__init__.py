@@ -16,6 +16,7 @@ from agents.commands import (  # noqa: F401  (each module registers its command)
     look,
     arc,
     translate,
+    export,
     character,
     continuity,
     bible,

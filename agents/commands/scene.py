@@ -30,7 +30,6 @@ from agents.messages import Attachment, Reply
 from agents.schemas import Citation, one_line, optional_line
 from agents.services import Services
 from memory.episodes import Episode
-from memory.history import ConversationKey
 
 EXCHANGES = (3, 6)  # fewest and most lines of dialogue in a draft: a short scene
 LINE_CHARS = 120
@@ -248,9 +247,7 @@ def last_scene(call: Call, missing: str) -> SceneDraft:
     while its reply sits in a thread where they may then ask for shots or a translation).
     None found: ``missing`` (formatted with the platform's command prefix) is the refusal."""
     event, history = call.event, call.services.history
-    own = ConversationKey(
-        event.platform, event.workspace, event.channel, f"command-{event.author_id or event.author}"
-    )
+    own = event.own_key
     found = history.latest_result(event.key, call.show, ["scene"])
     if found is None and own != event.key:
         found = history.latest_result(own, call.show, ["scene"])

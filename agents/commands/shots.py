@@ -9,8 +9,6 @@ where there is one, so those never disagree with the scene.
 
 from __future__ import annotations
 
-import csv
-import io
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -27,6 +25,8 @@ from agents.fountain import INT_EXT, TIMES, Heading, split_scenes
 from agents.llm.base import StructuredRequest
 from agents.messages import Attachment, Reply, Table
 from agents.schemas import Citation, one_line, optional_line
+from agents.spreadsheet import csv_bytes
+from agents.spreadsheet import spreadsheet_safe as spreadsheet_safe  # its callers' old home
 
 SHOTS = (3, 8)  # fewest and most shots in a list
 MAX_SCENES = 3
@@ -136,20 +136,9 @@ def rows(shots: ShotList) -> list[list[str]]:
     ]
 
 
-def spreadsheet_safe(cell: str) -> str:
-    """A cell a spreadsheet shows as text: one that starts like a formula ('=HYPERLINK(…)',
-    '+1', '@SUM') gets a leading apostrophe, as spreadsheets themselves write it."""
-    return f"'{cell}" if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
-
-
 def as_csv(shots: ShotList) -> bytes:
-    """The list as a spreadsheet opens it: a header row, one row per shot, UTF-8 with the
-    byte-order mark that Excel needs to read accents and dashes."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
-    writer.writerows([spreadsheet_safe(cell) for cell in row] for row in rows(shots))
-    return out.getvalue().encode("utf-8-sig")
+    """The list as a spreadsheet opens it: a header row, one row per shot."""
+    return csv_bytes(COLUMNS, rows(shots))
 
 
 CELL_CHARS = 48  # a chat's copy of a cell; the CSV has it whole
