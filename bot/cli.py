@@ -22,6 +22,7 @@ from agents import render
 from agents.export_choices import FORMATS, WHATS
 from agents.exporting import UnusableFormat
 from agents.messages import Final, Message, Reply
+from agents.screenplay.model import page_count
 from bot import compose, model_cli
 from bot.progress import progress_bars
 from bot.settings import Settings
@@ -261,7 +262,7 @@ def print_import(done: compose.Imported, err: Console) -> None:
     err.print(
         f"Imported {escape(done.file)} ({done.loaded.format}, read as {done.loaded.encoding}) "
         f"into [green]{done.show}[/] as {plan.episode.code} “{escape(plan.title)}”: "
-        f"{plan.scenes} scenes."
+        f"{plan.scenes} scenes, about {page_count(done.loaded.script):.0f} pages."
     )
     for change in plan.changes:
         err.print(f"  {change.action:9} {escape(change.rel)}  ({escape(change.what)})")

@@ -105,7 +105,7 @@ def test_import_writes_the_episode_stubs_and_appearances(room: App) -> None:
     assert "Action: Fog over black water. Maren coils a rope." in episode
     assert "Characters: Maren Kessler, Jun Park" in episode
     assert "- MAREN: “It turns in ten minutes.”" in episode
-    assert "Characters: Rhys Calder, Wren" in episode
+    assert "Characters: Rhys Calder (V.O.), Wren" in episode  # heard on the phone only
     # extensions and parentheticals are not names or lines
     for absent in ("(O.S.)", "(V.O.)", "calling", "JUN (O.S.)"):
         assert absent not in episode, absent

@@ -14,6 +14,7 @@ from agents.commands.spec import Call, CommandSpec, Param
 from agents.errors import BadRequest
 from agents.messages import Inbound, Reply
 from agents.schemas import Citation
+from agents.screenplay.model import page_count
 from agents.script_import.apply import Imported, ScriptImporter
 
 NOTHING = "Nothing in the bible changed."
@@ -26,6 +27,7 @@ class ScriptImport(BaseModel):
     episode: str
     title: str
     scenes: int
+    pages: int  # about how many (agents.screenplay.model.page_count)
     created: list[str] = Field(default_factory=list)
     updated: list[str] = Field(default_factory=list)
     unchanged: list[str] = Field(default_factory=list)
@@ -59,6 +61,7 @@ def result_of(done: Imported) -> ScriptImport:
         episode=plan.episode.code,
         title=plan.title,
         scenes=plan.scenes,
+        pages=round(page_count(done.loaded.script)),
         created=by["created"],
         updated=by["updated"],
         unchanged=[c.rel for c in plan.changes if c.action == "unchanged"],
@@ -70,7 +73,8 @@ def report(done: Imported, result: ScriptImport) -> str:
     plan = done.plan
     lines = [
         f"Imported {result.script} ({result.format}) into the {done.show} bible as "
-        f"{result.episode} “{result.title}”: {result.scenes} scenes."
+        f"{result.episode} “{result.title}”: {result.scenes} scenes, about {result.pages} "
+        "pages."
     ]
     for change in plan.changes:
         if change.action != "unchanged":

@@ -43,6 +43,7 @@ TYPES = {
     "Outline 3": Kind.SECTION,
     "Outline 4": Kind.SECTION,
     "Outline Body": Kind.SYNOPSIS,
+    "Summary": Kind.SYNOPSIS,
 }
 
 

@@ -11,6 +11,7 @@ not paragraphs: they are the writers' own asides, never canon, and readers drop 
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -138,3 +139,27 @@ def scenes(script: Script) -> list[Scene]:
             body.append(p)
     close()
     return out
+
+
+LINES_PER_PAGE = 55
+# Characters per line of each kind on a standard page (Courier 12, US Letter margins).
+_WIDTH = {Kind.ACTION: 61, Kind.DIALOGUE: 35, Kind.LYRIC: 35, Kind.PARENTHETICAL: 25}
+_UNPRINTED = (Kind.SECTION, Kind.SYNOPSIS, Kind.PAGE_BREAK)
+_SPOKEN = (Kind.PARENTHETICAL, Kind.DIALOGUE, Kind.LYRIC)
+
+
+def page_count(script: Script) -> float:
+    """About how many pages the script runs, by the usual estimate: each paragraph wrapped
+    at its kind's width (headings, cues and transitions one line), a blank line between
+    blocks (a speech is one block: cue, parentheticals and lines), 55 lines a page. Outline
+    marks are not printed."""
+    printed = [p for p in script.paras if p.kind not in _UNPRINTED]
+    lines = 0
+    for para, after in zip(printed, [*printed[1:], None], strict=True):
+        width = _WIDTH.get(para.kind)
+        text = para.text if para.kind is not Kind.PARENTHETICAL else f"({para.text})"
+        for line in text.split("\n") if width else [""]:
+            lines += max(1, len(textwrap.wrap(line, width or 1)))
+        in_speech = para.kind in (Kind.CHARACTER, *_SPOKEN)
+        lines += 0 if in_speech and after is not None and after.kind in _SPOKEN else 1
+    return lines / LINES_PER_PAGE

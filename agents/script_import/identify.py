@@ -54,13 +54,12 @@ def episode_of(script: Script, file_name: str, given: str | None, season: int) -
 
 
 def title_of(script: Script, file_name: str) -> str:
-    """A quoted title on the title page ('THE LANTERN LINE “The Lamp Room”'), else the
-    'Title' field, else the file's name without its episode code."""
-    for value in script.title_page.values():
-        quoted = _QUOTED.search(value)
-        if quoted:
-            return " ".join(quoted.group(1).split())
+    """The title page's title, or the quoted part of it ('THE LANTERN LINE “The Lamp
+    Room”'), else the file's name without its episode code."""
     title = " ".join(script.title.split())
+    quoted = _QUOTED.search(title)
+    if quoted:
+        return " ".join(quoted.group(1).split())
     if title:
         return title
     stem = _NAME_CODE.sub("", PurePath(file_name).stem)

@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from agents.canon_editor import bible_markdown
-from agents.screenplay.model import Scene, Script, scenes
+from agents.screenplay.model import Kind, Scene, Script, scenes, split_cue
 from agents.script_import.folder import IMPORTED, Entry, with_appearance
 from memory.bible import slugify
 from memory.episodes import Episode
@@ -26,6 +26,7 @@ FIRST_LINES = 3
 CHARACTERS_DIR = "characters"
 EPISODES_DIR = "episodes"
 
+SPOKEN = (Kind.PARENTHETICAL, Kind.DIALOGUE, Kind.LYRIC)
 Tick = Callable[[int, int], None]  # (scenes read, of how many)
 
 
@@ -146,8 +147,38 @@ def _inline(text: str) -> str:
     return " ".join(text.split()).replace("{", "(").replace("}", ")")
 
 
+PRE_LAP = "PRE-LAP"
+VOICE_OVER = "V.O."
+
+
+def prelaps_forward(found: Sequence[Scene]) -> list[Scene]:
+    """A (PRE-LAP) speech at the end of a scene is heard over its end but said in the next
+    scene: it is moved to the start of that one, so the cast lists and first lines are
+    those of the scene it belongs to."""
+    out = list(found)
+    for i in range(len(out) - 1):
+        paras = list(out[i].paras)
+        cut = len(paras)
+        while cut and paras[cut - 1].kind in (Kind.TRANSITION, Kind.PAGE_BREAK):
+            cut -= 1
+        start = cut
+        while start and paras[start - 1].kind in SPOKEN:
+            start -= 1
+        if start and paras[start - 1].kind is Kind.CHARACTER:
+            start -= 1
+            if PRE_LAP in split_cue(paras[start].text)[1]:
+                moved = tuple(paras[start:cut])
+                out[i] = replace(out[i], paras=tuple(paras[:start] + paras[cut:]))
+                out[i + 1] = replace(out[i + 1], paras=moved + out[i + 1].paras)
+    return out
+
+
 def _present(scene: Scene, cast: _Cast) -> list[str]:
+    """Who speaks in the scene, by the bible's names; '(V.O.)' after one who is only heard
+    in voice-over there (a recording, a narrator), so a dead character heard on a tape does
+    not read as present."""
     names: list[str] = []
+    voice_only: dict[str, bool] = {}
     for speech in scene.speeches():
         who = cast.known.get(speech.name)
         label = who.name if who else display_name(speech.name)
@@ -155,18 +186,59 @@ def _present(scene: Scene, cast: _Cast) -> list[str]:
             label = speech.name
         if label not in names:
             names.append(label)
-    return names
+        heard = VOICE_OVER in speech.extensions
+        voice_only[label] = voice_only.get(label, True) and heard
+    return [f"{n} ({VOICE_OVER})" if voice_only[n] else n for n in names]
 
 
-def scene_section(number: int, scene: Scene, cast: _Cast) -> str:
+def _mentions(name: str) -> re.Pattern[str]:
+    """A proper name as a whole word, as written or in capitals ('Calder', 'CALDER'), not
+    followed by a possessive: 'Toby's phone' is his phone, not him."""
+    words = re.escape(name).replace(r"\ ", r"\s+")
+    return re.compile(rf"(?<![\w'])(?:{words}|{words.upper()})(?![\w]|['’]s\b)")
+
+
+Named = tuple[str, tuple[str, ...]]  # a character's name and its proper-noun aliases
+
+
+def named_in_action(scene: Scene, characters: Sequence[Named]) -> list[str]:
+    """Characters the scene's action names by name or a proper-noun alias: in the scene
+    though silent, or only spoken of; the section says which it is by listing them apart
+    from those who speak, and an import adds no appearance for them."""
+    action = "\n".join(scene.action())
+    found: list[str] = []
+    for name, aliases in characters:
+        names = [name, *(a for a in aliases if a[:1].isupper())]
+        if any(_mentions(n).search(action) for n in names):
+            found.append(name)
+    return found
+
+
+def known_names(characters: Sequence[Entry], cast: _Cast) -> list[Named]:
+    """The bible's characters and those this import adds, so a second import of the same
+    script (when the added ones are in the bible) names the same characters as the first."""
+    added = [(display_name(cue), (cue,)) for cue in cast.new]
+    return [(e.name, e.aliases) for e in characters] + added
+
+
+def scene_section(number: int, scene: Scene, cast: _Cast, characters: Sequence[Named]) -> str:
     heading = _inline(scene.heading) or "(no heading)"
-    label = scene.number or str(number)
-    lines = [f"## Scene {label}: {heading}", ""]
+    # Sections are numbered in order, so each heading is unique and citable; the script's
+    # own scene number (locked pages skip and letter them: 7 cut, 10A added) is kept too.
+    lines = [f"## Scene {number}: {heading}", ""]
+    if scene.number and scene.number != str(number):
+        lines += [f"Scene number in the script: {_inline(scene.number)}", ""]
     summary = action_summary(scene)
     if summary:
         lines += [f"Action: {_inline(summary)}", ""]
     present = _present(scene, cast)
     lines.append(f"Characters: {', '.join(present) if present else 'none speak'}")
+    spoken = {
+        e.name if (e := cast.known.get(s.name)) else display_name(s.name) for s in scene.speeches()
+    }
+    named = [n for n in named_in_action(scene, characters) if n not in spoken]
+    if named:
+        lines += ["", f"Named in the action: {', '.join(named)}"]
     said = [(s, line) for s in scene.speeches() for line in s.lines][:FIRST_LINES]
     if said:
         lines += ["", "First lines:", ""]
@@ -179,6 +251,7 @@ def episode_text(
     title: str,
     found: Sequence[Scene],
     cast: _Cast,
+    characters: Sequence[Named],
     origin: str,
     tick: Tick = lambda done, total: None,
 ) -> str:
@@ -194,7 +267,7 @@ def episode_text(
     }
     sections = []
     for i, scene in enumerate(found, start=1):
-        sections.append(scene_section(i, scene, cast))
+        sections.append(scene_section(i, scene, cast, characters))
         tick(i, len(found))
     body = "\n\n".join(sections)
     return bible_markdown(front, f"{episode.code} — {title}", body)
@@ -244,7 +317,7 @@ def plan_import(
     tick: Tick = lambda done, total: None,
 ) -> Plan:
     """The changes importing ``script`` as ``episode`` makes to a folder of ``entries``."""
-    found = [s for s in scenes(script) if s.heading]
+    found = prelaps_forward([s for s in scenes(script) if s.heading])
     if not found:
         raise ImportRefused(
             "it has no scene headings (INT. PLACE - DAY), and the bible files an episode "
@@ -263,7 +336,8 @@ def plan_import(
     cast = _cast(found, characters, episode)
     taken = set(by_rel)
     rel = same[0].rel if same else _free(f"{EPISODES_DIR}/{_episode_file(episode, title)}", taken)
-    text = episode_text(episode, title, found, cast, origin, tick)
+    everyone = known_names(characters, cast)
+    text = episode_text(episode, title, found, cast, everyone, origin, tick)
     changes = [_change(rel, text, by_rel, f"episode {episode.code} “{title}”")]
     taken.add(rel)
     for cue, lines in cast.new.items():
