@@ -24,7 +24,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from agents.screenplay.model import Kind, Para, Script
+from agents.screenplay.model import Kind, Para, Script, blocks
 
 DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="no" ?>\n'
 OUTLINE_LEVELS = 3  # Final Draft's outline elements: Outline 1, Outline 2, Outline 3
@@ -40,7 +40,6 @@ _TYPES = {
     Kind.TRANSITION: "Transition",
     Kind.SYNOPSIS: "Summary",
 }
-_SPEECH_PARTS = (Kind.PARENTHETICAL, Kind.DIALOGUE, Kind.LYRIC)
 # What XML 1.0 cannot carry at all, escaped or not.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -87,24 +86,18 @@ class _Block:
 
 
 def _blocks(paras: Sequence[Para]) -> list[_Block]:
-    blocks: list[_Block] = []
+    found: list[_Block] = []
     new_page = False
-    i = 0
-    while i < len(paras):
-        p = paras[i]
-        i += 1
+    for p, parts in blocks(paras):
         if p.kind is Kind.PAGE_BREAK:
-            new_page = bool(blocks) or new_page  # a break before anything starts no page
+            new_page = bool(found) or new_page  # a break before anything starts no page
             continue
-        block = _Block([p], new_page=new_page)
+        block = _Block([p, *parts], new_page=new_page)
         new_page = False
         if p.kind is Kind.CHARACTER:
-            while i < len(paras) and paras[i].kind in _SPEECH_PARTS:
-                block.paras.append(paras[i])
-                i += 1
             block.speech, block.dual = True, p.dual
-        blocks.append(block)
-    return blocks
+        found.append(block)
+    return found
 
 
 def content(paras: Sequence[Para]) -> ET.Element:

@@ -13,9 +13,8 @@ import re
 from collections.abc import Iterator, Sequence
 
 from agents.fountain import inert, leading_aside, parse_heading, reads_as_markup
-from agents.screenplay.model import Kind, Para, Script, split_cue
+from agents.screenplay.model import Kind, Para, Script, blocks, split_cue
 
-_SPEECH_PARTS = (Kind.PARENTHETICAL, Kind.DIALOGUE, Kind.LYRIC)
 _TITLE_KEY = re.compile(r"^[^:]+:")  # what makes a first line read as a title page
 
 
@@ -86,15 +85,9 @@ def speech(cue_para: Para, parts: Sequence[Para]) -> str:
 
 
 def _paragraphs(paras: Sequence[Para]) -> Iterator[str]:
-    i = 0
-    while i < len(paras):
-        p = paras[i]
-        i += 1
+    for p, parts in blocks(paras):
         if p.kind is Kind.CHARACTER:
-            start = i
-            while i < len(paras) and paras[i].kind in _SPEECH_PARTS:
-                i += 1
-            yield speech(p, paras[start:i])
+            yield speech(p, parts)
         elif p.kind is Kind.HEADING:
             yield heading(p)
         elif p.kind is Kind.TRANSITION:

@@ -12,11 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from agents.screenplay.model import Kind, Para, Script
+from agents.screenplay.model import Kind, Para, Script, blocks
 
 _MARKUP = re.compile(r"([\\`*_\[\]<>|#~!])")
 _LIST_START = re.compile(r"^(\s*)(\d*)([-+.)])(\s)")
-_SPEECH_PARTS = (Kind.PARENTHETICAL, Kind.DIALOGUE, Kind.LYRIC)
 BREAK = "  \n"  # a line break inside a paragraph
 
 
@@ -44,15 +43,9 @@ def _speech(cue: Para, parts: Sequence[Para]) -> str:
 
 
 def _blocks(paras: Sequence[Para], base: int) -> Iterator[tuple[Kind, str]]:
-    i = 0
-    while i < len(paras):
-        p = paras[i]
-        i += 1
+    for p, parts in blocks(paras):
         if p.kind is Kind.CHARACTER:
-            start = i
-            while i < len(paras) and paras[i].kind in _SPEECH_PARTS:
-                i += 1
-            yield p.kind, _speech(p, paras[start:i])
+            yield p.kind, _speech(p, parts)
         elif p.kind is Kind.SECTION:
             yield p.kind, f"{'#' * min(6, base + max(1, p.level))} {escape(p.text)}"
         elif p.kind is Kind.SYNOPSIS:

@@ -103,20 +103,30 @@ class Scene:
         ]
 
 
+SPEECH_PARTS = (Kind.PARENTHETICAL, Kind.DIALOGUE, Kind.LYRIC)
+
+
+def blocks(paras: Sequence[Para]) -> Iterator[tuple[Para, tuple[Para, ...]]]:
+    """Each paragraph with the parts of its speech: a cue with the parentheticals, dialogue
+    and lyrics after it; any other paragraph with none. What readers and every writer share
+    about where a speech ends."""
+    i = 0
+    while i < len(paras):
+        para, i = paras[i], i + 1
+        start = i
+        if para.kind is Kind.CHARACTER:
+            while i < len(paras) and paras[i].kind in SPEECH_PARTS:
+                i += 1
+        yield para, tuple(paras[start:i])
+
+
 def speeches(paras: Sequence[Para]) -> Iterator[Speech]:
     """Each cue with the parentheticals, dialogue and lyrics that follow it."""
-    cue: Para | None = None
-    parts: list[tuple[Kind, str]] = []
-    for p in [*paras, Para(Kind.ACTION)]:
-        if cue is not None and p.kind in (Kind.PARENTHETICAL, Kind.DIALOGUE, Kind.LYRIC):
-            parts.append((p.kind, p.text))
-            continue
-        if cue is not None:
+    for cue, parts in blocks(paras):
+        if cue.kind is Kind.CHARACTER:
             name, ext = split_cue(cue.text)
-            yield Speech(cue.text, name, ext, tuple(parts), cue.dual)
-            cue, parts = None, []
-        if p.kind is Kind.CHARACTER:
-            cue = p
+            said = tuple((p.kind, p.text) for p in parts)
+            yield Speech(cue.text, name, ext, said, cue.dual)
 
 
 def scenes(script: Script) -> list[Scene]:
@@ -145,7 +155,6 @@ LINES_PER_PAGE = 55
 # Characters per line of each kind on a standard page (Courier 12, US Letter margins).
 _WIDTH = {Kind.ACTION: 61, Kind.DIALOGUE: 35, Kind.LYRIC: 35, Kind.PARENTHETICAL: 25}
 _UNPRINTED = (Kind.SECTION, Kind.SYNOPSIS, Kind.PAGE_BREAK)
-_SPOKEN = (Kind.PARENTHETICAL, Kind.DIALOGUE, Kind.LYRIC)
 
 
 def page_count(script: Script) -> float:
@@ -160,6 +169,6 @@ def page_count(script: Script) -> float:
         text = para.text if para.kind is not Kind.PARENTHETICAL else f"({para.text})"
         for line in text.split("\n") if width else [""]:
             lines += max(1, len(textwrap.wrap(line, width or 1)))
-        in_speech = para.kind in (Kind.CHARACTER, *_SPOKEN)
-        lines += 0 if in_speech and after is not None and after.kind in _SPOKEN else 1
+        in_speech = para.kind in (Kind.CHARACTER, *SPEECH_PARTS)
+        lines += 0 if in_speech and after is not None and after.kind in SPEECH_PARTS else 1
     return lines / LINES_PER_PAGE
