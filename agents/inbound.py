@@ -100,9 +100,21 @@ def decode(data: bytes) -> tuple[str, str] | None:
             text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
-        if not _CONTROL.search(text):
+        if not _CONTROL.search(text) and (encoding != "cp1252" or _plausibly_western(text)):
             return text, ENCODING_NAMES[encoding]
     return None
+
+
+_LATIN1_LETTER = re.compile(r"[\u00c0-\u00ff]")
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
+
+
+def _plausibly_western(text: str) -> bool:
+    """Windows-1252 reads any bytes; text in another code page (Cyrillic, Greek) comes out
+    as runs of accented letters ('Ìàðèíà'). Western European text has a few accented letters
+    among many plain ones, so more than one letter in four accented is refused, not guessed."""
+    accented = len(_LATIN1_LETTER.findall(text))
+    return accented <= 0.25 * (accented + len(_ASCII_LETTER.findall(text)))
 
 
 ENCODING_NAMES = {

@@ -58,15 +58,20 @@ def file_mode(path: Path) -> int:
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text``: a reader, or the next start after a kill, sees the old
-    file or the new one, never part of it."""
+    """Replace ``path`` with ``text`` (UTF-8): a reader, or the next start after a kill, sees
+    the old file or the new one, never part of it."""
+    write_bytes_atomically(path, text.encode("utf-8"))
+
+
+def write_bytes_atomically(path: Path, data: bytes) -> None:
+    """``write_atomically`` for bytes: a file kept in its own encoding and line endings."""
     make_dirs(path.parent)
     mode = file_mode(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
     try:
         os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)

@@ -17,7 +17,7 @@ import pytest
 from agents.llm.scripted import ScriptedBackend
 from agents.screenplay.fdx_out import write_fdx
 from agents.screenplay.fountain_out import write_fountain
-from agents.screenplay.model import Kind, Script, page_count, scenes
+from agents.screenplay.model import Kind, Para, Script, page_count, scenes
 from agents.screenplay.read import read_script
 from agents.script_import.apply import ScriptImporter
 from bot.compose import App, build_app
@@ -110,6 +110,21 @@ def test_round_trip_keeps_scenes_cues_and_lines(fmt: str, tmp_path: Path) -> Non
     assert [s.heading for s in scenes(again)] == [s.heading for s in scenes(original)]
     assert speeches_of(again) == speeches_of(original)
     assert dump(again) == dump(original)  # and everything else: every paragraph kept
+
+
+def test_underscores_and_stars_survive_the_fountain_round_trip(tmp_path: Path) -> None:
+    words = "file_name_v2.txt, _Never_ again, 2*3*4 and snake_case"
+    original = Script(
+        paras=(
+            Para(Kind.HEADING, "INT. GALLEY - DAY"),
+            Para(Kind.ACTION, words),
+            Para(Kind.CHARACTER, "MAREN"),
+            Para(Kind.DIALOGUE, words),
+        )
+    )
+    assert dump(read_script("x.fountain", write_fountain(original).encode(), LIMIT).script) == (
+        dump(original)
+    )
 
 
 # ---- the bible import of the sample --------------------------------------------------------

@@ -34,13 +34,19 @@ class ScriptImport(BaseModel):
     skipped: list[str] = Field(default_factory=list)
 
 
-def the_file(files: list[Inbound], addressed_as: str) -> Inbound:
+def how_to_attach(platform: str, addressed_as: str) -> str:
+    if platform == "terminal":
+        return "Attach the script first with /attach PATH (a .fountain or .fdx file), then /import"
+    return (
+        "Attach the script (.fountain or .fdx) to a message that says "
+        f"`{addressed_as} import` (or `{addressed_as} import S2E01` to name the episode); a "
+        "slash command cannot carry a file"
+    )
+
+
+def the_file(files: list[Inbound], platform: str, addressed_as: str) -> Inbound:
     if not files:
-        raise BadRequest(
-            "Attach the script (.fountain or .fdx) to a message that says "
-            f"`{addressed_as} import` (or `{addressed_as} import S2E01` to name the episode). "
-            f"A slash command cannot carry a file. {NOTHING}"
-        )
+        raise BadRequest(f"{how_to_attach(platform, addressed_as)}. {NOTHING}")
     if len(files) > 1:
         names = ", ".join(f.name for f in files)
         raise BadRequest(
@@ -72,7 +78,8 @@ def result_of(done: Imported) -> ScriptImport:
 def report(done: Imported, result: ScriptImport) -> str:
     plan = done.plan
     lines = [
-        f"Imported {result.script} ({result.format}) into the {done.show} bible as "
+        f"Imported {result.script} ({result.format}, read as {result.encoding}) into the "
+        f"{done.show} bible as "
         f"{result.episode} “{result.title}”: {result.scenes} scenes, about {result.pages} "
         "pages."
     ]
@@ -92,7 +99,7 @@ async def run(call: Call) -> Reply:
     files = list(getattr(event, "files", []))
     name = files[0].name if files else ""
     services.canon.check_allowed(event.actor, call.may_edit_canon, call.show, "import", name)
-    script = the_file(files, event.addressed_as)
+    script = the_file(files, event.platform, event.addressed_as)
     importer = ScriptImporter(services.bible, services.canon.read_only)
     done = await asyncio.to_thread(
         importer.run,

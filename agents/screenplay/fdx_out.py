@@ -24,7 +24,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from agents.screenplay.model import Kind, Para, Script, blocks
+from agents.screenplay.model import Kind, Para, Script, blocks, title_fields
 
 DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="no" ?>\n'
 OUTLINE_LEVELS = 3  # Final Draft's outline elements: Outline 1, Outline 2, Outline 3
@@ -134,9 +134,7 @@ def content(paras: Sequence[Para]) -> ET.Element:
 def title_page(script: Script) -> ET.Element | None:
     """``<TitlePage>``: title, credit, author and source centred, the rest (draft date,
     contact) at the left, one paragraph a line."""
-    fields = dict(script.title_page)
-    if script.title and not any(k.lower() == "title" for k in fields):
-        fields = {"Title": script.title, **fields}
+    fields = title_fields(script)
     lines = [
         (key.lower() in CENTRED_TITLE_KEYS, line)
         for key, value in fields.items()

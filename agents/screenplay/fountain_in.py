@@ -18,11 +18,14 @@ from screenplain.types import Action, Dialog, DualDialog, PageBreak, Section, Sl
 from agents.screenplay.model import Kind, Para, Script
 
 LYRIC_MARK = "~"
+# screenplain drops an escaped underscore's backslash and the underscore with it
+# ('file\\_name' -> 'file\\name'): it is held as a private-use character meanwhile.
+_UNDERSCORE = "\ue000"
 
 
 def _plain(rich: Any) -> str:
     """A screenplain rich string as its plain words (styles dropped)."""
-    return str(rich).strip() if rich is not None else ""
+    return str(rich).replace(_UNDERSCORE, "_").strip() if rich is not None else ""
 
 
 def _lines(lines: Iterable[Any]) -> list[str]:
@@ -93,7 +96,7 @@ def _paras(item: Any) -> Iterator[Para]:
 
 
 def read_fountain(text: str) -> Script:
-    parsed = fountain.parse(io.StringIO(text))
+    parsed = fountain.parse(io.StringIO(text.replace("\\_", _UNDERSCORE)))
     title_page = {
         str(key): " ".join(_plain(v) for v in values)
         for key, values in (parsed.title_page or {}).items()

@@ -4,7 +4,7 @@ Every paragraph is written so that a reader takes it for what it is: a heading t
 not read as one is forced with '.', an action line that would read as a heading, cue or
 transition with '!', a cue that is not all capitals with '@', a transition that does not
 end in 'TO:' with '>'. Text never opens a note ('[[') or a boneyard ('/*'), which would hide
-the rest of the script, and a literal '*' is escaped so it is not read as emphasis.
+the rest of the script, and a literal '*' or '_' is escaped so it is not read as emphasis.
 """
 
 from __future__ import annotations
@@ -13,14 +13,15 @@ import re
 from collections.abc import Iterator, Sequence
 
 from agents.fountain import inert, leading_aside, parse_heading, reads_as_markup
-from agents.screenplay.model import Kind, Para, Script, blocks, split_cue
+from agents.screenplay.model import Kind, Para, Script, blocks, split_cue, title_fields
 
 _TITLE_KEY = re.compile(r"^[^:]+:")  # what makes a first line read as a title page
 
 
 def _text(line: str) -> str:
-    """One line, inert, with literal stars escaped (Fountain's emphasis marks)."""
-    return inert(line).replace("*", "\\*")
+    """One line, inert, with literal '*' and '_' escaped (Fountain's emphasis and underline
+    marks: 'file_name_v2' would lose its underscores)."""
+    return inert(line).replace("*", "\\*").replace("_", "\\_")
 
 
 def _lines(text: str) -> list[str]:
@@ -108,9 +109,7 @@ def _paragraphs(paras: Sequence[Para]) -> Iterator[str]:
 
 def title_page(script: Script) -> list[str]:
     """'Key: value' lines; a value of several lines goes indented under its key."""
-    fields = dict(script.title_page)
-    if script.title and not any(k.lower() == "title" for k in fields):
-        fields = {"Title": script.title, **fields}
+    fields = title_fields(script)
     out: list[str] = []
     for key, value in fields.items():
         lines = _lines(value)

@@ -51,6 +51,15 @@ class Script:
     paras: tuple[Para, ...] = ()
 
 
+def title_fields(script: Script) -> dict[str, str]:
+    """The title page's fields, with the title first where the page has none of its own
+    (a script made from a room's result has only ``title``)."""
+    fields = dict(script.title_page)
+    if script.title and not any(k.lower() == "title" for k in fields):
+        fields = {"Title": script.title, **fields}
+    return fields
+
+
 # Cue extensions a writer adds after the name: (V.O.), (O.S.), (CONT'D), (PRE-LAP)...
 _EXTENSION = re.compile(r"\s*\(([^()]*)\)\s*$")
 

@@ -17,11 +17,11 @@ from pathlib import Path
 from agents.bible_folder import writable_folder
 from agents.errors import BadRequest, RoomError
 from agents.screenplay.read import LoadedScript, ScriptFileError, read_script
-from agents.script_import.folder import read_entries
+from agents.script_import.folder import read_entries, taken_paths
 from agents.script_import.identify import NoEpisode, episode_of, title_of
 from agents.script_import.plan import ImportRefused, Plan, plan_import
 from memory.bible import BibleStore, IngestReport
-from memory.durable import remove, write_atomically
+from memory.durable import remove, write_bytes_atomically
 from memory.folder_lock import hold
 from memory.progress import ProgressFn, no_progress
 
@@ -77,6 +77,7 @@ class ScriptImporter:
                 plan = plan_import(
                     loaded.script,
                     read_entries(folder),
+                    taken_paths(folder),
                     code,
                     title,
                     name,
@@ -88,29 +89,43 @@ class ScriptImporter:
         return Imported(show, name, loaded, plan, report)
 
     def _write(self, folder: Path, show: str, plan: Plan, progress: ProgressFn) -> IngestReport:
-        kept: dict[Path, str | None] = {}
+        kept: dict[Path, bytes | None] = {}  # each file as it was (None: not there)
+        made = _missing_folders(folder, plan)
         if plan.writes:
             self._bible.changing(show, folder)
         try:
             for change in plan.writes:
                 path = folder / change.rel
-                kept[path] = path.read_text(encoding="utf-8") if path.exists() else None
-                write_atomically(path, change.text)
+                kept[path] = path.read_bytes() if path.exists() else None
+                write_bytes_atomically(path, change.data)
             report = self._bible.ingest(folder, show, progress)
             ours = {c.rel for c in plan.writes}
             bad = [p for p in report.skipped if p.path in ours]
             if bad:
                 raise RoomError(
-                    f"the imported file {bad[0].path} did not parse ({bad[0].reason}), so every "
-                    "file was put back as it was: nothing in the bible changed"
+                    f"the file {bad[0].path} would not load after the import ({bad[0].reason}), "
+                    "so every file was put back as it was: nothing in the bible changed"
                 )
         except BaseException:
-            for path, text in kept.items():
-                if text is None:
+            for path, data in kept.items():
+                if data is None:
                     remove(path)
                 else:
-                    write_atomically(path, text)
+                    write_bytes_atomically(path, data)
+            for created in reversed(made):
+                if created.is_dir() and not any(created.iterdir()):
+                    created.rmdir()
             if kept:
                 self._bible.ingest(folder, show)
             raise
         return report
+
+
+def _missing_folders(folder: Path, plan: Plan) -> list[Path]:
+    """The folders writing the plan creates, outermost first, to take back on failure."""
+    missing: list[Path] = []
+    for change in plan.writes:
+        for parent in reversed((folder / change.rel).parents):
+            if folder in parent.parents and not parent.exists() and parent not in missing:
+                missing.append(parent)
+    return missing

@@ -1,24 +1,46 @@
 """What a script import needs to know of a bible folder, read from its files (the source
-of truth), and the one edit it makes to a file it did not write: ``appears_in``.
+of truth) the way the ingest reads them, and the edits it makes to files it did not write.
 
-The edit touches the front matter's ``appears_in`` line(s) only; every other byte of the
-file is kept, so a writer's own formatting, comments and field order survive an import.
+Episodes and reveals are read with the bible's own rules (``memory.bible_dates``: a file's
+``season``, ``episode`` or ``first_episode``, a file-level ``reveal`` and secret aliases),
+so an import sees exactly what the bible would show a room breaking that episode, no more.
+
+An edit (``appears_in``, an imported stub's ``first_episode``) replaces that front-matter
+field's own text and nothing else; the file keeps its encoding, byte-order mark and line
+endings. A field that cannot be rewritten safely is left alone, and the import says so.
 """
 
 from __future__ import annotations
 
-import re
+import codecs
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from memory.bible_dates import REVEAL_TAG
+from memory.bible_dates import (
+    ALIAS_REVEALS,
+    EPISODE_PREFIX,
+    REVEAL_TAG,
+    UNREADABLE,
+    episode_metadata,
+    season_of,
+)
 from memory.bible_parse import BibleFileError, split_front_matter
-from memory.bible_read import UnreadableFile, read_bible_text
+from memory.bible_read import UnreadableFile, decode_bible_bytes
 from memory.episodes import Episode, EpisodeCodeError, parse_episode
 
 IMPORTED = "imported"  # the `source` of files an import wrote
+
+# A byte-order mark and the codec that writes a file back with it.
+_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
 
 
 @dataclass(frozen=True)
@@ -28,85 +50,156 @@ class Entry:
     rel: str
     type: str
     name: str
-    aliases: tuple[str, ...]
-    # aliases the bible keeps secret until an episode ('the Lamplighter {reveal: S1E06}')
-    secret: tuple[tuple[str, Episode | None], ...]
+    aliases: tuple[str, ...]  # public ones only
+    secret: tuple[tuple[str, int], ...]  # (alias, the episode ordinal it is revealed in)
+    reveal: int | None  # the whole file's reveal (an episode ordinal), if it has one
     source: str
-    episode: Episode | None  # an episode file's own episode (its first_episode)
-    appears_in: tuple[str, ...]
-    text: str
+    episode: Episode | None  # an episode file's own episode
+    first: Episode | None  # a character's first_episode
+    text: str  # as read: decoded, line endings made '\n'
+    raw: bytes  # as on disk
 
 
-def _episode(value: object) -> Episode | None:
-    try:
-        return parse_episode(value) if value is not None else None
-    except EpisodeCodeError:
-        return None
+def _ordinal(meta: dict[str, Any], *keys: str) -> int | None:
+    for key in keys:
+        value = meta.get(EPISODE_PREFIX + key)
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def _episode(ordinal: int | None) -> Episode | None:
+    return None if ordinal is None or ordinal == UNREADABLE else Episode.from_ordinal(ordinal)
+
+
+def _secrets(meta: dict[str, Any]) -> tuple[tuple[str, int], ...]:
+    pairs = (p.rpartition("=") for p in str(meta.get(ALIAS_REVEALS, "")).split("|") if p)
+    return tuple((name.strip(), int(when)) for name, _, when in pairs if when.isdigit())
 
 
 def _entry(folder: Path, path: Path) -> Entry | None:
     rel = path.relative_to(folder).as_posix()
     try:
-        text = read_bible_text(path)
+        raw = path.read_bytes()
+        text = decode_bible_bytes(raw).replace("\r\n", "\n").replace("\r", "\n")
         data, _, _ = split_front_matter(rel, text)
-    except (UnreadableFile, BibleFileError):
+    except (OSError, UnreadableFile, BibleFileError):
         return None  # the ingest reports it; an import neither reads nor touches it
     kind, name = data.get("type"), data.get("name")
     if kind not in ("character", "episode") or not isinstance(name, str):
         return None
+    meta = episode_metadata(text, data, [])
     aliases = data.get("aliases") or []
-    aliases = [aliases] if isinstance(aliases, str) else aliases
-    seen = data.get("appears_in") or []
-    seen = [seen] if isinstance(seen, str | int) else seen
+    aliases = aliases if isinstance(aliases, list) else [aliases]
+    secret = _secrets(meta)
+    hidden = {alias for alias, _ in secret}
+    public = (str(a).strip() for a in aliases if not REVEAL_TAG.search(str(a)))
     return Entry(
-        rel,
-        kind,
-        name.strip(),
-        tuple(str(a).strip() for a in aliases if str(a).strip() and not REVEAL_TAG.search(str(a))),
-        tuple(
-            (REVEAL_TAG.sub(" ", str(a)).strip(), _episode(m.group(1)))
-            for a in aliases
-            if (m := REVEAL_TAG.search(str(a)))
-        ),
-        str(data.get("source") or ""),
-        _episode(data.get("first_episode")) if kind == "episode" else None,
-        tuple(str(s) for s in seen) if isinstance(seen, list) else (),
-        text,
+        rel=rel,
+        type=kind,
+        name=name.strip(),
+        aliases=tuple(a for a in public if a and a not in hidden),
+        secret=secret,
+        reveal=_ordinal(meta, "reveal"),
+        source=str(data.get("source") or ""),
+        episode=_episode(_ordinal(meta, "episode", "first_episode")) if kind == "episode" else None,
+        first=_episode(_ordinal(meta, "first_episode")),
+        text=text,
+        raw=raw,
     )
 
 
-def read_entries(folder: Path) -> list[Entry]:
-    """The folder's characters and episodes, in path order; hidden files and folders are
-    not the bible's (the ingest skips them too)."""
-    paths = sorted(
+def bible_files(folder: Path) -> list[Path]:
+    """The folder's Markdown files in path order; hidden files and folders are not the
+    bible's (the ingest skips them too)."""
+    return sorted(
         p
         for p in folder.rglob("*.md")
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
-    return [e for p in paths if (e := _entry(folder, p)) is not None]
 
 
-# The key's line and a block list's item lines under it ('- S1E03', indented or not).
-_APPEARS = re.compile(r"^appears_in\s*:.*(?:\n[ \t]*-.*)*\n?", re.M)
+def read_entries(folder: Path) -> list[Entry]:
+    """The folder's characters and episodes."""
+    return [e for p in bible_files(folder) if (e := _entry(folder, p)) is not None]
 
 
-def with_appearance(text: str, code: str) -> str | None:
-    """``text`` (a bible file) with ``code`` in its front matter's ``appears_in``, episodes
-    in order; None when it is there already."""
-    end = text.index("\n---", 3) + 1  # the closing line (the file parsed, so it is there)
-    matter = text[:end]
-    data = yaml.safe_load(matter.strip("-\n")) or {}
-    listed = data.get("appears_in") or []
-    listed = [listed] if isinstance(listed, str | int) else list(listed)
-    codes = [str(v) for v in listed]
-    wanted = parse_episode(code)
-    if any(_episode(v) == wanted for v in codes):
+def taken_paths(folder: Path) -> set[str]:
+    """Every path in the folder, lower-cased (a case-insensitive disk holds one of
+    'Wren.md' and 'wren.md'): a file an import creates never lands on one of them."""
+    return {p.relative_to(folder).as_posix().lower() for p in folder.rglob("*")}
+
+
+def encoded_like(raw: bytes, text: str) -> bytes:
+    """``text`` (line endings '\\n') in the encoding, byte-order mark and line endings of
+    the file ``raw`` was read from."""
+    if b"\r\n" in raw:
+        text = text.replace("\n", "\r\n")
+    for mark, codec in _MARKS:
+        if raw.startswith(mark):
+            return mark + text.encode(codec)
+    return text.encode("utf-8")
+
+
+class CannotEdit(ValueError):
+    """A front-matter field an import will not rewrite (it could not do so safely)."""
+
+
+def _field_span(matter: str, key: str) -> tuple[int, int] | None:
+    """Where ``key: value`` is in the front matter's text (offsets), by YAML's own marks,
+    so a flow list over several lines or a block list is replaced whole; None if absent."""
+    node = yaml.compose(matter)
+    if not isinstance(node, yaml.MappingNode):
+        raise CannotEdit("its front matter is not 'key: value' lines")
+    for k, v in node.value:
+        if k.value == key:
+            if k.start_mark.column != 0:
+                raise CannotEdit(f"its '{key}' line is indented")
+            return k.start_mark.index, v.end_mark.index
+    return None
+
+
+def _codes(value: object) -> list[str]:
+    items = value if isinstance(value, list) else [] if value is None else [value]
+    return [str(v) for v in items]
+
+
+def _parsed(value: str, season: int) -> Episode | None:
+    try:
+        return parse_episode(value, season)
+    except EpisodeCodeError:
         return None
-    codes.append(code)
-    codes.sort(key=lambda v: _episode(v) or Episode(0, 0))
-    line = f"appears_in: [{', '.join(codes)}]\n"
-    if _APPEARS.search(matter):
-        matter = _APPEARS.sub(lambda _: line, matter, count=1)
-    else:
-        matter += line
-    return matter + text[end:]
+
+
+def with_field(text: str, key: str, value: str) -> str:
+    """``text`` with front-matter ``key`` set to the YAML ``value`` (one line), added at
+    the end of the front matter if absent; the rest of the file untouched."""
+    start = text.index("\n") + 1
+    end = text.index("\n---", start - 1) + 1  # the closing line (the file parsed)
+    matter = text[start:end]
+    span = _field_span(matter, key)
+    line = f"{key}: {value}"
+    if span is None:
+        return text[:end] + line + "\n" + text[end:]
+    a, b = span
+    # A block list's end is the next key's start: the line break before it is kept.
+    tail = "\n" if matter[a:b].endswith("\n") else ""
+    return text[: start + a] + line + tail + text[start + b :]
+
+
+def front_matter(text: str) -> dict[str, Any]:
+    data, _, _ = split_front_matter("", text)
+    return data
+
+
+def with_appearance(text: str, episode: Episode) -> str | None:
+    """``text`` (a bible file) with ``episode`` in its front matter's ``appears_in``,
+    episodes in order; None when it is there already."""
+    data = front_matter(text)
+    season = season_of(data)
+    listed = _codes(data.get("appears_in"))
+    if any(_parsed(v, season) == episode for v in listed):
+        return None
+    listed.append(episode.code)
+    listed.sort(key=lambda v: _parsed(v, season) or Episode(0, 0))
+    return with_field(text, "appears_in", f"[{', '.join(listed)}]")

@@ -10,10 +10,14 @@ from pathlib import PurePath
 from agents.screenplay.model import Script
 from memory.episodes import Episode, EpisodeCodeError, episodes_in, parse_episode
 
-_QUOTED = re.compile(r"[\"“”'‘]([^\"“”]{2,80})[\"“”'’]")
-# A code at the start of a file name: s2e01_, 201-, 1x07 , ep7_
+# A title in double quotes, straight or curly; single quotes are apostrophes too often
+# ("The Captain's Daughter's Wedding") to be read as quote marks.
+_QUOTED = re.compile(r"[\"“]([^\"“”]{2,80})[\"”]")
+# A code at the start of a file name: s2e01_, 201-, 1x07 , ep7_. Three digits only, and not
+# followed by another number: '2026-11-24 pilot' and '2026_draft' are dates, not episodes.
 _NAME_CODE = re.compile(
-    r"^(?:s\d{1,2}e\d{1,3}|\d{1,2}x\d{1,3}|ep\.?\d{1,4}|\d{3,4})(?=[\W_]|$)", re.I
+    r"^(?:s\d{1,2}e\d{1,3}|\d{1,2}x\d{1,3}|ep\.?\d{1,4}|\d{3})(?![\d])(?![\W_]\d)(?=[\W_]|$)",
+    re.I,
 )
 
 
@@ -54,12 +58,18 @@ def episode_of(script: Script, file_name: str, given: str | None, season: int) -
 
 
 def title_of(script: Script, file_name: str) -> str:
-    """The title page's title, or the quoted part of it ('THE LANTERN LINE “The Lamp
-    Room”'), else the file's name without its episode code."""
+    """The quoted part of the title page's title ('THE LANTERN LINE “The Lamp Room”'), else
+    a title-page line that is a quoted title and nothing else (a TV title page in Final
+    Draft puts the show first, then “The Episode”), else the title, else the file's name
+    without its episode code."""
     title = " ".join(script.title.split())
     quoted = _QUOTED.search(title)
     if quoted:
         return " ".join(quoted.group(1).split())
+    for value in script.title_page.values():
+        whole = _QUOTED.fullmatch(value.strip())
+        if whole:
+            return " ".join(whole.group(1).split())
     if title:
         return title
     stem = _NAME_CODE.sub("", PurePath(file_name).stem)

@@ -1,0 +1,246 @@
+"""The edges of importing a script into a bible: files it must never overwrite, secrets it
+must never reveal, a re-import that must change nothing, and the bible's own files in other
+encodings and line endings. Real Chroma and SQLite; no model (an import uses none).
+"""
+
+from __future__ import annotations
+
+import codecs
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agents.llm.scripted import ScriptedBackend
+from agents.screenplay.model import Script
+from agents.script_import.apply import ScriptImporter
+from agents.script_import.folder import with_appearance
+from agents.script_import.identify import episode_of, title_of
+from bot.compose import App, build_app
+from bot.settings import Settings
+from memory.episodes import Episode
+from tests.conftest import SAMPLE, SHOW
+
+LIMIT = 64 * 1024
+
+
+@pytest.fixture
+def room(settings: Settings, embedder: object, tmp_path: Path) -> Iterator[App]:
+    folder = tmp_path / "show-bible"
+    shutil.copytree(SAMPLE, folder)
+    app = build_app(settings, engine=ScriptedBackend("unused"), embedder=embedder)  # type: ignore[arg-type]
+    app.bible.ingest(folder, SHOW)
+    yield app
+    app.close()
+
+
+def folder_of(app: App) -> Path:
+    found = app.bible.source_dir(SHOW)
+    assert found is not None
+    return found
+
+
+def run_import(app: App, script: str, name: str = "x.fountain", episode: str = "S2E03"):  # type: ignore[no-untyped-def]
+    return ScriptImporter(app.bible, [SAMPLE]).run(SHOW, name, script.encode(), LIMIT, episode)
+
+
+def scene(*speakers: str, action: str = "Fog.") -> str:
+    lines = ["INT. GALLEY - NIGHT", "", action, ""]
+    for cue in speakers:
+        lines += [cue, "Aye.", ""]
+    return "\n".join(lines)
+
+
+def test_a_stub_never_lands_on_a_file_that_is_there(room: App) -> None:
+    """A broken file or a note where a stub would go is kept; the stub takes the next name."""
+    folder = folder_of(room)
+    broken = "---\ntype: character\nname: Wren\naliases: [Wren, the kid\n---\nTwo pages of notes\n"
+    note = "---\ntype: note\nname: Ines\n---\n# Ines\nA note about casting.\n"
+    (folder / "characters/wren.md").write_text(broken)
+    (folder / "characters/Ines.md").write_text(note)  # another case of the stub's name
+    done = run_import(room, scene("WREN", "INES"))
+    created = sorted(c.rel for c in done.plan.changes if c.action == "created")
+    assert created == ["characters/ines-2.md", "characters/wren-2.md", "episodes/s2e03-x.md"]
+    assert (folder / "characters/wren.md").read_text() == broken
+    assert (folder / "characters/Ines.md").read_text() == note
+
+
+def test_reveals_are_read_as_the_bible_reads_them(room: App) -> None:
+    """A secret alias in a season-2 file, an unreadable reveal and a whole file revealed
+    later: none of them names a speaker in an earlier episode's file."""
+    folder = folder_of(room)
+    (folder / "characters/wren.md").write_text(
+        "---\ntype: character\nname: Wren Hollis\nseason: 2\n"
+        'aliases: [Wren, "the Keeper {reveal: 5}", "the Watcher {reveal: S2E5x}"]\n---\n'
+        "# Wren Hollis\n\n## Who\nA lighthouse keeper.\n"
+    )
+    (folder / "characters/ansel.md").write_text(
+        "---\ntype: character\nname: Ansel Kessler\naliases: [the Stranger]\nreveal: S2E04\n"
+        "---\n# Ansel Kessler\n\n## Who\nNell's father.\n"
+    )
+    room.bible.ingest(folder, SHOW)
+    done = run_import(room, scene("THE KEEPER", "THE WATCHER", "THE STRANGER", "ANSEL"))
+    episode = (folder / "episodes/s2e03-x.md").read_text()
+    for secret in ("Wren Hollis", "Ansel Kessler"):
+        assert secret not in episode, secret
+    reasons = "\n".join(done.plan.skipped)
+    assert "THE KEEPER: this name is kept secret by the bible until S2E05" in reasons
+    assert "THE WATCHER: this name has a reveal code the bible cannot read" in reasons
+    assert "THE STRANGER: this character is kept secret by the bible until S2E04" in reasons
+    assert "ANSEL: this character is kept secret" in reasons
+    assert not (folder / "characters/the-keeper.md").exists()
+    assert "appears_in" not in (folder / "characters/wren.md").read_text()
+    # after the reveal, the same names are the characters
+    later = run_import(room, scene("THE KEEPER", "THE STRANGER"), episode="S2E05")
+    assert later.plan.skipped == ()
+    assert "Characters: Wren Hollis, Ansel Kessler" in (folder / "episodes/s2e05-x.md").read_text()
+
+
+def test_a_new_character_is_hidden_from_earlier_rooms(room: App) -> None:
+    folder = folder_of(room)
+    run_import(room, scene("WREN"), episode="S2E05")
+    stub = (folder / "characters/wren.md").read_text()
+    assert "reveal: S2E05" in stub and "first_episode: S2E05" in stub
+    early = room.bible.search(SHOW, "Wren", k=10, as_of=Episode(1, 3))
+    assert not any(h.chunk.file == "characters/wren.md" for h in early)
+    late = room.bible.search(SHOW, "Wren", k=10, as_of=Episode(2, 5))
+    assert any(h.chunk.file == "characters/wren.md" for h in late)
+    # an earlier episode imported later moves the stub's first episode (and reveal) back
+    run_import(room, scene("WREN"), episode="S2E03")
+    stub = (folder / "characters/wren.md").read_text()
+    assert "first_episode: S2E03" in stub and "reveal: S2E03" in stub
+    assert "appears_in: [S2E03, S2E05]" in stub
+
+
+def test_reimport_changes_nothing_with_one_word_cues_and_named_characters(room: App) -> None:
+    script = (
+        scene("OKONKWO", "JOE OKONKWO", "JOE", action="Ines and Jun watch. Calder waits.")
+        + "\n"
+        + scene("INES", "@McKINNON", "MCKINNON", "INSPECTOR")
+    )
+    first = run_import(room, script)
+    folder = folder_of(room)
+    files = {p: p.read_bytes() for p in sorted(folder.rglob("*.md"))}
+    again = run_import(room, script)
+    assert again.plan.writes == []
+    assert {p: p.read_bytes() for p in sorted(folder.rglob("*.md"))} == files
+    # OKONKWO could be Ada or the new Joe Okonkwo: skipped both times; JOE is Joe Okonkwo
+    assert first.plan.skipped == again.plan.skipped
+    assert any(
+        s.startswith("OKONKWO: could be Ada Okonkwo or Joe Okonkwo") for s in first.plan.skipped
+    )
+    stubs = sorted(c.rel for c in first.plan.changes if c.action == "created")
+    assert stubs == [
+        "characters/ines.md",
+        "characters/joe-okonkwo.md",
+        "characters/mckinnon.md",
+        "episodes/s2e03-x.md",
+    ]  # one McKinnon for two spellings; INSPECTOR is Calder ('the inspector')
+    episode = (folder / "episodes/s2e03-x.md").read_text()
+    assert "Characters: OKONKWO, Joe Okonkwo" in episode
+    assert "Characters: Ines, McKinnon, Rhys Calder" in episode
+    assert "Named in the action: Ines, Jun Park, Rhys Calder" in episode
+    assert "lines: 2" in (folder / "characters/joe-okonkwo.md").read_text()  # JOE's too
+
+
+@pytest.mark.parametrize(
+    ("encode", "mark"),
+    [
+        (lambda t: t.replace("\n", "\r\n").encode("utf-8"), b""),
+        (lambda t: codecs.BOM_UTF16_LE + t.encode("utf-16-le"), codecs.BOM_UTF16_LE),
+        (lambda t: codecs.BOM_UTF8 + t.replace("\n", "\r\n").encode("utf-8"), codecs.BOM_UTF8),
+    ],
+    ids=["crlf", "utf-16", "utf-8-bom-crlf"],
+)
+def test_the_bibles_own_files_keep_their_encoding_and_line_endings(
+    room: App,
+    encode,
+    mark: bytes,  # type: ignore[no-untyped-def]
+) -> None:
+    folder = folder_of(room)
+    jun = folder / "characters/jun_park.md"
+    original = jun.read_text(encoding="utf-8")
+    jun.write_bytes(encode(original))
+    room.bible.ingest(folder, SHOW)
+    run_import(room, scene("JUN"))
+    expected = original.replace("status: alive\n", "status: alive\n", 1)
+    expected = with_appearance(original, Episode(2, 3))
+    assert expected is not None
+    assert jun.read_bytes() == encode(expected)
+    assert jun.read_bytes().startswith(mark)
+
+
+@pytest.mark.parametrize(
+    "front",
+    ["season: 2\nfirst_episode: 3", "episode: S2E03"],
+    ids=["season-and-number", "episode-field"],
+)
+def test_a_hand_written_episode_is_found_however_its_code_is_written(room: App, front: str) -> None:
+    folder = folder_of(room)
+    hand = f"---\ntype: episode\nname: Low Water\n{front}\n---\n# Low Water\n\n## Summary\nFog.\n"
+    (folder / "episodes/low_water.md").write_text(hand)
+    room.bible.ingest(folder, SHOW)
+    with pytest.raises(Exception, match=r"written by hand \(episodes/low_water.md\)"):
+        run_import(room, scene("JUN"))
+    assert not (folder / "episodes/s2e03-x.md").exists()
+
+
+def test_a_failed_import_takes_back_the_folders_it_made(room: App, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    folder = folder_of(room)
+    for path in (folder / "episodes").iterdir():
+        path.rename(folder / path.name)
+    (folder / "episodes").rmdir()
+    room.bible.ingest(folder, SHOW)
+    real = room.bible.ingest
+    calls: list[int] = []
+
+    def failing(directory, show, progress=None):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("disk full")
+        return real(directory, show)
+
+    monkeypatch.setattr(room.bible, "ingest", failing)
+    with pytest.raises(OSError):
+        run_import(room, scene("JUN"))
+    assert not (folder / "episodes").exists()
+
+
+# ---- which episode, which title ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("s2e01_the_lamp_room.fountain", "S2E01"),
+        ("201-low-water.fdx", "S2E01"),
+        ("1x07 night.fountain", "S1E07"),
+        ("2026-11-24 pilot.fountain", None),  # a date, not episode 2026
+        ("2026_draft.fdx", None),
+        ("pilot.fountain", None),
+    ],
+)
+def test_the_episode_from_a_file_name(name: str, code: str | None) -> None:
+    if code is None:
+        with pytest.raises(ValueError, match="cannot tell which episode"):
+            episode_of(Script(), name, None, 1)
+    else:
+        assert episode_of(Script(), name, None, 1).code == code
+
+
+def test_titles_from_title_pages() -> None:
+    assert title_of(Script(title="The Captain's Daughter's Wedding"), "x") == (
+        "The Captain's Daughter's Wedding"
+    )
+    assert title_of(Script(title="THE LANTERN LINE “The Lamp Room”"), "x") == "The Lamp Room"
+    final_draft = Script(
+        title="THE LANTERN LINE", title_page={"Title": "THE LANTERN LINE", "Line 2": '"Low Water"'}
+    )
+    assert title_of(final_draft, "x") == "Low Water"
+    assert title_of(Script(), "s2e03_low_water.fountain") == "Low Water"
+
+
+def test_appears_in_written_over_several_lines_is_rewritten_whole() -> None:
+    text = "---\ntype: character\nname: W\nappears_in: [S1E01,\n  S1E02]  # seen\nx: 1\n---\n# W\n"
+    assert with_appearance(text, Episode(2, 4)) == (
+        "---\ntype: character\nname: W\nappears_in: [S1E01, S1E02, S2E04]  # seen\nx: 1\n---\n# W\n"
+    )
