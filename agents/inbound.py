@@ -107,14 +107,26 @@ def decode(data: bytes) -> tuple[str, str] | None:
 
 _LATIN1_LETTER = re.compile(r"[\u00c0-\u00ff]")
 _ASCII_LETTER = re.compile(r"[A-Za-z]")
+# Signs Windows-1252 puts where another code page had letters ('£ukasz', 'by³'): a pound
+# sign, superscript or fraction glued to a letter. Inverted marks, guillemets, the degree
+# and ordinal signs are left out: '¿Qué', '«Non»', 'Nº 5' are ordinary text.
+_GLUED_SIGN = re.compile(
+    r"(?<=[^\W\d_])[\u00a2-\u00a9\u00ac-\u00af\u00b1-\u00b9\u00bc-\u00be]"
+    r"|[\u00a2-\u00a9\u00ac-\u00af\u00b1-\u00b9\u00bc-\u00be](?=[^\W\d_])"
+)
+_FEW_LETTERS = 20  # too few to judge by proportion ('été', 'À côté')
 
 
 def _plausibly_western(text: str) -> bool:
-    """Windows-1252 reads any bytes; text in another code page (Cyrillic, Greek) comes out
-    as runs of accented letters ('Ìàðèíà'). Western European text has a few accented letters
-    among many plain ones, so more than one letter in four accented is refused, not guessed."""
+    """Windows-1252 reads any bytes; text in another code page comes out as runs of
+    accented letters ('Ìàðèíà', from Cyrillic) or signs glued to letters ('£ukasz', from
+    Polish). Western European text has a few accented letters among many plain ones and no
+    such signs, so anything else is refused, not guessed."""
+    if _GLUED_SIGN.search(text):
+        return False
     accented = len(_LATIN1_LETTER.findall(text))
-    return accented <= 0.25 * (accented + len(_ASCII_LETTER.findall(text)))
+    letters = accented + len(_ASCII_LETTER.findall(text))
+    return letters < _FEW_LETTERS or accented <= 0.25 * letters
 
 
 ENCODING_NAMES = {

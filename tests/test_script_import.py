@@ -158,8 +158,8 @@ def test_a_secret_alias_is_not_matched_before_its_reveal(room: App) -> None:
     quill = [e for e in read_entries(folder_of(room)) if e.name == "Silas Quill"]
     early = exact("lamplighter", quill, Episode(1, 3))
     assert early == (
-        "this name is kept secret by the bible until S1E06: left unmatched so S1E03 does not "
-        "reveal it"
+        "a name the bible keeps secret at S1E03: left unmatched so this episode does not "
+        "reveal it; match it by hand if it should"
     )
     assert exact("lamplighter", quill, Episode(1, 6)) == quill[0]
     script = "INT. CHAPEL - NIGHT\n\nTHE LAMPLIGHTER\nThe lamp stays lit.\n"
@@ -320,8 +320,8 @@ def test_import_with_no_file_or_two_files_says_what_to_do(room: App) -> None:
     before = snapshot(room)
     none, _ = run(ask(room, message("/import S2E03", author="ana")))
     assert none.text == (
-        "Attach the script first with /attach PATH (a .fountain or .fdx file), then /import. "
-        "Nothing in the bible changed."
+        "Attach the script first with /attach PATH (a .fountain or .fdx file), then /import "
+        "(or /import S2E01 to name the episode). Nothing in the bible changed."
     )
     assert how_to_attach("slack", "@room bot") == (
         "Attach the script (.fountain or .fdx) to a message that says `@room bot import` (or "

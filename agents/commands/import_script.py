@@ -36,7 +36,10 @@ class ScriptImport(BaseModel):
 
 def how_to_attach(platform: str, addressed_as: str) -> str:
     if platform == "terminal":
-        return "Attach the script first with /attach PATH (a .fountain or .fdx file), then /import"
+        return (
+            "Attach the script first with /attach PATH (a .fountain or .fdx file), then "
+            "/import (or /import S2E01 to name the episode)"
+        )
     return (
         "Attach the script (.fountain or .fdx) to a message that says "
         f"`{addressed_as} import` (or `{addressed_as} import S2E01` to name the episode); a "

@@ -1,18 +1,21 @@
 """Who speaks in a script, by the bible's names: each cue matched to a character, kept as a
 new one, or skipped with the reason.
 
-A cue matches a character's name or public alias (compared the way the bible compares names:
-case, punctuation and a leading 'the' aside), or a secret alias or a secretly revealed
-character only in episodes from its reveal on; an unreadable reveal never matches, as the
-bible keeps such a secret until it is fixed. Failing that, one word of a name matches when no
-other character, in the bible or new in this script, has that word: the candidates are the
-same on a second import (when this script's new characters are in the bible) as on the first,
-so a re-import matches every cue the same way.
+A cue matches a character's name or public alias (case, accents, punctuation and a leading
+'the' aside: 'INSPECTOR' is "the inspector", 'ZOË' is 'Zoe'), or a secret alias or a
+character whose whole file is revealed later only in episodes from its reveal on; an
+unreadable reveal never matches, as the bible keeps such a secret until it is fixed. Failing
+that, one word of a hand-written character's name matches when no other such character has
+that word ('OKONKWO' is Ada Okonkwo). Stubs an earlier import wrote are matched by their
+name or cue only, and new cues never merge with each other ('MAN' is not 'OLD MAN'): so a
+re-import, when this script's new characters are in the bible, matches every cue as the first
+import did. A reason never names a character the room may not see yet.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -20,7 +23,17 @@ from agents.screenplay.model import Scene
 from agents.script_import.folder import IMPORTED, Entry
 from memory.bible_dates import UNREADABLE
 from memory.episodes import Episode
-from memory.lexical import normalise_name
+
+
+def cue_key(name: str) -> str:
+    """A name as cues and the bible are compared: accents, case, punctuation and a leading
+    article dropped; letters of every script kept ('ΕΛΕΝΗ', 'МАРИНА', '渡辺')."""
+    folded = unicodedata.normalize("NFKD", name.replace("\u2019", "'"))
+    plain = "".join(c for c in folded if not unicodedata.combining(c)).casefold()
+    words = re.sub(r"[\W_]+", " ", plain).split()
+    if len(words) > 1 and words[0] in ("the", "a", "an"):
+        words = words[1:]
+    return " ".join(words)
 
 
 @dataclass
@@ -32,16 +45,14 @@ class New:
 
 @dataclass
 class Cast:
-    known: dict[str, Entry] = field(default_factory=dict)  # normalised cue -> entry
-    new: dict[str, New] = field(default_factory=dict)  # normalised cue -> new character
-    skipped: dict[str, tuple[str, str]] = field(default_factory=dict)  # -> (cue, why)
-    # a one-word cue for a new character's longer cue ('JOE' for 'JOE OKONKWO') -> that cue
-    merged: dict[str, str] = field(default_factory=dict)
+    known: dict[str, Entry] = field(default_factory=dict)  # cue key -> entry
+    new: dict[str, New] = field(default_factory=dict)  # cue key -> new character
+    skipped: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (cue, why)
+    hidden: list[Entry] = field(default_factory=list)  # characters kept secret here
 
     def name_of(self, cue: str) -> str:
         """How the episode file names a cue's speaker."""
-        key = normalise_name(cue)
-        key = self.merged.get(key, key)
+        key = cue_key(cue)
         if key in self.known:
             return self.known[key].name
         if key in self.new:
@@ -62,111 +73,94 @@ def display_name(cue: str) -> str:
     return " ".join(word(w) for w in cue.split())
 
 
+def own_stub(entry: Entry) -> bool:
+    """A stub an import wrote and no writer has re-dated: revealed where it first speaks."""
+    return (
+        entry.source == IMPORTED
+        and entry.first is not None
+        and entry.reveal in (None, entry.first.ordinal)
+    )
+
+
+def secret_until(entry: Entry) -> int | None:
+    """The episode (ordinal) a character is kept secret until: its file's ``reveal``. An
+    import's own stub is not kept secret from an earlier import, which moves it back."""
+    return None if own_stub(entry) else entry.reveal
+
+
 def _hidden(when: int, episode: Episode, what: str) -> str | None:
-    """Why a name must not be used for ``episode``, if it must not."""
-    if when == UNREADABLE:
+    """Why a name must not be used for ``episode``, if it must not; the reason gives no
+    episode and no name, so the report tells the room nothing the bible hides."""
+    if when == UNREADABLE or episode.ordinal < when:
         return (
-            f"{what} has a reveal code the bible cannot read, so it stays secret until that "
-            "is fixed: left unmatched"
-        )
-    if episode.ordinal < when:
-        shown = Episode.from_ordinal(when).code
-        return (
-            f"{what} is kept secret by the bible until {shown}: left unmatched so "
-            f"{episode.code} does not reveal it"
+            f"{what} the bible keeps secret at {episode.code}: left unmatched so this episode "
+            "does not reveal it; match it by hand if it should"
         )
     return None
-
-
-def _secret_until(entry: Entry) -> int | None:
-    """The episode a character is kept secret until (its file's ``reveal``); a stub an
-    import wrote is revealed where it first speaks, which an earlier import moves back."""
-    return None if entry.source == IMPORTED else entry.reveal
 
 
 def exact(key: str, characters: Sequence[Entry], episode: Episode) -> Entry | str | None:
-    """The character whose name or alias the cue is; a reason where that is a secret."""
-    for entry in characters:
-        public = {normalise_name(n) for n in (entry.name, *entry.aliases)}
-        secret = [when for alias, when in entry.secret if normalise_name(alias) == key]
+    """The character whose name or alias the cue is; a reason where that is a secret. A
+    character the room may see is preferred to a secret one that shares the name."""
+
+    def secret_of(entry: Entry) -> str | None:
+        public = {cue_key(n) for n in (entry.name, *entry.aliases)}
+        secret = [when for alias, when in entry.secret if cue_key(alias) == key]
         if key not in public and not secret:
-            continue
-        why = None
-        if _secret_until(entry) is not None:
-            why = _hidden(entry.reveal or 0, episode, "this character")
+            return "no"
+        whole = secret_until(entry)
+        why = _hidden(whole, episode, "a character") if whole is not None else None
         if why is None and key not in public:
-            why = _hidden(min(secret), episode, "this name")
-        return why if why is not None else entry
-    return None
+            why = _hidden(min(secret), episode, "a name")
+        return why
+
+    matched = [(e, secret_of(e)) for e in characters]
+    matched = [(e, why) for e, why in matched if why != "no"]
+    for entry, why in matched:
+        if why is None:
+            return entry
+    return matched[0][1] if matched else None
 
 
-@dataclass(frozen=True)
-class NewCue:
-    key: str  # a new character's normalised cue
-
-
-Candidate = tuple[str, Entry | NewCue]  # a name, and its entry or new character's cue
-
-
-def one_word(key: str, names: Sequence[Candidate]) -> Entry | NewCue | str | None:
-    """What a one-word cue ('OKONKWO') is one word of: a character, a new character, or a
-    reason where it is one word of several names."""
+def one_word(key: str, characters: Sequence[Entry]) -> Entry | str | None:
+    """The hand-written character a one-word cue ('OKONKWO') is one word of; a reason where
+    it is one word of several."""
     if " " in key:
         return None
-    hits = [(n, e) for n, e in names if key in normalise_name(n).split()]
+    hits = [e for e in characters if key in cue_key(e.name).split()]
     if len(hits) == 1:
-        return hits[0][1]
+        return hits[0]
     if len(hits) > 1:
-        who = " or ".join(dict.fromkeys(n for n, _ in hits))
+        who = " or ".join(dict.fromkeys(e.name for e in hits))
         return f"could be {who}: add the cue as an alias to the right one and import again"
     return None
 
 
 def cast_of(found: Sequence[Scene], characters: Sequence[Entry], episode: Episode) -> Cast:
-    cast = Cast()
-    cues: dict[str, str] = {}  # normalised -> as first written
+    cues: dict[str, str] = {}  # key -> as first written
     lines: dict[str, int] = {}
+    cast = Cast()
     for scene in found:
         for speech in scene.speeches():
-            key = normalise_name(speech.name)
-            if not key:
-                continue
+            key = cue_key(speech.name) or speech.name
             cues.setdefault(key, speech.name)
             lines[key] = lines.get(key, 0) + max(1, len(speech.lines))
-    unmatched: list[str] = []
+    cast.hidden = [
+        e for e in characters if (when := secret_until(e)) is not None and episode.ordinal < when
+    ]
+    # One-word candidates: hand-written characters the room may see (see the docstring).
+    candidates = [e for e in characters if e.source != IMPORTED and e not in cast.hidden]
     for key, cue in cues.items():
+        if not cue_key(cue):
+            cast.skipped[key] = (cue, "a cue with no letters: left out")
+            continue
         hit = exact(key, characters, episode)
+        if hit is None:
+            hit = one_word(key, candidates)
         if isinstance(hit, Entry):
             cast.known[key] = hit
         elif isinstance(hit, str):
             cast.skipped[key] = (cue, hit)
         else:
-            unmatched.append(key)
-    # A secret character is no candidate: a one-word match must not reveal it, nor may a
-    # reason name it; a cue that is one word of its name is skipped, saying only why.
-    hidden = [
-        e for e in characters if (when := _secret_until(e)) is not None and episode.ordinal < when
-    ]
-    visible = [e for e in characters if e not in hidden]
-    candidates: list[Candidate] = [(e.name, e) for e in visible]
-    candidates += [(display_name(cues[k]), NewCue(k)) for k in unmatched]
-    fresh: list[str] = []
-    for key in unmatched:
-        secret = next((e for e in hidden if key in normalise_name(e.name).split()), None)
-        if secret is not None:
-            why = _hidden(secret.reveal or 0, episode, "this character")
-            cast.skipped[key] = (cues[key], why or "")
-            continue
-        word = one_word(key, [(n, e) for n, e in candidates if e != NewCue(key)])
-        if isinstance(word, Entry):
-            cast.known[key] = word
-        elif isinstance(word, NewCue):
-            cast.merged[key] = word.key
-        elif word is not None:
-            cast.skipped[key] = (cues[key], word)
-        else:
-            fresh.append(key)
-    for key in fresh:
-        said = lines[key] + sum(lines[k] for k, to in cast.merged.items() if to == key)
-        cast.new[key] = New(display_name(cues[key]), cues[key], said)
+            cast.new[key] = New(display_name(cue), cue, lines[key])
     return cast

@@ -13,6 +13,7 @@ endings. A field that cannot be rewritten safely is left alone, and the import s
 from __future__ import annotations
 
 import codecs
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,7 @@ class Entry:
     first: Episode | None  # a character's first_episode
     text: str  # as read: decoded, line endings made '\n'
     raw: bytes  # as on disk
+    decoded: str = ""  # decoded, its own line endings kept (what an edit splices into)
 
 
 def _ordinal(meta: dict[str, Any], *keys: str) -> int | None:
@@ -81,7 +83,8 @@ def _entry(folder: Path, path: Path) -> Entry | None:
     rel = path.relative_to(folder).as_posix()
     try:
         raw = path.read_bytes()
-        text = decode_bible_bytes(raw).replace("\r\n", "\n").replace("\r", "\n")
+        decoded = decode_bible_bytes(raw)
+        text = decoded.replace("\r\n", "\n").replace("\r", "\n")
         data, _, _ = split_front_matter(rel, text)
     except (OSError, UnreadableFile, BibleFileError):
         return None  # the ingest reports it; an import neither reads nor touches it
@@ -106,6 +109,7 @@ def _entry(folder: Path, path: Path) -> Entry | None:
         first=_episode(_ordinal(meta, "first_episode")),
         text=text,
         raw=raw,
+        decoded=decoded,
     )
 
 
@@ -130,11 +134,24 @@ def taken_paths(folder: Path) -> set[str]:
     return {p.relative_to(folder).as_posix().lower() for p in folder.rglob("*")}
 
 
+def broken_paths(folder: Path, entries: list[Entry]) -> set[str]:
+    """Bible files that do not parse (lower-cased paths): a new character whose file would be
+    one of them is most likely that file's character, so it is not stubbed beside it."""
+    read = {e.rel.lower() for e in entries}
+    broken = set()
+    for path in bible_files(folder):
+        rel = path.relative_to(folder).as_posix()
+        if rel.lower() in read:
+            continue
+        try:
+            split_front_matter(rel, decode_bible_bytes(path.read_bytes()))
+        except (OSError, UnreadableFile, BibleFileError):
+            broken.add(rel.lower())
+    return broken
+
+
 def encoded_like(raw: bytes, text: str) -> bytes:
-    """``text`` (line endings '\\n') in the encoding, byte-order mark and line endings of
-    the file ``raw`` was read from."""
-    if b"\r\n" in raw:
-        text = text.replace("\n", "\r\n")
+    """``text`` in the encoding and byte-order mark of the file ``raw`` was read from."""
     for mark, codec in _MARKS:
         if raw.startswith(mark):
             return mark + text.encode(codec)
@@ -145,10 +162,33 @@ class CannotEdit(ValueError):
     """A front-matter field an import will not rewrite (it could not do so safely)."""
 
 
+def _bounds(text: str) -> tuple[int, int]:
+    """Where the front matter's lines are (offsets): after the opening '---' line, up to
+    the closing '---' or '...' line, found line by line as the bible's parser finds them."""
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        raise CannotEdit("it has no front matter")
+    start = offset = len(lines[0])
+    for line in lines[1:]:
+        if line.strip() in ("---", "..."):
+            return start, offset
+        offset += len(line)
+    raise CannotEdit("its front matter is never closed")
+
+
+def _line_break(text: str) -> str:
+    return "\r\n" if "\r\n" in text else "\r" if "\r" in text and "\n" not in text else "\n"
+
+
 def _field_span(matter: str, key: str) -> tuple[int, int] | None:
-    """Where ``key: value`` is in the front matter's text (offsets), by YAML's own marks,
-    so a flow list over several lines or a block list is replaced whole; None if absent."""
-    node = yaml.compose(matter)
+    """Where ``key: value`` is in the front matter (offsets), by YAML's own marks, so a flow
+    list over several lines or a block list is replaced whole; None if absent."""
+    try:
+        node = yaml.compose(matter)
+    except yaml.YAMLError as exc:
+        raise CannotEdit("its front matter is not YAML this import can rewrite") from exc
+    if node is None:
+        return None
     if not isinstance(node, yaml.MappingNode):
         raise CannotEdit("its front matter is not 'key: value' lines")
     for k, v in node.value:
@@ -159,32 +199,21 @@ def _field_span(matter: str, key: str) -> tuple[int, int] | None:
     return None
 
 
-def _codes(value: object) -> list[str]:
-    items = value if isinstance(value, list) else [] if value is None else [value]
-    return [str(v) for v in items]
-
-
-def _parsed(value: str, season: int) -> Episode | None:
-    try:
-        return parse_episode(value, season)
-    except EpisodeCodeError:
-        return None
-
-
 def with_field(text: str, key: str, value: str) -> str:
     """``text`` with front-matter ``key`` set to the YAML ``value`` (one line), added at
-    the end of the front matter if absent; the rest of the file untouched."""
-    start = text.index("\n") + 1
-    end = text.index("\n---", start - 1) + 1  # the closing line (the file parsed)
+    the end of the front matter if absent. Every other character of the file is kept, its
+    line endings included."""
+    start, end = _bounds(text)
     matter = text[start:end]
+    newline = _line_break(text)
     span = _field_span(matter, key)
     line = f"{key}: {value}"
     if span is None:
-        return text[:end] + line + "\n" + text[end:]
+        return text[:end] + line + newline + text[end:]
     a, b = span
     # A block list's end is the next key's start: the line break before it is kept.
-    tail = "\n" if matter[a:b].endswith("\n") else ""
-    return text[: start + a] + line + tail + text[start + b :]
+    tail = re.search(r"(\r\n|\n|\r)*$", matter[a:b])
+    return text[: start + a] + line + (tail.group(0) if tail else "") + text[start + b :]
 
 
 def front_matter(text: str) -> dict[str, Any]:
@@ -192,14 +221,22 @@ def front_matter(text: str) -> dict[str, Any]:
     return data
 
 
+def _parsed(value: object, season: int) -> Episode | None:
+    try:
+        return parse_episode(value, season)
+    except EpisodeCodeError:
+        return None
+
+
 def with_appearance(text: str, episode: Episode) -> str | None:
-    """``text`` (a bible file) with ``episode`` in its front matter's ``appears_in``,
-    episodes in order; None when it is there already."""
+    """``text`` (a bible file) with ``episode`` added at the end of its front matter's
+    ``appears_in`` (the writer's items kept as written, in their order); None when it is
+    there already."""
     data = front_matter(text)
     season = season_of(data)
-    listed = _codes(data.get("appears_in"))
-    if any(_parsed(v, season) == episode for v in listed):
+    listed = data.get("appears_in")
+    items = listed if isinstance(listed, list) else [] if listed is None else [listed]
+    if any(_parsed(v, season) == episode for v in items):
         return None
-    listed.append(episode.code)
-    listed.sort(key=lambda v: _parsed(v, season) or Episode(0, 0))
-    return with_field(text, "appears_in", f"[{', '.join(listed)}]")
+    value = yaml.safe_dump([*items, episode.code], default_flow_style=True, allow_unicode=True)
+    return with_field(text, "appears_in", " ".join(value.split()))

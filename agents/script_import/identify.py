@@ -13,10 +13,10 @@ from memory.episodes import Episode, EpisodeCodeError, episodes_in, parse_episod
 # A title in double quotes, straight or curly; single quotes are apostrophes too often
 # ("The Captain's Daughter's Wedding") to be read as quote marks.
 _QUOTED = re.compile(r"[\"“]([^\"“”]{2,80})[\"”]")
-# A code at the start of a file name: s2e01_, 201-, 1x07 , ep7_. Three digits only, and not
-# followed by another number: '2026-11-24 pilot' and '2026_draft' are dates, not episodes.
+# A code at the start of a file name: s2e01_, 1x07 , ep7_, or three bare digits (201-) not
+# followed by more numbers ('2026-11-24 pilot' and '2026_draft' are dates, not episodes).
 _NAME_CODE = re.compile(
-    r"^(?:s\d{1,2}e\d{1,3}|\d{1,2}x\d{1,3}|ep\.?\d{1,4}|\d{3})(?![\d])(?![\W_]\d)(?=[\W_]|$)",
+    r"^(?:s\d{1,2}e\d{1,3}|\d{1,2}x\d{1,3}|ep\.?\d{1,4}|\d{3}(?!\d)(?![\W_]+\d))(?=[\W_]|$)",
     re.I,
 )
 
@@ -48,9 +48,11 @@ def episode_of(script: Script, file_name: str, given: str | None, season: int) -
     head = _NAME_CODE.match(stem)
     if head:
         try:
-            return parse_episode(head.group(0).replace("_", ""), season)
+            named = parse_episode(head.group(0).replace("_", ""), season)
         except EpisodeCodeError:
-            pass
+            named = None
+        if named is not None and named.episode > 0:  # '100 days.fountain' is no episode 0
+            return named
     raise NoEpisode(
         "I cannot tell which episode this script is: its title page and file name name none. "
         "Say it, like S2E01"
@@ -66,8 +68,9 @@ def title_of(script: Script, file_name: str) -> str:
     quoted = _QUOTED.search(title)
     if quoted:
         return " ".join(quoted.group(1).split())
-    for value in script.title_page.values():
-        whole = _QUOTED.fullmatch(value.strip())
+    for key, value in list(script.title_page.items())[:4]:
+        # Final Draft's title page has no field names: its first lines, read as 'Line N'.
+        whole = _QUOTED.fullmatch(value.strip()) if key.startswith("Line ") else None
         if whole:
             return " ".join(whole.group(1).split())
     if title:

@@ -43,7 +43,7 @@ def action_summary(scene: Scene) -> str:
     return " ".join(out)
 
 
-def _inline(text: str) -> str:
+def inline(text: str) -> str:
     """One line of Markdown that cannot open a heading, a front matter or a reveal tag."""
     return " ".join(text.split()).replace("{", "(").replace("}", ")")
 
@@ -113,15 +113,15 @@ def known_names(characters: Sequence[Named], cast: Cast) -> list[Named]:
 
 
 def scene_section(number: int, scene: Scene, cast: Cast, characters: Sequence[Named]) -> str:
-    heading = _inline(scene.heading) or "(no heading)"
+    heading = inline(scene.heading) or "(no heading)"
     # Sections are numbered in order, so each heading is unique and citable; the script's
     # own scene number (locked pages skip and letter them: 7 cut, 10A added) is kept too.
     lines = [f"## Scene {number}: {heading}", ""]
     if scene.number and scene.number != str(number):
-        lines += [f"Scene number in the script: {_inline(scene.number)}", ""]
+        lines += [f"Scene number in the script: {inline(scene.number)}", ""]
     summary = action_summary(scene)
     if summary:
-        lines += [f"Action: {_inline(summary)}", ""]
+        lines += [f"Action: {inline(summary)}", ""]
     present = _present(scene, cast)
     lines.append(f"Characters: {', '.join(present) if present else 'none speak'}")
     spoken = {cast.name_of(s.name) for s in scene.speeches()}
@@ -131,7 +131,7 @@ def scene_section(number: int, scene: Scene, cast: Cast, characters: Sequence[Na
     said = [(s, line) for s in scene.speeches() for line in s.lines][:FIRST_LINES]
     if said:
         lines += ["", "First lines:", ""]
-        lines += [f"- {s.name}: “{_inline(line)}”" for s, line in said]
+        lines += [f"- {s.name}: “{inline(line)}”" for s, line in said]
     return "\n".join(lines)
 
 
