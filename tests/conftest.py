@@ -169,6 +169,32 @@ def bible_copy(tmp_path: Path) -> Path:
     return target
 
 
+SCRIPT_LIMIT = 64 * 1024  # the upload limit of ``import_room`` (a 'too big' script is cheap)
+
+
+@pytest.fixture
+def import_room(settings: Settings, embedder: MiniLMEmbedder, tmp_path: Path) -> Iterator[App]:
+    """The room on a copy of the sample bible, for script imports: real Chroma and
+    embeddings; its model is never asked (an import uses none)."""
+    folder = tmp_path / "show-bible"
+    shutil.copytree(SAMPLE, folder)
+    app = build_app(
+        settings.model_copy(update={"max_upload_bytes": SCRIPT_LIMIT}),
+        engine=ScriptedBackend("unused"),
+        embedder=embedder,
+    )
+    app.bible.ingest(folder, SHOW)
+    yield app
+    app.close()
+
+
+def bible_folder(app: App) -> Path:
+    """The folder the show's bible was ingested from (where imports and promotions write)."""
+    found = app.bible.source_dir(SHOW)
+    assert found is not None
+    return found
+
+
 def message(
     text: str,
     *,

@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from agents.llm.scripted import ScriptedBackend
 from agents.screenplay.fdx_out import write_fdx
 from agents.screenplay.fountain_out import write_fountain
 from agents.screenplay.model import Kind, Para, Script, page_count, scenes
 from agents.screenplay.read import read_script
 from agents.script_import.apply import ScriptImporter
-from bot.compose import App, build_app
-from bot.settings import Settings
+from bot.compose import App
 from tests.conftest import SAMPLE, SHOW
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,7 +79,7 @@ def test_the_sample_script_parses_to_the_golden_paragraphs(path: Path) -> None:
 def test_the_sample_has_every_form_and_nothing_a_reader_must_drop() -> None:
     script = read(FOUNTAIN)
     kinds = [p.kind for p in script.paras]
-    cues = {s.name for s in read(FOUNTAIN).paras and scenes(script) for s in s.speeches()}
+    cues = {speech.name for sc in scenes(script) for speech in sc.speeches()}
     headings = [p.text for p in script.paras if p.kind is Kind.HEADING]
     assert len(headings) == 12 and page_count(script) >= 10
     assert "UNDER THE PIER - GULLSTONE LANDING - NIGHT" in headings  # forced with '.'
@@ -134,20 +130,12 @@ def test_underscores_and_stars_survive_the_fountain_round_trip(tmp_path: Path) -
 
 
 # ---- the bible import of the sample --------------------------------------------------------
-@pytest.fixture
-def room(settings: Settings, embedder: object, tmp_path: Path) -> Iterator[App]:
-    folder = tmp_path / "show-bible"
-    shutil.copytree(SAMPLE, folder)
-    app = build_app(settings, engine=ScriptedBackend("unused"), embedder=embedder)  # type: ignore[arg-type]
-    app.bible.ingest(folder, SHOW)
-    yield app
-    app.close()
-
-
-def test_import_of_the_sample_writes_the_golden_episode_file(room: App, tmp_path: Path) -> None:
-    folder = room.bible.source_dir(SHOW)
+def test_import_of_the_sample_writes_the_golden_episode_file(
+    import_room: App, tmp_path: Path
+) -> None:
+    folder = import_room.bible.source_dir(SHOW)
     assert folder is not None
-    importer = ScriptImporter(room.bible, [SAMPLE])
+    importer = ScriptImporter(import_room.bible, [SAMPLE])
     done = importer.run(SHOW, FOUNTAIN.name, FOUNTAIN.read_bytes(), LIMIT)
     assert (done.plan.episode.code, done.plan.scenes) == ("S2E01", 12)
     episode = (folder / EPISODE_FILE).read_text(encoding="utf-8")

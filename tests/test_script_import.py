@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,13 +21,14 @@ from agents.script_import.cast import exact
 from agents.script_import.folder import read_entries
 from bot.compose import App, build_app, open_bible
 from bot.settings import Settings
+from memory.bible import Embedder
 from memory.episodes import Episode
-from tests.conftest import SAMPLE, SHOW, ask, message, run
+from tests.conftest import SAMPLE, SCRIPT_LIMIT, SHOW, ask, bible_folder, message, run
 from tests.discord_fake import BOT, CHANNEL, bot_maker, discord_harness, message_payload
 from tests.slack_fake import mention, room_maker, slack_harness
 from tests.test_terminal_and_cli import cli
 
-LIMIT = 64 * 1024
+LIMIT = SCRIPT_LIMIT
 SMALL = """Title: The Lantern Line “Low Water”
 Episode: S2E03
 Author: Test Room
@@ -55,30 +54,9 @@ Is that the inspector?
 """
 
 
-@pytest.fixture
-def room(settings: Settings, embedder: object, tmp_path: Path) -> Iterator[App]:
-    """The room on a copy of the sample bible; its model is never asked (imports use none)."""
-    folder = tmp_path / "show-bible"
-    shutil.copytree(SAMPLE, folder)
-    app = build_app(
-        settings.model_copy(update={"max_upload_bytes": LIMIT}),
-        engine=ScriptedBackend("unused"),
-        embedder=embedder,  # type: ignore[arg-type]
-    )
-    app.bible.ingest(folder, SHOW)
-    yield app
-    app.close()
-
-
-def folder_of(app: App) -> Path:
-    found = app.bible.source_dir(SHOW)
-    assert found is not None
-    return found
-
-
 def snapshot(app: App) -> tuple[dict[str, str], dict[str, str]]:
     """Every file's bytes (by hash) and every indexed section's content hash."""
-    folder = folder_of(app)
+    folder = bible_folder(app)
     files = {
         p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(folder.rglob("*"))
@@ -95,10 +73,10 @@ def importer(app: App) -> ScriptImporter:
 
 
 # ---- a script in ---------------------------------------------------------------------------
-def test_import_writes_the_episode_stubs_and_appearances(room: App) -> None:
-    folder = folder_of(room)
+def test_import_writes_the_episode_stubs_and_appearances(import_room: App) -> None:
+    folder = bible_folder(import_room)
     maren_before = (folder / "characters/maren_kessler.md").read_text()
-    done = importer(room).run(SHOW, "low_water.fountain", SMALL.encode(), LIMIT)
+    done = importer(import_room).run(SHOW, "low_water.fountain", SMALL.encode(), LIMIT)
     assert (done.plan.episode.code, done.plan.title, done.plan.scenes) == ("S2E03", "Low Water", 2)
     episode = (folder / "episodes/s2e03-low-water.md").read_text()
     assert "first_episode: S2E03" in episode and "source: imported" in episode
@@ -119,43 +97,43 @@ def test_import_writes_the_episode_stubs_and_appearances(room: App) -> None:
     assert maren.replace("appears_in: [S2E03]\n", "") == maren_before
     assert "characters/maren_kessler.md" in [c.rel for c in done.plan.writes]
     # and it is canon now: the index has the episode's scenes and the new character
-    hits = room.bible.search(SHOW, "Wren inspector wheelhouse", k=5)
+    hits = import_room.bible.search(SHOW, "Wren inspector wheelhouse", k=5)
     assert any(h.chunk.file == "episodes/s2e03-low-water.md" for h in hits)
     assert done.ingest.skipped == []
 
 
-def test_import_again_changes_nothing(room: App) -> None:
-    importer(room).run(SHOW, "low_water.fountain", SMALL.encode(), LIMIT)
-    before = snapshot(room)
-    again = importer(room).run(SHOW, "low_water.fountain", SMALL.encode(), LIMIT)
+def test_import_again_changes_nothing(import_room: App) -> None:
+    importer(import_room).run(SHOW, "low_water.fountain", SMALL.encode(), LIMIT)
+    before = snapshot(import_room)
+    again = importer(import_room).run(SHOW, "low_water.fountain", SMALL.encode(), LIMIT)
     assert again.plan.writes == []
     assert {c.action for c in again.plan.changes} == {"unchanged"}
     assert (again.ingest.added, again.ingest.updated, again.ingest.removed) == (0, 0, 0)
-    assert snapshot(room) == before
+    assert snapshot(import_room) == before
 
 
-def test_a_second_episode_adds_to_appears_in_and_keeps_the_stub(room: App) -> None:
-    importer(room).run(SHOW, "low_water.fountain", SMALL.encode(), LIMIT)
-    importer(room).run(SHOW, "x.fountain", SMALL.encode(), LIMIT, episode="S2E04")
-    folder = folder_of(room)
+def test_a_second_episode_adds_to_appears_in_and_keeps_the_stub(import_room: App) -> None:
+    importer(import_room).run(SHOW, "low_water.fountain", SMALL.encode(), LIMIT)
+    importer(import_room).run(SHOW, "x.fountain", SMALL.encode(), LIMIT, episode="S2E04")
+    folder = bible_folder(import_room)
     assert "appears_in: [S2E03, S2E04]" in (folder / "characters/wren.md").read_text()
     assert "appears_in: [S2E03, S2E04]" in (folder / "characters/jun_park.md").read_text()
     assert "first_episode: S2E03" in (folder / "characters/wren.md").read_text()
 
 
-def test_a_cue_that_could_be_two_characters_is_skipped_not_guessed(room: App) -> None:
+def test_a_cue_that_could_be_two_characters_is_skipped_not_guessed(import_room: App) -> None:
     script = "INT. GALLEY - DAY\n\nKESSLER\nWho took the last biscuit?\n"
-    done = importer(room).run(SHOW, "s2e05.fountain", script.encode(), LIMIT)
+    done = importer(import_room).run(SHOW, "s2e05.fountain", script.encode(), LIMIT)
     assert done.plan.skipped == (
         "KESSLER: could be Maren Kessler or Nell Kessler: add the cue as an alias to the "
         "right one and import again",
     )
-    assert not (folder_of(room) / "characters/kessler.md").exists()
+    assert not (bible_folder(import_room) / "characters/kessler.md").exists()
 
 
-def test_a_secret_alias_is_not_matched_before_its_reveal(room: App) -> None:
+def test_a_secret_alias_is_not_matched_before_its_reveal(import_room: App) -> None:
     """'THE LAMPLIGHTER' is Quill's alias from S1E06: matched after, never before."""
-    quill = [e for e in read_entries(folder_of(room)) if e.name == "Silas Quill"]
+    quill = [e for e in read_entries(bible_folder(import_room)) if e.name == "Silas Quill"]
     early = exact("lamplighter", quill, Episode(1, 3))
     assert early == (
         "a name the bible keeps secret at S1E03: left unmatched so this episode does not "
@@ -163,9 +141,11 @@ def test_a_secret_alias_is_not_matched_before_its_reveal(room: App) -> None:
     )
     assert exact("lamplighter", quill, Episode(1, 6)) == quill[0]
     script = "INT. CHAPEL - NIGHT\n\nTHE LAMPLIGHTER\nThe lamp stays lit.\n"
-    done = importer(room).run(SHOW, "chapel.fountain", script.encode(), LIMIT, episode="S1E09")
+    done = importer(import_room).run(
+        SHOW, "chapel.fountain", script.encode(), LIMIT, episode="S1E09"
+    )
     assert done.plan.skipped == ()
-    episode = (folder_of(room) / "episodes/s1e09-chapel.md").read_text()
+    episode = (bible_folder(import_room) / "episodes/s1e09-chapel.md").read_text()
     assert "Characters: Silas Quill" in episode
 
 
@@ -179,10 +159,12 @@ def test_a_secret_alias_is_not_matched_before_its_reveal(room: App) -> None:
     ],
     ids=["utf-16-no-bom", "utf-16-be-bom", "windows-1252"],
 )
-def test_other_encodings_are_detected_and_said(room: App, data: bytes, encoding: str) -> None:
-    done = importer(room).run(SHOW, "low_water.fountain", data, LIMIT)
+def test_other_encodings_are_detected_and_said(
+    import_room: App, data: bytes, encoding: str
+) -> None:
+    done = importer(import_room).run(SHOW, "low_water.fountain", data, LIMIT)
     assert done.loaded.encoding == encoding
-    stub = (folder_of(room) / "characters/renee.md").read_text(encoding="utf-8")
+    stub = (bible_folder(import_room) / "characters/renee.md").read_text(encoding="utf-8")
     assert "name: Renée" in stub
 
 
@@ -210,7 +192,13 @@ BAD = [
         None,
         "not a Final Draft script (its root is <html>)",
     ),
-    ("prose", "s2e03.fountain", b"Notes from the room.\n\nMore notes.\n", None, "not a script"),
+    (
+        "prose",
+        "s2e03.fountain",
+        b"Notes from the room.\n\nMore notes.\n",
+        None,
+        "not a script",
+    ),
     ("pdf", "s2e03.pdf", b"%PDF-1.7\n...", None, "looks like a PDF, not a script"),
     ("word", "s2e03.docx", b"PK\x03\x04rest", None, "looks like a ZIP archive"),
     ("too-big", "s2e03.fountain", SMALL.encode() * 400, None, "scripts are read up to 64 KB"),
@@ -234,17 +222,17 @@ BAD = [
     ("name", "data", "episode", "says"), [b[1:] for b in BAD], ids=[b[0] for b in BAD]
 )
 def test_bad_scripts_are_refused_and_the_bible_is_untouched_twice(
-    room: App, name: str, data: bytes, episode: str | None, says: str
+    import_room: App, name: str, data: bytes, episode: str | None, says: str
 ) -> None:
-    before = snapshot(room)
+    before = snapshot(import_room)
     for _ in range(2):
         with pytest.raises(Exception) as caught:
-            importer(room).run(SHOW, name, data, LIMIT, episode)
+            importer(import_room).run(SHOW, name, data, LIMIT, episode)
         said = str(caught.value)
         assert says in said, said
         assert said.endswith("Nothing in the bible changed."), said
         assert "Traceback" not in said and "/etc/passwd" not in said and "root:" not in said
-        assert snapshot(room) == before
+        assert snapshot(import_room) == before
 
 
 def test_the_read_only_sample_folder_is_refused_twice(settings: Settings, embedder: object) -> None:
@@ -264,10 +252,10 @@ def test_the_read_only_sample_folder_is_refused_twice(settings: Settings, embedd
         app.close()
 
 
-def test_a_file_the_ingest_refuses_puts_every_file_back(room: App, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_file_the_ingest_refuses_puts_every_file_back(import_room: App, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """If the re-ingest fails part-way, each written file is restored and re-indexed."""
-    before = snapshot(room)
-    real = room.bible.ingest
+    before = snapshot(import_room)
+    real = import_room.bible.ingest
     calls = []
 
     def failing(folder, show, progress=None):  # type: ignore[no-untyped-def]
@@ -276,11 +264,11 @@ def test_a_file_the_ingest_refuses_puts_every_file_back(room: App, monkeypatch) 
             raise OSError("disk full")
         return real(folder, show)
 
-    monkeypatch.setattr(room.bible, "ingest", failing)
+    monkeypatch.setattr(import_room.bible, "ingest", failing)
     with pytest.raises(OSError):
-        importer(room).run(SHOW, "low_water.fountain", SMALL.encode(), LIMIT)
+        importer(import_room).run(SHOW, "low_water.fountain", SMALL.encode(), LIMIT)
     monkeypatch.undo()
-    assert len(calls) == 2 and snapshot(room) == before
+    assert len(calls) == 2 and snapshot(import_room) == before
 
 
 # ---- in chat: canon editors only ------------------------------------------------------------
@@ -288,19 +276,19 @@ def attached(name: str, data: bytes) -> list[Inbound]:
     return [Inbound(name=name, mime="text/plain", size=len(data), data=data)]
 
 
-def test_terminal_import_by_a_canon_editor_and_refusal_for_anyone_else(room: App) -> None:
-    before = snapshot(room)
+def test_terminal_import_by_a_canon_editor_and_refusal_for_anyone_else(import_room: App) -> None:
+    before = snapshot(import_room)
     said = message("/import", author="dana").model_copy(
         update={"files": attached("low_water.fountain", SMALL.encode())}
     )
-    refused, _ = run(ask(room, said))
+    refused, _ = run(ask(import_room, said))
     assert refused.kind == "error" and "Only the room's canon editors" in refused.text
-    assert snapshot(room) == before
-    audit = room.room.services.ledger.promotions.audit_log(SHOW)
+    assert snapshot(import_room) == before
+    audit = import_room.room.services.ledger.promotions.audit_log(SHOW)
     assert [a.action for a in audit] == ["canon.refused"]
 
     said = said.model_copy(update={"author": "ana", "author_id": "ana"})
-    reply, _ = run(ask(room, said))
+    reply, _ = run(ask(import_room, said))
     assert reply.ok, reply.text
     assert reply.text.startswith(
         "Imported low_water.fountain (Fountain, read as UTF-8) into the lantern-line bible as "
@@ -310,15 +298,15 @@ def test_terminal_import_by_a_canon_editor_and_refusal_for_anyone_else(room: App
     assert "created: characters/wren.md (new character Wren (1 line))" in reply.text
     assert [c.file for c in reply.citations] == ["episodes/s2e03-low-water.md"]
     assert reply.data is not None and reply.data["created"][0] == "episodes/s2e03-low-water.md"
-    audit = room.room.services.ledger.promotions.audit_log(SHOW)
+    audit = import_room.room.services.ledger.promotions.audit_log(SHOW)
     assert audit[-1].action == "canon.imported" and audit[-1].actor == "ana"
-    for absent in ("<!", "@everyone", "/tmp", str(folder_of(room))):
+    for absent in ("<!", "@everyone", "/tmp", str(bible_folder(import_room))):
         assert absent not in reply.text
 
 
-def test_import_with_no_file_or_two_files_says_what_to_do(room: App) -> None:
-    before = snapshot(room)
-    none, _ = run(ask(room, message("/import S2E03", author="ana")))
+def test_import_with_no_file_or_two_files_says_what_to_do(import_room: App) -> None:
+    before = snapshot(import_room)
+    none, _ = run(ask(import_room, message("/import S2E03", author="ana")))
     assert none.text == (
         "Attach the script first with /attach PATH (a .fountain or .fdx file), then /import "
         "(or /import S2E01 to name the episode). Nothing in the bible changed."
@@ -330,39 +318,39 @@ def test_import_with_no_file_or_two_files_says_what_to_do(room: App) -> None:
     two = message("/import", author="ana").model_copy(
         update={"files": attached("a.fountain", SMALL.encode()) * 2}
     )
-    reply, _ = run(ask(room, two))
+    reply, _ = run(ask(import_room, two))
     assert "import one script at a time" in reply.text
-    assert snapshot(room) == before
+    assert snapshot(import_room) == before
 
 
-def test_slack_file_share_import_editor_and_refusal(room: App) -> None:
+def test_slack_file_share_import_editor_and_refusal(import_room: App) -> None:
     async def go() -> tuple[list[str], list[str]]:
-        async with slack_harness(room_maker(room.room)) as h:
+        async with slack_harness(room_maker(import_room.room)) as h:
             shared = h.fake.share("s2e03_low_water.fountain", SMALL.encode())
             event = {**mention("import", "910.1"), "files": [shared]}
             assert await h.event(event, "EvImp1") == 200
             await h.wait_for(lambda: h.slack.replies_sent >= 1)
-            assert snapshot(room) == before  # the refusal wrote nothing
+            assert snapshot(import_room) == before  # the refusal wrote nothing
             shared = h.fake.share("s2e03_low_water.fountain", SMALL.encode())
             event = {**mention("import", "911.1"), "user": "UANA", "files": [shared]}
             assert await h.event(event, "EvImp2") == 200
             await h.wait_for(lambda: h.slack.replies_sent >= 2)
             return h.fake.shown_in("910.1"), h.fake.shown_in("911.1")
 
-    before = snapshot(room)
+    before = snapshot(import_room)
     refused, done = run(go())
     assert any("Only the room's canon editors" in s for s in refused), refused
     assert not any("Imported" in s for s in refused)
     assert any("S2E03" in s and "Low Water" in s and "Imported" in s for s in done), done
-    assert snapshot(room) != before
-    assert (folder_of(room) / "episodes/s2e03-low-water.md").exists()
+    assert snapshot(import_room) != before
+    assert (bible_folder(import_room) / "episodes/s2e03-low-water.md").exists()
 
 
-def test_discord_attachment_import_by_a_canon_editor(room: App) -> None:
-    before = snapshot(room)
+def test_discord_attachment_import_by_a_canon_editor(import_room: App) -> None:
+    before = snapshot(import_room)
 
     async def go() -> list[str]:
-        async with discord_harness(bot_maker(room.room)) as h:
+        async with discord_harness(bot_maker(import_room.room)) as h:
             script = h.fake.attach("low_water.fountain", SMALL.encode())
             h.message(  # from dana (555), who is not a canon editor
                 message_payload(
@@ -370,7 +358,7 @@ def test_discord_attachment_import_by_a_canon_editor(room: App) -> None:
                 )
             )
             await h.wait_for(lambda: h.bot.replies_sent >= 1)
-            assert snapshot(room) == before
+            assert snapshot(import_room) == before
             script = h.fake.attach("low_water.fountain", SMALL.encode("utf-16"))
             h.message(
                 message_payload(
@@ -384,16 +372,16 @@ def test_discord_attachment_import_by_a_canon_editor(room: App) -> None:
     assert any("Only the room's canon editors" in s for s in said), said
     assert any("Imported low_water.fountain" in s and "S2E03" in s for s in said), said
     assert any("read as UTF-16" in s for s in said), said
-    assert (folder_of(room) / "characters/wren.md").exists()
+    assert (bible_folder(import_room) / "characters/wren.md").exists()
 
 
 # ---- the command line ----------------------------------------------------------------------
 def test_cli_bible_import_reports_on_stderr_and_exits_by_outcome(
-    settings: Settings, bible_copy: Path, tmp_path: Path, embedder: object
+    settings: Settings, bible_copy: Path, tmp_path: Path, embedder: Embedder
 ) -> None:
     script = tmp_path / "s2e03_low_water.fountain"
     script.write_bytes(SMALL.encode())
-    store = open_bible(settings, embedder)  # type: ignore[arg-type]  (the CLI's own store)
+    store = open_bible(settings, embedder)  # the store the CLI opens, with the test's embedder
     store.ingest(bible_copy, "copy-show")
     store.close()
     done = cli(settings, "bible", "import", str(script), "--show", "copy-show")

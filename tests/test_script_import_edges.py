@@ -6,39 +6,18 @@ encodings and line endings. Real Chroma and SQLite; no model (an import uses non
 from __future__ import annotations
 
 import codecs
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from agents.llm.scripted import ScriptedBackend
 from agents.screenplay.model import Script
 from agents.script_import.apply import ScriptImporter
 from agents.script_import.folder import with_appearance
 from agents.script_import.identify import episode_of, title_of
-from bot.compose import App, build_app
-from bot.settings import Settings
+from bot.compose import App
 from memory.episodes import Episode
-from tests.conftest import SAMPLE, SHOW
+from tests.conftest import SAMPLE, SCRIPT_LIMIT, SHOW, bible_folder
 
-LIMIT = 64 * 1024
-
-
-@pytest.fixture
-def room(settings: Settings, embedder: object, tmp_path: Path) -> Iterator[App]:
-    folder = tmp_path / "show-bible"
-    shutil.copytree(SAMPLE, folder)
-    app = build_app(settings, engine=ScriptedBackend("unused"), embedder=embedder)  # type: ignore[arg-type]
-    app.bible.ingest(folder, SHOW)
-    yield app
-    app.close()
-
-
-def folder_of(app: App) -> Path:
-    found = app.bible.source_dir(SHOW)
-    assert found is not None
-    return found
+LIMIT = SCRIPT_LIMIT
 
 
 def run_import(app: App, script: str, name: str = "x.fountain", episode: str = "S2E03"):  # type: ignore[no-untyped-def]
@@ -52,15 +31,15 @@ def scene(*speakers: str, action: str = "Fog.") -> str:
     return "\n".join(lines)
 
 
-def test_a_stub_never_lands_on_a_file_that_is_there(room: App) -> None:
+def test_a_stub_never_lands_on_a_file_that_is_there(import_room: App) -> None:
     """A note where a stub would go is kept and the stub takes the next name; a broken file
     there is most likely that character's own, so the cue is skipped, pointing at it."""
-    folder = folder_of(room)
+    folder = bible_folder(import_room)
     broken = "---\ntype: character\nname: Wren\naliases: [Wren, the kid\n---\nTwo pages of notes\n"
     note = "---\ntype: note\nname: Ines\n---\n# Ines\nA note about casting.\n"
     (folder / "characters/wren.md").write_text(broken)
     (folder / "characters/Ines.md").write_text(note)  # another case of the stub's name
-    done = run_import(room, scene("WREN", "INES"))
+    done = run_import(import_room, scene("WREN", "INES"))
     created = sorted(c.rel for c in done.plan.changes if c.action == "created")
     assert created == ["characters/ines-2.md", "episodes/s2e03-x.md"]
     assert done.plan.skipped == (
@@ -71,10 +50,10 @@ def test_a_stub_never_lands_on_a_file_that_is_there(room: App) -> None:
     assert (folder / "characters/Ines.md").read_text() == note
 
 
-def test_reveals_are_read_as_the_bible_reads_them(room: App) -> None:
+def test_reveals_are_read_as_the_bible_reads_them(import_room: App) -> None:
     """A secret alias in a season-2 file, an unreadable reveal and a whole file revealed
     later: none of them names a speaker in an earlier episode's file."""
-    folder = folder_of(room)
+    folder = bible_folder(import_room)
     (folder / "characters/wren.md").write_text(
         "---\ntype: character\nname: Wren Hollis\nseason: 2\n"
         'aliases: [Wren, "the Keeper {reveal: 5}", "the Watcher {reveal: S2E5x}"]\n---\n'
@@ -84,8 +63,8 @@ def test_reveals_are_read_as_the_bible_reads_them(room: App) -> None:
         "---\ntype: character\nname: Ansel Kessler\naliases: [the Stranger]\nreveal: S2E04\n"
         "---\n# Ansel Kessler\n\n## Who\nNell's father.\n"
     )
-    room.bible.ingest(folder, SHOW)
-    done = run_import(room, scene("THE KEEPER", "THE WATCHER", "THE STRANGER", "ANSEL"))
+    import_room.bible.ingest(folder, SHOW)
+    done = run_import(import_room, scene("THE KEEPER", "THE WATCHER", "THE STRANGER", "ANSEL"))
     episode = (folder / "episodes/s2e03-x.md").read_text()
     for secret in ("Wren Hollis", "Ansel Kessler"):
         assert secret not in episode, secret
@@ -99,37 +78,37 @@ def test_reveals_are_read_as_the_bible_reads_them(room: App) -> None:
     assert not (folder / "characters/the-keeper.md").exists()
     assert "appears_in" not in (folder / "characters/wren.md").read_text()
     # after the reveal, the same names are the characters
-    later = run_import(room, scene("THE KEEPER", "THE STRANGER"), episode="S2E05")
+    later = run_import(import_room, scene("THE KEEPER", "THE STRANGER"), episode="S2E05")
     assert later.plan.skipped == ()
     assert "Characters: Wren Hollis, Ansel Kessler" in (folder / "episodes/s2e05-x.md").read_text()
 
 
-def test_a_new_character_is_hidden_from_earlier_rooms(room: App) -> None:
-    folder = folder_of(room)
-    run_import(room, scene("WREN"), episode="S2E05")
+def test_a_new_character_is_hidden_from_earlier_rooms(import_room: App) -> None:
+    folder = bible_folder(import_room)
+    run_import(import_room, scene("WREN"), episode="S2E05")
     stub = (folder / "characters/wren.md").read_text()
     assert "reveal: S2E05" in stub and "first_episode: S2E05" in stub
-    early = room.bible.search(SHOW, "Wren", k=10, as_of=Episode(1, 3))
+    early = import_room.bible.search(SHOW, "Wren", k=10, as_of=Episode(1, 3))
     assert not any(h.chunk.file == "characters/wren.md" for h in early)
-    late = room.bible.search(SHOW, "Wren", k=10, as_of=Episode(2, 5))
+    late = import_room.bible.search(SHOW, "Wren", k=10, as_of=Episode(2, 5))
     assert any(h.chunk.file == "characters/wren.md" for h in late)
     # an earlier episode imported later moves the stub's first episode (and reveal) back
-    run_import(room, scene("WREN"), episode="S2E03")
+    run_import(import_room, scene("WREN"), episode="S2E03")
     stub = (folder / "characters/wren.md").read_text()
     assert "first_episode: S2E03" in stub and "reveal: S2E03" in stub
     assert "appears_in: [S2E05, S2E03]" in stub  # added where the writer's list ends
 
 
-def test_reimport_changes_nothing_with_one_word_cues_and_named_characters(room: App) -> None:
+def test_reimport_changes_nothing_with_one_word_cues_and_named_characters(import_room: App) -> None:
     script = (
         scene("OKONKWO", "JOE OKONKWO", "JOE", action="Ines and Jun watch. Calder waits.")
         + "\n"
         + scene("INES", "@McKINNON", "MCKINNON", "INSPECTOR", "GUARD", "GUARD #2")
     )
-    first = run_import(room, script)
-    folder = folder_of(room)
+    first = run_import(import_room, script)
+    folder = bible_folder(import_room)
     files = {p: p.read_bytes() for p in sorted(folder.rglob("*.md"))}
-    again = run_import(room, script)
+    again = run_import(import_room, script)
     assert again.plan.writes == []
     assert {p: p.read_bytes() for p in sorted(folder.rglob("*.md"))} == files
     assert first.plan.skipped == again.plan.skipped == ()
@@ -152,9 +131,9 @@ def test_reimport_changes_nothing_with_one_word_cues_and_named_characters(room: 
     assert "Named in the action: Ines, Jun Park, Rhys Calder" in episode
 
 
-def test_non_latin_cues_are_characters_and_accents_do_not_split_one(room: App) -> None:
+def test_non_latin_cues_are_characters_and_accents_do_not_split_one(import_room: App) -> None:
     script = scene("ΕΛΕΝΗ", "МАРИНА", "ZOË", "ZOE", "MRS. LEFÈVRE", "LEFÈVRE")
-    done = run_import(room, script)
+    done = run_import(import_room, script)
     new = sorted(c.what for c in done.plan.changes if c.action == "created")
     assert new == [
         "episode S2E03 “X”",
@@ -167,39 +146,39 @@ def test_non_latin_cues_are_characters_and_accents_do_not_split_one(room: App) -
     assert done.plan.skipped == ()
 
 
-def test_a_secret_character_is_not_named_in_the_action_either(room: App) -> None:
-    folder = folder_of(room)
+def test_a_secret_character_is_not_named_in_the_action_either(import_room: App) -> None:
+    folder = bible_folder(import_room)
     (folder / "characters/ansel.md").write_text(
         "---\ntype: character\nname: Ansel Kessler\naliases: [Mr Grey]\nreveal: S2E04\n"
         "---\n# Ansel Kessler\n\n## Who\nNell's father.\n"
     )
-    room.bible.ingest(folder, SHOW)
-    run_import(room, scene("JUN", action="Mr Grey watches from the quay."))
+    import_room.bible.ingest(folder, SHOW)
+    run_import(import_room, scene("JUN", action="Mr Grey watches from the quay."))
     episode = (folder / "episodes/s2e03-x.md").read_text()
     assert "Ansel" not in episode and "Named in the action" not in episode
 
 
-def test_a_writers_reveal_on_a_stub_is_kept(room: App) -> None:
-    folder = folder_of(room)
-    run_import(room, scene("WREN"), episode="S2E05")
+def test_a_writers_reveal_on_a_stub_is_kept(import_room: App) -> None:
+    folder = bible_folder(import_room)
+    run_import(import_room, scene("WREN"), episode="S2E05")
     stub = folder / "characters/wren.md"
     stub.write_text(stub.read_text().replace("reveal: S2E05", "reveal: S2E08"))
-    room.bible.ingest(folder, SHOW)
-    done = run_import(room, scene("WREN"), episode="S2E06")
+    import_room.bible.ingest(folder, SHOW)
+    done = run_import(import_room, scene("WREN"), episode="S2E06")
     assert "reveal: S2E08" in stub.read_text() and "first_episode: S2E05" in stub.read_text()
     assert "Wren" not in (folder / "episodes/s2e06-x.md").read_text()  # still a secret there
     assert any("WREN: a character the bible keeps secret" in s for s in done.plan.skipped)
 
 
-def test_an_imported_episode_a_writer_edited_is_never_replaced(room: App) -> None:
-    folder = folder_of(room)
-    run_import(room, scene("JUN"))
+def test_an_imported_episode_a_writer_edited_is_never_replaced(import_room: App) -> None:
+    folder = bible_folder(import_room)
+    run_import(import_room, scene("JUN"))
     episode = folder / "episodes/s2e03-x.md"
     episode.write_text(episode.read_text() + "\n## Room notes\nCut the fog.\n")
-    room.bible.ingest(folder, SHOW)
+    import_room.bible.ingest(folder, SHOW)
     edited = episode.read_bytes()
     with pytest.raises(Exception, match="was edited after it was imported"):
-        run_import(room, scene("JUN", "MAREN"))
+        run_import(import_room, scene("JUN", "MAREN"))
     assert episode.read_bytes() == edited
 
 
@@ -213,16 +192,16 @@ def test_an_imported_episode_a_writer_edited_is_never_replaced(room: App) -> Non
     ids=["crlf", "utf-16", "utf-8-bom-crlf"],
 )
 def test_the_bibles_own_files_keep_their_encoding_and_line_endings(
-    room: App,
+    import_room: App,
     encode,
     mark: bytes,  # type: ignore[no-untyped-def]
 ) -> None:
-    folder = folder_of(room)
+    folder = bible_folder(import_room)
     jun = folder / "characters/jun_park.md"
     original = jun.read_text(encoding="utf-8")
     jun.write_bytes(encode(original))
-    room.bible.ingest(folder, SHOW)
-    run_import(room, scene("JUN"))
+    import_room.bible.ingest(folder, SHOW)
+    run_import(import_room, scene("JUN"))
     expected = with_appearance(original, Episode(2, 3))
     assert expected is not None
     assert jun.read_bytes() == encode(expected)
@@ -234,23 +213,25 @@ def test_the_bibles_own_files_keep_their_encoding_and_line_endings(
     ["season: 2\nfirst_episode: 3", "episode: S2E03"],
     ids=["season-and-number", "episode-field"],
 )
-def test_a_hand_written_episode_is_found_however_its_code_is_written(room: App, front: str) -> None:
-    folder = folder_of(room)
+def test_a_hand_written_episode_is_found_however_its_code_is_written(
+    import_room: App, front: str
+) -> None:
+    folder = bible_folder(import_room)
     hand = f"---\ntype: episode\nname: Low Water\n{front}\n---\n# Low Water\n\n## Summary\nFog.\n"
     (folder / "episodes/low_water.md").write_text(hand)
-    room.bible.ingest(folder, SHOW)
+    import_room.bible.ingest(folder, SHOW)
     with pytest.raises(Exception, match=r"written by hand \(episodes/low_water.md\)"):
-        run_import(room, scene("JUN"))
+        run_import(import_room, scene("JUN"))
     assert not (folder / "episodes/s2e03-x.md").exists()
 
 
-def test_a_failed_import_takes_back_the_folders_it_made(room: App, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    folder = folder_of(room)
+def test_a_failed_import_takes_back_the_folders_it_made(import_room: App, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    folder = bible_folder(import_room)
     for path in (folder / "episodes").iterdir():
         path.rename(folder / path.name)
     (folder / "episodes").rmdir()
-    room.bible.ingest(folder, SHOW)
-    real = room.bible.ingest
+    import_room.bible.ingest(folder, SHOW)
+    real = import_room.bible.ingest
     calls: list[int] = []
 
     def failing(directory, show, progress=None):  # type: ignore[no-untyped-def]
@@ -259,9 +240,9 @@ def test_a_failed_import_takes_back_the_folders_it_made(room: App, monkeypatch) 
             raise OSError("disk full")
         return real(directory, show)
 
-    monkeypatch.setattr(room.bible, "ingest", failing)
+    monkeypatch.setattr(import_room.bible, "ingest", failing)
     with pytest.raises(OSError):
-        run_import(room, scene("JUN"))
+        run_import(import_room, scene("JUN"))
     assert not (folder / "episodes").exists()
 
 
