@@ -72,3 +72,13 @@ def test_budget_drops_oldest_history_then_weakest_canon() -> None:
 def test_budget_reports_when_even_the_message_cannot_fit() -> None:
     with pytest.raises(ContextOverflow, match="window holds 50"):
         fit_budget(50, 80, history=[10], canon=[5])
+
+
+def test_scene_parts_lose_markup_debris_but_keep_words() -> None:
+    """A base model leaves JSON and HTML in a scene's fields ('}, {', '<br/>')."""
+    from agents.commands.scene import worded
+
+    assert worded("}, {") == "" and worded(",") == "" and worded("<br/>") == ""
+    assert worded("She hears me.<br/>Not the bell.") == "She hears me. Not the bell."
+    assert worded("Ines (to Maren) — 3 a.m.") == "Ines (to Maren) — 3 a.m."
+    assert worded("Zoë: «Non.»") == "Zoë: «Non.»"

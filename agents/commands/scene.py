@@ -72,12 +72,22 @@ class SceneDraft(BaseModel):
         return Heading(self.int_ext, self.place, self.time)
 
     def elements(self) -> list[Element]:
-        out = [Element(self.opening)]
+        out = [Element(self.opening)] if self.opening.strip() else []
         for item in self.lines:
             out.append(Element(item.line, item.cue, item.parenthetical))
             if item.action_after.strip():
                 out.append(Element(item.action_after))
         return out
+
+
+_TAG = re.compile(r"</?[A-Za-z][^<>]{0,40}>")
+
+
+def worded(text: str) -> str:
+    """Model text without markup debris: an HTML tag ('<br/>'), or a piece with no letter
+    at all ('}, {'), which a base model leaves where its JSON bled into a field."""
+    text = " ".join(_TAG.sub(" ", text).split())
+    return text if re.search(r"[^\W\d_]", text) else ""
 
 
 def scene_schema(cues: list[str], chars: int) -> dict[str, Any]:
@@ -165,8 +175,8 @@ async def draft_scene(call: Call, premise: str, named: list[str]) -> SceneDraft:
                 cue=cue,
                 character=cast.cues[cue].name if cue in cast.cues else None,
                 parenthetical=x["parenthetical"],
-                line=x["line"],
-                action_after=x["action_after"],
+                line=worded(x["line"]) or "…",
+                action_after=worded(x["action_after"]),
             )
             for cue, x in said
         ]
@@ -176,7 +186,7 @@ async def draft_scene(call: Call, premise: str, named: list[str]) -> SceneDraft:
             int_ext=heading["int_ext"],
             place=heading["place"].upper(),
             time=heading["time"],
-            opening=data["opening"],
+            opening=worded(data["opening"]),
             lines=lines,
             cast=list(dict.fromkeys(speaking)),
             new_characters=cast.new,
