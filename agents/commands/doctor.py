@@ -34,7 +34,7 @@ from wordfreq import zipf_frequency
 from agents import render
 from agents.canon import citation
 from agents.commands.registry import register
-from agents.commands.scene import last_scene
+from agents.commands.scene import last_scene_text
 from agents.commands.spec import Call, CommandSpec, Param
 from agents.continuity.run import quick_flags_each
 from agents.desk import cue_for
@@ -623,15 +623,10 @@ NO_SCENE = (
 )
 
 
-def _from_thread(call: Call) -> tuple[str, str]:
-    draft = last_scene(call, NO_SCENE)
-    return draft.fountain, f"the thread's scene ({draft.heading.line})"
-
-
 def text_of(call: Call) -> tuple[str, str]:
     said = call.arg("text") or ""
     if not said.strip():
-        return _from_thread(call)
+        return last_scene_text(call, NO_SCENE)
     if not re.search(r"[A-Za-z]", said):
         raise BadRequest(
             "There are no words in that text to check. Paste the scene after "

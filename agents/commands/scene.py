@@ -71,6 +71,11 @@ class SceneDraft(BaseModel):
     def heading(self) -> Heading:
         return Heading(self.int_ext, self.place, self.time)
 
+    @property
+    def label(self) -> str:
+        """How a reply that works on it names it: 'the thread's scene (INT. … - NIGHT)'."""
+        return f"the thread's scene ({self.heading.line})"
+
     def elements(self) -> list[Element]:
         out = [Element(self.opening)] if self.opening.strip() else []
         for item in self.lines:
@@ -264,6 +269,12 @@ def last_scene(call: Call, missing: str) -> SceneDraft:
     if found is None:
         raise BadRequest(missing.format(prefix=event.prefix))
     return SceneDraft.model_validate_json(found[1])
+
+
+def last_scene_text(call: Call, missing: str) -> tuple[str, str]:
+    """The thread's last drafted scene as Fountain text, and how a reply names it."""
+    draft = last_scene(call, missing)
+    return draft.fountain, draft.label
 
 
 async def run(call: Call) -> Reply:

@@ -197,7 +197,7 @@ NO_SCENE = (
 def _from_thread(call: Call) -> Source:
     draft = last_scene(call, NO_SCENE)
     return Source(
-        label=f"the thread's scene ({draft.heading.line})",
+        label=draft.label,
         text=draft.fountain,
         headings=[draft.heading],
         cast=[*draft.cast, *draft.new_characters],

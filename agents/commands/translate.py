@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 
 from agents import render
 from agents.commands.registry import register
-from agents.commands.scene import last_scene
+from agents.commands.scene import last_scene_text
 from agents.commands.spec import Call, CommandSpec, Param
 from agents.desk import check_fits, file_slug
 from agents.errors import BadRequest
@@ -228,11 +228,6 @@ NO_SCENE = (
 )
 
 
-def _from_thread(call: Call) -> tuple[str, str]:
-    draft = last_scene(call, NO_SCENE)
-    return draft.fountain, f"the thread's scene ({draft.heading.line})"
-
-
 def language_and_text(call: Call) -> tuple[str, str]:
     """The language's code and the text: typed options give them apart; typed text gives
     them together ('translate fr INT. QUAY…', 'translate simplified chinese …')."""
@@ -350,7 +345,7 @@ async def run(call: Call) -> AsyncIterator[Update]:
     language = LANGUAGES[code][0]
     label = "the pasted text"
     if not text:
-        text, label = _from_thread(call)
+        text, label = last_scene_text(call, NO_SCENE)
     lines = screenplay_lines(text)
     parts = [
         (i, *_split_line(line))
