@@ -17,7 +17,7 @@ from pathlib import Path
 from agents.bible_folder import writable_folder
 from agents.errors import BadRequest, RoomError
 from agents.screenplay.read import LoadedScript, ScriptFileError, read_script
-from agents.script_import.folder import broken_paths, read_entries, taken_paths
+from agents.script_import.folder import scan, taken_paths
 from agents.script_import.identify import NoEpisode, episode_of, title_of
 from agents.script_import.plan import ImportRefused, Plan, plan_import
 from memory.bible import BibleStore, IngestReport
@@ -74,12 +74,12 @@ class ScriptImporter:
         folder = writable_folder(self._bible, show, self._read_only, "import into it")
         with hold(folder):
             try:
-                entries = read_entries(folder)
+                found = scan(folder)
                 plan = plan_import(
                     loaded.script,
-                    entries,
+                    found.entries,
                     taken_paths(folder),
-                    broken_paths(folder, entries),
+                    found.broken,
                     code,
                     title,
                     name,

@@ -79,15 +79,20 @@ def _secrets(meta: dict[str, Any]) -> tuple[tuple[str, int], ...]:
     return tuple((name.strip(), int(when)) for name, _, when in pairs if when.isdigit())
 
 
+class _DoesNotLoad(Exception):
+    """A bible file that cannot be read or has no front matter to read."""
+
+
 def _entry(folder: Path, path: Path) -> Entry | None:
+    """The file as an Entry; None for a type an import does not read (a place, a rule)."""
     rel = path.relative_to(folder).as_posix()
     try:
         raw = path.read_bytes()
         decoded = decode_bible_bytes(raw)
         text = decoded.replace("\r\n", "\n").replace("\r", "\n")
         data, _, _ = split_front_matter(rel, text)
-    except (OSError, UnreadableFile, BibleFileError):
-        return None  # the ingest reports it; an import neither reads nor touches it
+    except (OSError, UnreadableFile, BibleFileError) as exc:
+        raise _DoesNotLoad(rel) from exc
     kind, name = data.get("type"), data.get("name")
     if kind not in ("character", "episode") or not isinstance(name, str):
         return None
@@ -123,31 +128,40 @@ def bible_files(folder: Path) -> list[Path]:
     )
 
 
+@dataclass(frozen=True)
+class Scanned:
+    entries: list[Entry]  # its characters and episodes
+    # Files that do not load (lower-cased paths): the ingest reports them and an import
+    # neither reads nor touches them; a new character whose file would be one of them is
+    # most likely that file's character, so it is not stubbed beside it.
+    broken: set[str]
+
+
+def scan(folder: Path) -> Scanned:
+    """Each bible file read once: the characters and episodes, and the files that do not
+    load."""
+    entries: list[Entry] = []
+    broken: set[str] = set()
+    for path in bible_files(folder):
+        try:
+            entry = _entry(folder, path)
+        except _DoesNotLoad as exc:
+            broken.add(str(exc).lower())
+            continue
+        if entry is not None:
+            entries.append(entry)
+    return Scanned(entries, broken)
+
+
 def read_entries(folder: Path) -> list[Entry]:
     """The folder's characters and episodes."""
-    return [e for p in bible_files(folder) if (e := _entry(folder, p)) is not None]
+    return scan(folder).entries
 
 
 def taken_paths(folder: Path) -> set[str]:
     """Every path in the folder, lower-cased (a case-insensitive disk holds one of
     'Wren.md' and 'wren.md'): a file an import creates never lands on one of them."""
     return {p.relative_to(folder).as_posix().lower() for p in folder.rglob("*")}
-
-
-def broken_paths(folder: Path, entries: list[Entry]) -> set[str]:
-    """Bible files that do not parse (lower-cased paths): a new character whose file would be
-    one of them is most likely that file's character, so it is not stubbed beside it."""
-    read = {e.rel.lower() for e in entries}
-    broken = set()
-    for path in bible_files(folder):
-        rel = path.relative_to(folder).as_posix()
-        if rel.lower() in read:
-            continue
-        try:
-            split_front_matter(rel, decode_bible_bytes(path.read_bytes()))
-        except (OSError, UnreadableFile, BibleFileError):
-            broken.add(rel.lower())
-    return broken
 
 
 def encoded_like(raw: bytes, text: str) -> bytes:

@@ -180,7 +180,7 @@ def plan_import(
 ) -> Plan:
     """The changes importing ``script`` as ``episode`` makes to a folder of ``entries``;
     ``taken``: every path in it, lower-cased (``folder.taken_paths``); ``broken``: its files
-    that do not load (``folder.broken_paths``)."""
+    that do not load (``folder.scan``)."""
     found = prelaps_forward([s for s in scenes(script) if s.heading])
     if not found:
         raise ImportRefused(
